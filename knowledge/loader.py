@@ -1,0 +1,311 @@
+"""Reading a whole knowledge folder into typed records, reporting what was skipped and why.
+
+Every part of the folder is optional, but a folder with nothing readable is an error. A file that
+cannot be read is recorded as a `FileIssue` and skipped; the rest of the folder still loads.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import yaml
+
+from knowledge.geography import region_codes
+from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
+from knowledge.records import (
+    DEFAULT_CONFIDENTIAL_GROUPS, AccessGroups, AccessMember, Contacts, FileIssue, Incentive, Knowledge, MapRow,
+    MarketplaceOffer, Opportunity, Partner, SourceRef, Win,
+)
+from knowledge.tables import TableError, read_table
+from knowledge.values import parse_bool, parse_int, parse_money
+
+log = logging.getLogger(__name__)
+
+PROFILE_SUFFIXES = {".yaml", ".yml", ".json"}
+TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
+DOCUMENT_SUFFIXES = {".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".txt", ".yml", ".yaml"}
+INCENTIVES_FILE = "programs/incentives.yaml"
+MAX_PROFILE_BYTES = 50 * 1024 * 1024
+
+try:  # the C loader is ~10x faster on large partner folders
+    _YamlLoader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _YamlLoader = yaml.SafeLoader
+
+
+class KnowledgeFolderError(Exception):
+    """The folder is missing or holds nothing we can read."""
+
+
+def load_knowledge(root: Path, *, documents: bool = True) -> Knowledge:
+    """Read every part of the folder. `documents=False` skips program documents (structured data only)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise KnowledgeFolderError(f"knowledge folder {root} does not exist or is not a folder")
+    started = time.perf_counter()
+    kb = Knowledge(root=str(root))
+    for path in sorted(_files(root)):
+        rel = path.relative_to(root).as_posix()
+        top = rel.split("/", 1)[0] if "/" in rel else ""
+        suffix = path.suffix.lower()
+        try:
+            if rel == "access.yaml" or rel == "access.yml":
+                kb.access = _load_access(path)
+            elif top == "partners" and suffix in PROFILE_SUFFIXES:
+                _load_partners(path, rel, kb)
+            elif top == "solution_maps" and suffix in TABLE_SUFFIXES:
+                _load_map(path, rel, kb)
+            elif top == "opportunities" and suffix in TABLE_SUFFIXES:
+                _load_opportunities(path, rel, kb)
+            elif rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"):
+                _load_incentives(path, rel, kb)
+            elif top == "programs" and suffix in DOCUMENT_SUFFIXES:
+                if not documents:
+                    continue
+                _load_document(path, rel, kb)
+            else:
+                kb.issues.append(FileIssue(rel, _unknown_reason(top, suffix)))
+                continue
+            kb.files_read += 1
+        except (TableError, KnowledgeFileError) as exc:
+            kb.issues.append(FileIssue(rel, str(exc)))
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
+            log.warning("could not read %s", rel, exc_info=True)
+            kb.issues.append(FileIssue(rel, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"))
+    if kb.files_read == 0:
+        raise KnowledgeFolderError(
+            f"knowledge folder {root} holds nothing readable: expected partners/, solution_maps/, programs/, "
+            "opportunities/ or access.yaml (see the knowledge contract)"
+        )
+    log.info("loaded %s: %d partners, %d map rows, %d incentives, %d opportunities, %d documents, "
+             "%d files skipped, in %.2fs", root, len(kb.partners), len(kb.map_rows), len(kb.incentives),
+             len(kb.opportunities), len(kb.documents), sum(i.skipped for i in kb.issues),
+             time.perf_counter() - started)
+    return kb
+
+
+class KnowledgeFileError(Exception):
+    """A file of a known kind whose content is not what the contract describes."""
+
+
+def _files(root: Path) -> Iterable[Path]:
+    for path in root.rglob("*"):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # hidden files and folders (.DS_Store, .git) are not knowledge
+        if path.is_file():
+            yield path
+
+
+def _unknown_reason(top: str, suffix: str) -> str:
+    if top in ("partners", "solution_maps", "opportunities", "programs"):
+        return f"unsupported file type {suffix or '(none)'} in {top}/"
+    return "not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, access.yaml)"
+
+
+def _read_structured(path: Path) -> Any:
+    if path.stat().st_size == 0:
+        raise KnowledgeFileError("empty file")
+    if path.stat().st_size > MAX_PROFILE_BYTES:
+        raise KnowledgeFileError(f"file larger than {MAX_PROFILE_BYTES // (1024 * 1024)} MB")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    try:
+        if path.suffix.lower() == ".json":
+            return json.loads(text)
+        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        where = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", None)
+        raise KnowledgeFileError(f"invalid {path.suffix.lstrip('.').upper()}" + (f" near line {where}" if where else "")) from exc
+
+
+# ----------------------------------------------------------------------------------- partners
+def _load_partners(path: Path, rel: str, kb: Knowledge) -> None:
+    data = _read_structured(path)
+    if isinstance(data, dict) and isinstance(data.get("partners"), list):
+        data = data["partners"]
+    items = data if isinstance(data, list) else [data]
+    known = {p.id for p in kb.partners}
+    bad = 0
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict):
+            bad += 1
+            continue
+        locator = f"item {n}" if len(items) > 1 else ""
+        partner = _partner(canonical_keys(item, PARTNER_FIELDS), SourceRef(rel, locator))
+        if partner is None:
+            bad += 1
+        elif partner.id in known:
+            kb.issues.append(FileIssue(rel, f"duplicate partner id {partner.id} ({locator or 'file'}) ignored", skipped=False))
+        else:
+            known.add(partner.id)
+            kb.partners.append(partner)
+    if bad and bad == len(items):
+        raise KnowledgeFileError("no partner profile with an id and a name")
+    if bad:
+        kb.issues.append(FileIssue(rel, f"{bad} entries without id or name ignored", skipped=False))
+
+
+def _countries(values: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values:
+        codes = region_codes(value)
+        out.extend(codes if codes else [value.strip().upper()])
+    return tuple(dict.fromkeys(out))
+
+
+def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
+    pid, name = str(d.get("id") or "").strip(), str(d.get("name") or "").strip()
+    if not pid or not name:
+        return None
+    capacity = d.get("capacity") if isinstance(d.get("capacity"), dict) else {}
+    contacts = d.get("contacts") if isinstance(d.get("contacts"), dict) else {}
+    groups = split_list(d.get("allowed_groups")) or DEFAULT_CONFIDENTIAL_GROUPS
+    return Partner(
+        id=pid, name=name, source=source,
+        type=str(d.get("type") or ""),
+        hq_country=(_countries([str(d["hq_country"])]) or ("",))[0] if d.get("hq_country") else "",
+        countries=_countries(split_list(d.get("countries"))),
+        description=str(d.get("description") or ""),
+        designations=split_list(d.get("designations")),
+        specializations=split_list(d.get("specializations")),
+        azure_expert_msp=parse_bool(d.get("azure_expert_msp")),
+        industries=split_list(d.get("industries")),
+        segments=split_list(d.get("segments")),
+        workloads=split_list(d.get("workloads")),
+        co_sell_ready=parse_bool(d.get("co_sell_ready")),
+        marketplace_offers=tuple(
+            MarketplaceOffer(str(o.get("name") or ""), split_list(o.get("workloads")))
+            for o in (d.get("marketplace_offers") or []) if isinstance(o, dict)
+        ),
+        certified_staff=parse_int(capacity.get("certified_staff")),
+        available_consultants_90d=parse_int(capacity.get("available_consultants_90d")),
+        contacts=Contacts(str(contacts.get("pdm") or ""), str(contacts.get("pdm_email") or ""),
+                          str(contacts.get("partner_email") or "")),
+        wins=tuple(
+            Win(customer=str(w.get("customer") or ""), industry=str(w.get("industry") or ""),
+                country=(_countries([str(w["country"])]) or ("",))[0] if w.get("country") else "",
+                workload=str(w.get("workload") or ""), year=parse_int(w.get("year")),
+                summary=str(w.get("summary") or ""))
+            for w in (d.get("wins") or []) if isinstance(w, dict)
+        ),
+        notes_confidential=str(d.get("notes_confidential") or ""),
+        allowed_groups=groups,
+        updated=str(d.get("updated") or ""),
+    )
+
+
+# ----------------------------------------------------------------------------------- tables
+def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], required: tuple[str, ...],
+               build: Callable[[dict[str, str], SourceRef], Any], sink: list[Any]) -> None:
+    bad: list[str] = []
+    count = 0
+    for row in read_table(path, aliases):
+        if any(not row.values.get(field) for field in required):
+            bad.append(row.locator)
+            continue
+        sink.append(build(dict(row.values), SourceRef(rel, row.locator)))
+        count += 1
+    if count == 0:
+        raise KnowledgeFileError(f"no rows with {', '.join(required)}" + (f" ({len(bad)} incomplete rows)" if bad else ""))
+    if bad:
+        kb.issues.append(FileIssue(rel, f"{len(bad)} rows without {'/'.join(required)} ignored "
+                                        f"(first: {bad[0]})", skipped=False))
+
+
+def _load_map(path: Path, rel: str, kb: Knowledge) -> None:
+    def build(v: dict[str, str], source: SourceRef) -> MapRow:
+        return MapRow(
+            workload=v["workload"], partner_id=v.get("partner_id", ""), partner_name=v.get("partner_name", ""),
+            source=source, solution_area=v.get("solution_area", ""), solution_play=v.get("solution_play", ""),
+            role=v.get("role", "").strip().title(), countries=_countries(split_list(v.get("countries"))),
+            industries=split_list(v.get("industries")), segments=split_list(v.get("segments")),
+            fiscal_year=v.get("fiscal_year", ""), notes=v.get("notes", ""),
+        )
+    rows: list[MapRow] = []
+    _load_rows(path, rel, kb, MAP_COLUMNS, ("workload",), build, rows)
+    kept = [r for r in rows if r.partner_id or r.partner_name]
+    if len(kept) < len(rows):
+        kb.issues.append(FileIssue(rel, f"{len(rows) - len(kept)} rows without a partner ignored", skipped=False))
+    kb.map_rows.extend(kept)
+
+
+def _load_opportunities(path: Path, rel: str, kb: Knowledge) -> None:
+    def build(v: dict[str, str], source: SourceRef) -> Opportunity:
+        country = _countries([v["country"]])[0] if v.get("country") else ""
+        return Opportunity(
+            id=v["opportunity_id"].strip().upper(), source=source, account=v.get("account", ""),
+            industry=v.get("industry", ""), country=country, segment=v.get("segment", ""),
+            solution_play=v.get("solution_play", ""), workload=v.get("workload", ""),
+            estimated_value_usd=parse_money(v.get("estimated_value_usd")), stage=v.get("stage", ""),
+            close_date=v.get("close_date", "")[:10], partner_id=v.get("partner_id", ""),
+            partner_name=v.get("partner_name", ""), owner=v.get("owner", ""),
+        )
+    _load_rows(path, rel, kb, OPPORTUNITY_COLUMNS, ("opportunity_id",), build, kb.opportunities)
+
+
+# ----------------------------------------------------------------------------------- rules, access, documents
+def _load_incentives(path: Path, rel: str, kb: Knowledge) -> None:
+    data = _read_structured(path)
+    if isinstance(data, dict):
+        data = data.get("incentives") or data.get("rules") or []
+    if not isinstance(data, list):
+        raise KnowledgeFileError("incentives.yaml must be a list of rules")
+    bad = 0
+    for n, item in enumerate(data, start=1):
+        if not isinstance(item, dict) or not (item.get("id") or item.get("name")):
+            bad += 1
+            continue
+        req = item.get("partner_requirements") if isinstance(item.get("partner_requirements"), dict) else {}
+        workloads, countries = item.get("workloads", "all"), item.get("countries", "all")
+        kb.incentives.append(Incentive(
+            id=str(item.get("id") or item.get("name")), name=str(item.get("name") or item.get("id")),
+            source=SourceRef(rel, f"rule {n}"), program=str(item.get("program") or ""),
+            funding=str(item.get("funding") or ""), max_funding_usd=parse_money(item.get("max_funding_usd")),
+            workloads=None if _is_all(workloads) else split_list(workloads),
+            segments=split_list(item.get("segments")),
+            countries=None if _is_all(countries) else _countries(split_list(countries)),
+            min_deal_usd=parse_money(item.get("min_deal_usd")) or 0.0,
+            designations_any=split_list(req.get("designations_any")),
+            specializations_any=split_list(req.get("specializations_any")),
+            co_sell_ready_required=parse_bool(req.get("co_sell_ready")),
+            fiscal_year=str(item.get("fiscal_year") or ""), doc=str(item.get("doc") or ""),
+        ))
+    if bad:
+        kb.issues.append(FileIssue(rel, f"{bad} rules without id or name ignored", skipped=False))
+
+
+def _is_all(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in ("all", "any", "*", ""))
+
+
+def _load_access(path: Path) -> AccessGroups:
+    data = _read_structured(path)
+    groups_data = data.get("groups", data) if isinstance(data, dict) else None
+    if not isinstance(groups_data, dict):
+        raise KnowledgeFileError("access.yaml must map group names to member lists")
+    groups: dict[str, tuple[AccessMember, ...]] = {}
+    for group, members in groups_data.items():
+        out = []
+        for m in members or []:
+            if isinstance(m, dict) and m.get("aad_object_id"):
+                out.append(AccessMember(str(m["aad_object_id"]).strip(), str(m.get("name") or ""),
+                                        str(m.get("email") or m.get("upn") or "")))
+            elif isinstance(m, str):
+                out.append(AccessMember(m.strip()))
+        groups[str(group).strip().lower()] = tuple(out)
+    return AccessGroups(groups)
+
+
+def _load_document(path: Path, rel: str, kb: Knowledge) -> None:
+    from knowledge.documents import DocumentError, parse_document  # noqa: PLC0415 - heavy parsers load lazily
+
+    try:
+        kb.documents.append(parse_document(path, rel))
+    except DocumentError as exc:
+        raise KnowledgeFileError(str(exc)) from exc

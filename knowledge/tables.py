@@ -1,0 +1,120 @@
+"""Reading tabular exports (CSV and every sheet of an XLSX) into header-matched rows.
+
+A table is a sequence of `TableRow`s whose keys are canonical field names. The header row is the
+first of the first ten rows in which at least two headers are recognised, so exports with a
+title line or merged banner cells above the header still read.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from knowledge.headers import map_headers
+
+log = logging.getLogger(__name__)
+
+MAX_TABLE_BYTES = 200 * 1024 * 1024
+_HEADER_SEARCH_ROWS = 10
+
+
+class TableError(Exception):
+    """The file cannot be read as a table; the message is the reason shown in the index summary."""
+
+
+@dataclass(frozen=True)
+class TableRow:
+    values: Mapping[str, str]
+    locator: str          # "row 12" or "sheet 'FY27' row 4" (1-based, as a spreadsheet shows it)
+
+
+def read_table(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
+    size = path.stat().st_size
+    if size == 0:
+        raise TableError("empty file")
+    if size > MAX_TABLE_BYTES:
+        raise TableError(f"file larger than {MAX_TABLE_BYTES // (1024 * 1024)} MB")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        yield from _rows(_csv_rows(path), aliases, sheet="")
+    elif suffix in (".xlsx", ".xlsm"):
+        yield from _xlsx(path, aliases)
+    else:
+        raise TableError(f"unsupported table type {suffix or '(none)'}")
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def _csv_rows(path: Path) -> Iterator[list[str]]:
+    text = _decode(path.read_bytes())
+    if "\x00" in text:
+        raise TableError("binary content, not a CSV")
+    sample = text[:8192]
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    yield from csv.reader(io.StringIO(text), dialect)
+
+
+def _xlsx(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
+    import openpyxl  # noqa: PLC0415 - only needed for workbooks
+    import zipfile  # noqa: PLC0415
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise TableError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    try:
+        found = False
+        for sheet in workbook.worksheets:
+            rows = ([_cell(v) for v in row] for row in sheet.iter_rows(values_only=True))
+            for row in _rows(rows, aliases, sheet=sheet.title):
+                found = True
+                yield row
+        if not found:
+            raise TableError("no sheet has a recognised header row")
+    finally:
+        workbook.close()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10]
+    return str(value).strip()
+
+
+def _rows(rows: Iterator[list[str]], aliases: Mapping[str, str], sheet: str) -> Iterator[TableRow]:
+    columns: dict[int, str] | None = None
+    for number, row in enumerate(rows, start=1):
+        if columns is None:
+            candidate = map_headers(row, aliases)
+            if len(candidate) >= 2:
+                columns = candidate
+            elif number >= _HEADER_SEARCH_ROWS:
+                if sheet:
+                    log.info("sheet %r: no header row in the first %d rows; skipped", sheet, _HEADER_SEARCH_ROWS)
+                    return
+                raise TableError("no recognised header row in the first 10 rows")
+            continue
+        if not any(str(v).strip() for v in row):
+            continue
+        values = {field: str(row[i]).strip() for i, field in columns.items() if i < len(row) and row[i] is not None}
+        locator = f"sheet '{sheet}' row {number}" if sheet else f"row {number}"
+        yield TableRow(values, locator)
+    if columns is None and not sheet:
+        raise TableError("no recognised header row")

@@ -1,0 +1,154 @@
+"""The one contract between retrieval and dialogs: frozen answer objects with their citations.
+
+Dialogs render these and never re-query. Every fact shown to a user is carried here together
+with the source it came from, so a renderer can always say where a statement comes from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class AnswerKind(str, Enum):
+    COVERAGE = "coverage"              # partners on the map for a workload / play (+ place, industry, segment)
+    SPECIALIZATION = "specialization"  # partners holding a specialization / designation in a place
+    INCENTIVE = "incentive"            # incentive rules a deal is eligible for
+    DOCUMENT = "document"              # passages from program / FAQ documents
+    PIPELINE = "pipeline"              # opportunities (unattached sweep)
+    ATTACH = "attach"                  # partner suggestions for one opportunity
+    OPPORTUNITY = "opportunity"        # the facts of one opportunity
+    PROFILE = "profile"                # one partner's profile
+    NO_MATCH = "no_match"              # an honest "nothing matches"
+    DENIED = "denied"                  # the user may not see this
+    CLARIFY = "clarify"                # a needed fact is missing: ask for it
+
+
+@dataclass(frozen=True)
+class Citation:
+    title: str
+    path: str            # relative to the knowledge folder
+    locator: str = ""    # "row 12", "section 'Eligibility'"
+
+    def label(self) -> str:
+        where = f"{self.path}, {self.locator}" if self.locator else self.path
+        return f"{self.title} ({where})" if self.title and self.title != self.path else where
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One factor behind a ranking, with its contribution and the evidence it came from."""
+
+    factor: str          # "on_map", "role", "industry", "specialization", "win", "capacity", ...
+    detail: str          # human sentence: "Lead on the FY27 map for AKS in DE"
+    points: float
+    source: Citation | None = None
+
+
+@dataclass(frozen=True)
+class PartnerMatch:
+    partner_id: str
+    name: str
+    score: float
+    on_map: bool
+    reasons: tuple[Reason, ...] = ()
+    gaps: tuple[str, ...] = ()           # why it is not a better fit: "no delivery in AT"
+    role: str = ""
+    countries: tuple[str, ...] = ()
+    contact: str = ""                    # PDM name and e-mail, when known
+    wins: tuple[str, ...] = ()           # short win lines relevant to the question
+    profile: Citation | None = None
+
+
+@dataclass(frozen=True)
+class IncentiveMatch:
+    incentive_id: str
+    name: str
+    program: str
+    funding: str
+    max_funding_usd: float | None
+    reasons: tuple[str, ...] = ()        # why it fits: "SMC and Enterprise", "deal ≥ $25,000"
+    partner_requirements: str = ""
+    partners: tuple[PartnerMatch, ...] = ()
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class OpportunityLine:
+    opportunity_id: str
+    account: str
+    workload: str
+    country: str
+    segment: str
+    industry: str
+    estimated_value_usd: float | None
+    stage: str
+    close_date: str
+    owner: str = ""
+    partner_name: str = ""
+    top_suggestion: PartnerMatch | None = None
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    text: str
+    citation: Citation
+    score: float
+    heading: str = ""
+
+
+@dataclass(frozen=True)
+class Fact:
+    label: str
+    value: str
+    confidential: bool = False
+    source: Citation | None = None
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What the question was understood to ask, echoed to the user and kept for follow-ups."""
+
+    intent: str = ""
+    workloads: tuple[str, ...] = ()
+    solution_plays: tuple[str, ...] = ()
+    specializations: tuple[str, ...] = ()
+    designations: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    country_label: str = ""              # what the user said: "DACH", "Germany"
+    industries: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()
+    deal_usd: float | None = None
+    partners: tuple[str, ...] = ()
+    opportunities: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
+    unknown_terms: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        bits: list[str] = []
+        bits += list(self.workloads) + list(self.solution_plays) + list(self.specializations) + list(self.designations)
+        if self.country_label or self.countries:
+            bits.append(self.country_label or ", ".join(self.countries))
+        bits += list(self.industries) + list(self.segments)
+        if self.deal_usd is not None:
+            bits.append(f"${self.deal_usd:,.0f}")
+        return " · ".join(bits)
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: AnswerKind
+    title: str
+    summary: str                         # one or two plain sentences: the answer in words
+    understood: Understood = field(default_factory=Understood)
+    partners: tuple[PartnerMatch, ...] = ()
+    other_partners: tuple[PartnerMatch, ...] = ()   # profile-only / near misses, clearly marked
+    incentives: tuple[IncentiveMatch, ...] = ()
+    opportunities: tuple[OpportunityLine, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    notes: tuple[str, ...] = ()          # caveats, assumptions, what was missing
+    missing: tuple[str, ...] = ()        # facts the answer needs: "country", "deal size", "segment"
+    suggestions: tuple[str, ...] = ()    # follow-up questions the user may ask next
+    citations: tuple[Citation, ...] = ()
+    total: int | None = None             # number of matches before truncation, when truncated

@@ -1,0 +1,241 @@
+"""The loaded catalog: typed records plus the lookups every structured answer needs.
+
+Built once per knowledge load and shared read-only between turns. Also owns the vocabulary of
+catalog entities (workloads, plays, specializations, ...) with their aliases, which the linker
+matches user text against.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
+
+_ALIASES_FILE = Path(__file__).with_name("data") / "aliases.yaml"
+_BRAND_PREFIXES = ("microsoft ", "azure ")
+# Single words that are ordinary English in a question: never an alias on their own.
+_COMMON_WORDS = frozenset("""
+migrate apps app service services sales finance phone rooms search learning machine desktop security data
+cloud platform premium studio automate solution solutions management identity analytics automation endpoints
+""".split())
+
+
+_TOKEN = re.compile(r"[\w&+#]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Word tokens as typed (case kept); punctuation other than & + # separates words."""
+    return _TOKEN.findall(text.replace("’", "'"))
+
+
+def normalize(text: str) -> str:
+    """The matching form of a phrase: lower-case tokens joined by single spaces."""
+    return " ".join(t.lower() for t in tokenize(text))
+
+
+@dataclass(frozen=True)
+class Entity:
+    kind: str      # workload | solution_play | solution_area | specialization | designation | program
+                   # | incentive | industry | segment | partner
+    name: str      # canonical name as in the catalog (partner: the partner id)
+    label: str     # how to show it
+
+
+@dataclass
+class Vocabulary:
+    """Normalised phrase -> entities it names; `strict` phrases need context (see linking)."""
+
+    phrases: dict[str, list[Entity]] = field(default_factory=lambda: defaultdict(list))
+    alias_phrases: set[tuple[str, str]] = field(default_factory=set)  # (phrase, kind) that are aliases
+    words: set[str] = field(default_factory=set)
+    max_len: int = 1
+
+    def add(self, phrase: str, entity: Entity, *, alias: bool = False) -> None:
+        key = normalize(phrase)
+        if not key:
+            return
+        if entity not in self.phrases[key]:
+            self.phrases[key].append(entity)
+        if alias:
+            self.alias_phrases.add((key, entity.kind))
+        tokens = key.split()
+        self.words.update(tokens)
+        self.max_len = max(self.max_len, len(tokens))
+
+
+@functools.lru_cache(maxsize=1)
+def _alias_data() -> dict[str, dict[str, list[str]]]:
+    with _ALIASES_FILE.open(encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+class Catalog:
+    def __init__(self, knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.partners: dict[str, Partner] = {p.id: p for p in knowledge.partners}
+        self.partner_by_name: dict[str, Partner] = {normalize(p.name): p for p in knowledge.partners}
+        self.map_rows: list[MapRow] = knowledge.map_rows
+        self.incentives: list[Incentive] = knowledge.incentives
+        self.opportunities: dict[str, Opportunity] = {o.id: o for o in knowledge.opportunities}
+        self.access = knowledge.access
+
+        self.rows_by_workload: dict[str, list[MapRow]] = defaultdict(list)
+        self.rows_by_partner: dict[str, list[MapRow]] = defaultdict(list)
+        for row in self.map_rows:
+            self.rows_by_workload[row.workload].append(row)
+            self.rows_by_partner[self.partner_id_of(row)].append(row)
+        self.attached_count: Counter[str] = Counter(
+            o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
+        )
+
+        self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
+                                     [w for i in self.incentives for w in (i.workloads or ())],
+                                     [o.workload for o in knowledge.opportunities])
+        self.solution_plays = self._names([r.solution_play for r in self.map_rows], [o.solution_play for o in knowledge.opportunities])
+        self.solution_areas = self._names([r.solution_area for r in self.map_rows])
+        self.specializations = self._names([s for p in knowledge.partners for s in p.specializations],
+                                           [s for i in self.incentives for s in i.specializations_any])
+        self.designations = self._names([d for p in knowledge.partners for d in p.designations],
+                                        [d for i in self.incentives for d in i.designations_any])
+        self.industries = self._names([i for p in knowledge.partners for i in p.industries],
+                                      [i for r in self.map_rows for i in r.industries],
+                                      [o.industry for o in knowledge.opportunities])
+        self.segments = self._names([s for p in knowledge.partners for s in p.segments],
+                                    [s for r in self.map_rows for s in r.segments],
+                                    [o.segment for o in knowledge.opportunities],
+                                    [s for i in self.incentives for s in i.segments])
+        self.programs = self._names([i.program for i in self.incentives])
+        # workload -> play / area, from the map (first seen wins: maps are consistent in practice)
+        self.play_of: dict[str, str] = {}
+        self.area_of: dict[str, str] = {}
+        for row in self.map_rows:
+            self.play_of.setdefault(row.workload, row.solution_play)
+            self.area_of.setdefault(row.workload, row.solution_area)
+        for opp in knowledge.opportunities:
+            if opp.workload and opp.solution_play:
+                self.play_of.setdefault(opp.workload, opp.solution_play)
+        self.specialization_workloads = self._specialization_workloads()
+        self.vocabulary = self._build_vocabulary()
+
+    # ------------------------------------------------------------------ lookups
+    @staticmethod
+    def _names(*sources: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for source in sources:
+            for name in source:
+                name = (name or "").strip()
+                if name and name.lower() not in seen:
+                    seen[name.lower()] = name
+        return sorted(seen.values())
+
+    def _id_for_name(self, name: str) -> str:
+        partner = self.partner_by_name.get(normalize(name))
+        return partner.id if partner else name
+
+    def partner_id_of(self, row: MapRow) -> str:
+        if row.partner_id:
+            return row.partner_id
+        return self._id_for_name(row.partner_name)
+
+    def partner_name(self, partner_id: str) -> str:
+        partner = self.partners.get(partner_id)
+        if partner:
+            return partner.name
+        for row in self.rows_by_partner.get(partner_id, []):
+            if row.partner_name:
+                return row.partner_name
+        return partner_id
+
+    def workloads_of_play(self, play: str) -> list[str]:
+        return sorted({w for w, p in self.play_of.items() if p == play})
+
+    def workloads_of_area(self, area: str) -> list[str]:
+        return sorted({w for w, a in self.area_of.items() if a == area})
+
+    def _specialization_workloads(self) -> dict[str, set[str]]:
+        """Which workloads each specialization evidences, learnt from the profiles.
+
+        A specialization is earned on specific workloads, so partners holding it list those workloads
+        (nearly) always; other workloads appear only by chance. Name overlap ("Kubernetes on Microsoft
+        Azure" ~ "Azure Kubernetes Service") counts too, for specializations held by few partners.
+        """
+        holders: dict[str, list[Partner]] = defaultdict(list)
+        for partner in self.partners.values():
+            for spec in partner.specializations:
+                holders[spec].append(partner)
+        out: dict[str, set[str]] = {}
+        for spec in self.specializations:
+            partners = holders.get(spec, [])
+            counts = Counter(w for p in partners for w in p.workloads)
+            learnt = {w for w, n in counts.items() if len(partners) >= 3 and n >= 0.9 * len(partners)}
+            spec_words = _distinctive_words(spec)
+            named = {w for w in self.workloads if spec_words & _distinctive_words(w)}
+            out[spec] = learnt | named
+        return out
+
+    # ------------------------------------------------------------------ vocabulary
+    def _build_vocabulary(self) -> Vocabulary:
+        vocab = Vocabulary()
+        aliases = _alias_data()
+        for kind, names in (("workload", self.workloads), ("solution_play", self.solution_plays),
+                            ("solution_area", self.solution_areas), ("specialization", self.specializations),
+                            ("designation", self.designations), ("industry", self.industries),
+                            ("segment", self.segments), ("program", self.programs)):
+            for name in names:
+                entity = Entity(kind, name, name)
+                vocab.add(name, entity)
+                for alias in _derived_aliases(kind, name):
+                    vocab.add(alias, entity, alias=True)
+                for alias in aliases.get(kind + "s", {}).get(name, []) or []:
+                    vocab.add(alias, entity, alias=True)
+        for incentive in self.incentives:
+            vocab.add(incentive.name, Entity("incentive", incentive.id, incentive.name))
+            vocab.add(incentive.id, Entity("incentive", incentive.id, incentive.name), alias=True)
+        first_words = Counter(normalize(p.name).split()[0] for p in self.partners.values() if p.name)
+        for partner in self.partners.values():
+            entity = Entity("partner", partner.id, partner.name)
+            vocab.add(partner.name, entity)
+            vocab.add(partner.id, entity, alias=True)
+            first = normalize(partner.name).split()[0]
+            # "Dunemark" for "Dunemark Consulting", when no other partner starts with it
+            if first_words[first] == 1 and len(first) >= 5 and first not in _COMMON_WORDS and first not in vocab.phrases:
+                vocab.add(first, entity, alias=True)
+        return vocab
+
+
+_GENERIC_WORDS = frozenset("microsoft azure on with for and to the of 365 service solution management apps app teams "
+                           "data modernize build dynamics power ai".split())
+
+
+def _distinctive_words(name: str) -> set[str]:
+    return {w for w in normalize(name).split() if w not in _GENERIC_WORDS and len(w) > 2}
+
+
+def _derived_aliases(kind: str, name: str) -> list[str]:
+    """Aliases that follow from how Microsoft names things, so a new catalog needs no alias file."""
+    out: list[str] = []
+    lower = name.lower()
+    if kind == "workload":
+        for prefix in _BRAND_PREFIXES:
+            if lower.startswith(prefix):
+                rest = name[len(prefix):]
+                if len(rest.split()) >= 2 or (rest.lower() not in _COMMON_WORDS and len(rest) >= 4):
+                    out.append(rest)
+        if lower.startswith("dynamics 365 "):
+            out += ["D365 " + name[13:], "Dynamics " + name[13:]]
+    elif kind == "designation":
+        bare = re.sub(r"\s*\(.*?\)\s*$", "", name)
+        if bare != name:
+            out.append(bare)
+        if lower.startswith("solutions partner for "):
+            out.append(re.sub(r"^solutions partner for ", "", bare, flags=re.IGNORECASE) + " designation")
+    elif kind == "specialization":
+        short = re.sub(r"\s+(on|with|for|to) Microsoft (Azure|Teams)(\s+\w+)?$", "", name)
+        if short != name and short.lower() not in _COMMON_WORDS:
+            out.append(short)
+    return out

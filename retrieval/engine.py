@@ -1,0 +1,309 @@
+"""The answer engine: one entry point from a question (and who asks it) to a grounded Answer.
+
+Routing is by what the question links to, not by embedding similarity: an opportunity id goes to the
+pipeline approaches, a workload with a partner-seeking question to coverage, a specialization to its
+holders, funding words with deal facts to incentive eligibility, a partner name to its profile, and
+everything else to hybrid document search. Access is decided here, once, for every path:
+opportunities and confidential notes only for their groups, and only in a 1:1 chat.
+"""
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from knowledge.geography import country_name
+from knowledge.loader import load_knowledge
+from retrieval import structured
+from retrieval.answers import Answer, AnswerKind, Understood
+from retrieval.catalog import Catalog
+from retrieval.document_search import DocumentSearch, stored_chunk_visible
+from retrieval.linking import Linked, link
+from retrieval.ranking import Need
+
+log = logging.getLogger(__name__)
+
+PIPELINE_GROUP = "ecm"
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class UserContext:
+    """Who is asking, as established by the channel (never by what the user typed)."""
+
+    aad_object_id: str | None = None
+    groups: frozenset[str] = frozenset()
+    name: str = ""
+    email: str = ""
+    conversation_type: str = "personal"  # personal | groupChat | channel
+
+    @property
+    def private_chat(self) -> bool:
+        return self.conversation_type in ("", "personal")
+
+    @property
+    def sees_pipeline(self) -> bool:
+        return PIPELINE_GROUP in self.groups and self.private_chat
+
+
+class AnswerEngine(Protocol):
+    @property
+    def ready(self) -> bool: ...
+
+    def user_context(self, aad_object_id: str | None, *, name: str = "",
+                     conversation_type: str = "personal") -> UserContext: ...
+
+    def answer(self, question: str, user: UserContext) -> Answer: ...
+
+
+_ATTACH_WORDS = ("suggest", "suggestion", "suggestions", "attach", "recommend", "recommendation", "who should",
+                 "best partner", "best fit", "fit", "candidates", "candidate", "partner for", "partners for",
+                 "which partner", "which partners", "who can")
+_UNATTACHED_WORDS = ("unattached", "no partner", "without a partner", "without partner", "without partners",
+                     "not attached", "missing a partner", "missing partner", "no partners", "have no partner",
+                     "need a partner attached", "lack a partner")
+_PIPELINE_WORDS = ("pipeline", "opportunities", "opportunity", "opps", "my deals", "deals")
+_INCENTIVE_WORDS = ("incentive", "incentives", "funding", "fund", "funds", "funded", "eligible", "eligibility",
+                    "investment", "investments", "ecif", "pay for", "subsidy", "rebate")
+_HOLDER_WORDS = ("who", "which", "partners", "partner", "list", "hold", "holds", "has", "have", "show")
+_HOW_WORDS = ("require", "requires", "requirement", "requirements", "criteria", "how", "what is", "what are",
+              "what does", "earn", "get", "audit", "mean", "explain", "renew", "when")
+_SEEK_PATTERNS = re.compile(
+    r"\b(which|what|any)\s+(\w+\s+){0,2}partners?\b|\bwho\s+(can|could|covers?|does|do|is|are|has|delivers?|handles?|"
+    r"should)\b|\bpartners?\s+(for|that|who|covering|in|with|to)\b|\b(need|find|recommend|suggest)\s+(me\s+)?(a|an|some)?"
+    r"\s*partners?\b|\bcovers?\b|\bcoverage\b", re.IGNORECASE)
+_SORT_BY_DATE = re.compile(r"\b(close date|closing|soonest|by date)\b", re.IGNORECASE)
+_STAGE = re.compile(r"\bstage\s*(\d)\b", re.IGNORECASE)
+_NOTES_WORDS = ("notes", "note", "concerns", "concern", "review", "internal", "escalation", "escalations", "risk")
+
+
+class KnowledgeEngine:
+    def __init__(self, catalog: Catalog, search: DocumentSearch | None) -> None:
+        self.catalog = catalog
+        self.search = search
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bool:
+        return True
+
+    def user_context(self, aad_object_id: str | None, *, name: str = "",
+                     conversation_type: str = "personal") -> UserContext:
+        member = self.catalog.access.member(aad_object_id)
+        return UserContext(aad_object_id=aad_object_id, groups=self.catalog.access.groups_for(aad_object_id),
+                           name=name or (member.name if member else ""), email=member.email if member else "",
+                           conversation_type=conversation_type or "personal")
+
+    # ------------------------------------------------------------------ routing
+    def answer(self, question: str, user: UserContext) -> Answer:
+        started = time.perf_counter()
+        question = (question or "").replace("\x00", " ").strip()[:MAX_QUESTION_CHARS]
+        if not re.search(r"\w", question):
+            return Answer(AnswerKind.CLARIFY, "Ask me about partners",
+                          "Ask me which partner covers a workload, which incentive fits a deal, or about a program.",
+                          suggestions=("Who can do AKS for a retail customer in Germany?",
+                                       "Which incentive can fund a SQL migration for an Enterprise deal of $150k?"))
+        linked = link(question, self.catalog)
+        answer = self._route(question, linked, user)
+        log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
+        return answer
+
+    def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
+        understood = self._understood(linked)
+        names = linked.names
+        workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
+        specs, designations = names("specialization"), names("designation")
+        if linked.opportunity_ids or linked.unknown_opportunity_ids:
+            return self._opportunity(linked, user, understood)
+        if linked.has(*_UNATTACHED_WORDS) or (linked.has(*_PIPELINE_WORDS) and (linked.has("my") or linked.has("attached"))):
+            return self._pipeline(question, linked, user, understood)
+        if linked.has(*_INCENTIVE_WORDS) and (workloads or plays or areas or names("segment") or linked.deal_usd
+                                              or names("incentive") or names("program")) \
+                and not (names("program") and not (workloads or plays or areas) and linked.has(*_HOW_WORDS)):
+            return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
+        wants_holders = (specs or designations) and linked.has(*_HOLDER_WORDS) and not linked.has(*_HOW_WORDS)
+        if wants_holders:
+            return structured.specialization_holders(self.catalog, specs, designations, linked.countries, understood)
+        partners = names("partner")
+        if partners and not (workloads or plays or areas):
+            partner = self.catalog.partners[partners[0]]
+            show = user.private_chat and bool(set(partner.allowed_groups) & user.groups)
+            answer = structured.partner_profile(self.catalog, partner, understood, show_confidential=show)
+            if linked.has(*_NOTES_WORDS) and not show:
+                answer = _with_note(answer, "I can share the partner's profile; internal notes are not part of what "
+                                            "I can show you here.")
+            return answer
+        seeking = bool(_SEEK_PATTERNS.search(question)) or bool(linked.countries and (workloads or plays or areas))
+        if (workloads or plays or areas) and (seeking or not self._document_first(linked)):
+            need = Need(workloads=tuple(workloads), countries=linked.countries, industries=tuple(names("industry")),
+                        segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
+                        solution_areas=tuple(areas) if not (workloads or plays) else ())
+            return structured.coverage(self.catalog, need, understood)
+        if seeking and (linked.unknown_terms or linked.leftover_words) and not (specs or designations):
+            return self._unknown_subject(linked, understood)
+        if seeking and linked.countries and not self._document_first(linked):
+            return self._ask_for_workload(linked, understood)
+        return self._documents(question, linked, user, understood)
+
+    def _document_first(self, linked: Linked) -> bool:
+        """Questions about how programs work ("how do I…", "what is…") are for the documents."""
+        return linked.has(*_HOW_WORDS) and not linked.countries
+
+    # ------------------------------------------------------------------ approaches
+    def _opportunity(self, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if not user.sees_pipeline:
+            return _denied_pipeline(user, understood)
+        if not linked.opportunity_ids:
+            ids = ", ".join(linked.unknown_opportunity_ids)
+            return Answer(AnswerKind.NO_MATCH, f"{ids} not found",
+                          f"I found no opportunity {ids} in the pipeline export.", understood)
+        opportunity = self.catalog.opportunities[linked.opportunity_ids[0]]
+        if linked.has(*_ATTACH_WORDS) or linked.has("partner", "partners", "who"):
+            return structured.suggest_partners(self.catalog, opportunity, understood)
+        return structured.opportunity_detail(self.catalog, opportunity, understood)
+
+    def _pipeline(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if not user.sees_pipeline:
+            return _denied_pipeline(user, understood)
+        names = linked.names
+        need = Need(workloads=tuple(names("workload")), countries=linked.countries,
+                    industries=tuple(names("industry")), segments=tuple(names("segment")),
+                    solution_plays=tuple(names("solution_play")), solution_areas=tuple(names("solution_area")))
+        owner = None
+        answer_notes: list[str] = []
+        if linked.has("my", "mine"):
+            if user.email:
+                owner = user.email
+            else:
+                answer_notes.append("I don't know which opportunities are yours (no e-mail for you in access.yaml): "
+                                    "showing every unattached opportunity in scope.")
+        stages = tuple(m.group(1) for m in _STAGE.finditer(question))
+        value_min = linked.value_min
+        if value_min is None and linked.deal_usd is not None and linked.has("over", "above", "more than", "at least"):
+            value_min = linked.deal_usd
+        answer = structured.unattached(self.catalog, need, understood, value_min=value_min, value_max=linked.value_max,
+                                       stages=stages, owner=owner,
+                                       sort="close_date" if _SORT_BY_DATE.search(question) else "value")
+        for note in answer_notes:
+            answer = _with_note(answer, note)
+        return answer
+
+    def _incentives(self, linked: Linked, understood: Understood, workloads: list[str]) -> Answer:
+        segments = linked.names("segment")
+        countries = linked.countries
+        if len(countries) > 1:
+            # a region: answer for its first country and say so; rules are per country
+            note = f"Rules are per country: answered for {country_name(countries[0])}."
+        else:
+            note = ""
+        answer = structured.incentives(self.catalog, workloads[0] if workloads else None,
+                                       segments[0] if segments else None, countries[0] if countries else None,
+                                       linked.deal_usd, understood)
+        return _with_note(answer, note) if note else answer
+
+    def _workloads_of(self, plays: list[str], areas: list[str]) -> list[str]:
+        out: list[str] = []
+        for play in plays:
+            out += self.catalog.workloads_of_play(play)
+        for area in areas:
+            out += self.catalog.workloads_of_area(area)
+        return out
+
+    def _unknown_subject(self, linked: Linked, understood: Understood) -> Answer:
+        term = linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words)
+        known = self.catalog.workloads + self.catalog.solution_plays
+        close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
+        summary = (f"I don't know “{term}”: it is not a workload, solution play or specialization in the solution map "
+                   "or partner profiles, so I can't name a partner for it.")
+        suggestions = tuple(f"Which partners cover {c}" + (f" in {understood.country_label}?" if understood.country_label else "?")
+                            for c in close)
+        notes = (f"Did you mean: {', '.join(close)}?",) if close else ()
+        return Answer(AnswerKind.NO_MATCH, f"Nothing matches “{term}”", summary, understood,
+                      notes=notes, suggestions=suggestions)
+
+    def _ask_for_workload(self, linked: Linked, understood: Understood) -> Answer:
+        counts: dict[str, set[str]] = {}
+        for row in self.catalog.map_rows:
+            if set(row.countries) & set(linked.countries):
+                counts.setdefault(row.workload, set()).add(self.catalog.partner_id_of(row))
+        top = sorted(counts.items(), key=lambda kv: -len(kv[1]))[:8]
+        place = linked.place_label
+        summary = (f"Which workload or solution play? The map has partners in {place} for "
+                   + "; ".join(f"{w} ({len(p)})" for w, p in top) + "." if top else
+                   f"No partner is on the solution map in {place}.")
+        return Answer(AnswerKind.CLARIFY, f"Partners in {place}", summary, understood, missing=("workload",),
+                      suggestions=tuple(f"Which partners cover {w} in {place}?" for w, _ in top[:3]))
+
+    def _documents(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if self.search is None:
+            return Answer(AnswerKind.NO_MATCH, "Documents unavailable",
+                          "The program documents are not indexed yet, so I can't search them. "
+                          "Run `python bot.py index` and ask again.", understood)
+        result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat))
+        if not result.confident:
+            return Answer(AnswerKind.NO_MATCH, "Nothing found",
+                          "I found nothing in the knowledge folder that answers this. Try naming the workload, "
+                          "program or specialization, or ask which partner covers a workload in a country.",
+                          understood, suggestions=("help",))
+        best = result.passages[0]
+        summary = f"From {best.citation.title}" + (f" — {best.heading}" if best.heading else "") + ":"
+        citations = tuple(dict.fromkeys(p.citation for p in result.passages))
+        return Answer(AnswerKind.DOCUMENT, best.heading or best.citation.title, summary, understood,
+                      passages=result.passages, citations=citations)
+
+    def _understood(self, linked: Linked) -> Understood:
+        names = linked.names
+        return Understood(
+            workloads=tuple(names("workload")), solution_plays=tuple(names("solution_play")),
+            specializations=tuple(names("specialization")), designations=tuple(names("designation")),
+            countries=linked.countries, country_label=linked.place_label, industries=tuple(names("industry")),
+            segments=tuple(names("segment")), deal_usd=linked.deal_usd,
+            partners=tuple(self.catalog.partner_name(p) for p in names("partner")),
+            opportunities=tuple(linked.opportunity_ids), programs=tuple(names("program")),
+            unknown_terms=tuple(linked.unknown_terms))
+
+
+def _with_note(answer: Answer, note: str) -> Answer:
+    from dataclasses import replace  # noqa: PLC0415
+
+    return replace(answer, notes=answer.notes + (note,))
+
+
+def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
+    if PIPELINE_GROUP in user.groups:
+        summary = ("Opportunity details are confidential: ask me in a 1:1 chat and I'll show them there, "
+                   "not in a group chat or channel.")
+    else:
+        summary = ("Opportunity and pipeline details are confidential and not available to you: only channel "
+                   "managers (group “ecm”) can see them. I can still tell you which partners cover a workload.")
+    return Answer(AnswerKind.DENIED, "Not available to you", summary,
+                  Understood(workloads=understood.workloads, countries=understood.countries))
+
+
+def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm") -> KnowledgeEngine:
+    """Load the records (snapshot when fresh) and open the document index; raise on an unusable folder."""
+    from retrieval.indexer import load_snapshot  # noqa: PLC0415
+
+    started = time.perf_counter()
+    knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
+    knowledge = load_snapshot(index_dir, knowledge_dir) or load_knowledge(knowledge_dir, documents=False)
+    catalog = Catalog(knowledge)
+    search = None
+    if (index_dir / "chroma").exists():
+        from retrieval.embeddings import make_embedder  # noqa: PLC0415
+        from retrieval.index import DocumentIndex, make_client  # noqa: PLC0415
+
+        model = make_embedder(embedder)
+        index = DocumentIndex(make_client(index_dir), getattr(model, "model_id", embedder))
+        search = DocumentSearch(index, model.embed_query)
+    else:
+        log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
+    log.info("engine loaded in %.1fs: %d partners, %d map rows, %d opportunities, %d chunks",
+             time.perf_counter() - started, len(catalog.partners), len(catalog.map_rows),
+             len(catalog.opportunities), len(search.chunks) if search else 0)
+    return KnowledgeEngine(catalog, search)

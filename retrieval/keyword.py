@@ -1,0 +1,55 @@
+"""BM25 keyword scoring over chunk texts: the exact-word half of hybrid document retrieval.
+
+Dense embeddings find paraphrases; BM25 finds rare exact terms (program names, acronyms, numbers)
+that a small embedding model blurs. Kept in memory: a few thousand chunks score in about a millisecond.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9&+#.%$-]*[a-z0-9%]|[a-z0-9]")
+_STOP = frozenset("""a an and are as at be but by can do does for from has have how i if in into is it its of on or
+our so that the their them then there these they this to was we were what when where which who why will with you
+your yes no not can't any all also about s t""".split())
+
+
+def terms(text: str) -> list[str]:
+    words = _WORD.findall(text.lower().replace("’", "'"))
+    return [_stem(w) for w in words if w not in _STOP]
+
+
+def _stem(word: str) -> str:
+    """A light plural/verb-form folding; enough for BM25 over English program prose."""
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
+class KeywordIndex:
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.lengths: list[int] = []
+        for doc_id, text in enumerate(texts):
+            counts = Counter(terms(text))
+            self.lengths.append(sum(counts.values()))
+            for term, tf in counts.items():
+                self.postings[term].append((doc_id, tf))
+        self.count = len(texts)
+        self.average = (sum(self.lengths) / self.count) if self.count else 1.0
+
+    def idf(self, term: str) -> float:
+        df = len(self.postings.get(term, ()))
+        return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
+
+    def search(self, query: str, limit: int = 20) -> list[tuple[int, float]]:
+        scores: dict[int, float] = defaultdict(float)
+        for term in set(terms(query)):
+            idf = self.idf(term)
+            for doc_id, tf in self.postings.get(term, ()):
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / self.average)
+                scores[doc_id] += idf * tf * (self.k1 + 1) / norm
+        return sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
