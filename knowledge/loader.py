@@ -151,6 +151,15 @@ def _load_partners(path: Path, rel: str, kb: Knowledge) -> None:
         kb.issues.append(FileIssue(rel, f"{bad} entries without id or name ignored", skipped=False))
 
 
+def _country_cells(value: object) -> tuple[str, ...]:
+    """List cells of country codes. YAML 1.1 reads a bare `NO` (Norway) as false: take it back."""
+    if isinstance(value, list):
+        value = ["NO" if v is False else v for v in value]
+    elif value is False:
+        value = "NO"
+    return split_list(value)
+
+
 def _countries(values: Iterable[str]) -> tuple[str, ...]:
     out: list[str] = []
     for value in values:
@@ -169,8 +178,8 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
     return Partner(
         id=pid, name=name, source=source,
         type=str(d.get("type") or ""),
-        hq_country=(_countries([str(d["hq_country"])]) or ("",))[0] if d.get("hq_country") else "",
-        countries=_countries(split_list(d.get("countries"))),
+        hq_country=(_countries(_country_cells(d["hq_country"])) or ("",))[0] if d.get("hq_country") is not None else "",
+        countries=_countries(_country_cells(d.get("countries"))),
         description=str(d.get("description") or ""),
         designations=split_list(d.get("designations")),
         specializations=split_list(d.get("specializations")),
@@ -189,7 +198,7 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
                           str(contacts.get("partner_email") or "")),
         wins=tuple(
             Win(customer=str(w.get("customer") or ""), industry=str(w.get("industry") or ""),
-                country=(_countries([str(w["country"])]) or ("",))[0] if w.get("country") else "",
+                country=(_countries(_country_cells(w["country"])) or ("",))[0] if w.get("country") is not None else "",
                 workload=str(w.get("workload") or ""), year=parse_int(w.get("year")),
                 summary=str(w.get("summary") or ""))
             for w in (d.get("wins") or []) if isinstance(w, dict)
@@ -269,7 +278,7 @@ def _load_incentives(path: Path, rel: str, kb: Knowledge) -> None:
             funding=str(item.get("funding") or ""), max_funding_usd=parse_money(item.get("max_funding_usd")),
             workloads=None if _is_all(workloads) else split_list(workloads),
             segments=split_list(item.get("segments")),
-            countries=None if _is_all(countries) else _countries(split_list(countries)),
+            countries=None if _is_all(countries) else _countries(_country_cells(countries)),
             min_deal_usd=parse_money(item.get("min_deal_usd")) or 0.0,
             designations_any=split_list(req.get("designations_any")),
             specializations_any=split_list(req.get("specializations_any")),

@@ -163,7 +163,7 @@ class KnowledgeEngine:
             return Answer(AnswerKind.NO_MATCH, f"{ids} not found",
                           f"I found no opportunity {ids} in the pipeline export.", understood)
         opportunity = self.catalog.opportunities[linked.opportunity_ids[0]]
-        if linked.has(*_ATTACH_WORDS) or linked.has("partner", "partners", "who"):
+        if linked.has(*_ATTACH_WORDS):
             return structured.suggest_partners(self.catalog, opportunity, understood)
         return structured.opportunity_detail(self.catalog, opportunity, understood)
 

@@ -17,7 +17,7 @@ from knowledge.geography import country_name
 from knowledge.records import Incentive, MapRow, Opportunity, Partner
 from knowledge.values import format_usd
 from retrieval.answers import (
-    Answer, AnswerKind, Citation, Fact, IncentiveMatch, OpportunityLine, PartnerMatch, Understood,
+    Answer, AnswerKind, Citation, Fact, IncentiveMatch, OpportunityLine, PartnerMatch, Reason, Understood,
 )
 from retrieval.catalog import Catalog
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner
@@ -169,8 +169,7 @@ def specialization_holders(catalog: Catalog, specializations: list[str], designa
                   citations=tuple(m.profile for m in shown if m.profile))
 
 
-def _held_reason(partner: Partner, held: str):  # noqa: ANN202 - Reason
-    from retrieval.answers import Reason  # noqa: PLC0415
+def _held_reason(partner: Partner, held: str) -> Reason:
     field_name = "specializations" if held in partner.specializations else "designations"
     return Reason(field_name[:-1], f"Holds {held}", 0.0, profile_citation(partner, field_name))
 
@@ -419,7 +418,10 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
         scope += f" · over {format_usd(value_min)}"
     if value_max is not None:
         scope += f" · under {format_usd(value_max)}"
-    scope = scope.strip(" ·") or "the whole pipeline"
+    scope = scope.strip(" ·")
+    if owner:
+        scope = f"yours{': ' + scope if scope else ''}"
+    scope = scope or "the whole pipeline"
     if not selected:
         return Answer(AnswerKind.PIPELINE, f"Unattached opportunities: {scope}",
                       f"No opportunity without a partner matches {scope}.", understood)

@@ -1,0 +1,122 @@
+"""Small knowledge folders written into a temp directory, so tests own their data."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MARKER = "CONF-TEST-MARKER"
+ECM = "00000000-0000-0000-0000-00000000e001"
+ADMIN = "00000000-0000-0000-0000-00000000a001"
+SELLER = "00000000-0000-0000-0000-00000000c999"
+
+MAP_HEADER = ["solution_area", "solution_play", "workload", "partner_id", "partner_name", "role", "countries",
+              "industries", "segments", "fiscal_year", "notes"]
+OPP_HEADER = ["opportunity_id", "account", "industry", "country", "segment", "solution_play", "workload",
+              "estimated_value_usd", "stage", "close_date", "partner_id", "owner"]
+
+
+def partner(pid: str, name: str, **overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": pid, "name": name, "type": "Services", "hq_country": "DE", "countries": ["DE", "AT"],
+        "description": f"{name} is a services partner.",
+        "designations": ["Solutions Partner for Digital & App Innovation (Azure)"],
+        "specializations": [], "azure_expert_msp": False, "industries": ["Retail"], "segments": ["Enterprise"],
+        "workloads": ["Azure Kubernetes Service"], "co_sell_ready": True, "marketplace_offers": [],
+        "capacity": {"certified_staff": 50, "available_consultants_90d": 8},
+        "contacts": {"pdm": "Ana Ito", "pdm_email": f"pdm-{pid}@example.com", "partner_email": "alliances@example.com"},
+        "wins": [], "updated": "2026-05-01",
+    }
+    base.update(overrides)
+    return base
+
+
+def default_partners() -> list[dict[str, Any]]:
+    return [
+        partner("P-1", "Alpha Cloud", specializations=["Kubernetes on Microsoft Azure"],
+                wins=[{"customer": "Contoso Retail", "industry": "Retail", "country": "DE",
+                       "workload": "Azure Kubernetes Service", "year": 2026, "summary": "AKS platform."}]),
+        partner("P-2", "Beta Systems", industries=["Manufacturing"], co_sell_ready=False,
+                capacity={"certified_staff": 20, "available_consultants_90d": 0},
+                notes_confidential=f"{MARKER}: under performance review.", allowed_groups=["ecm"]),
+        partner("P-3", "Gamma Digital", countries=["FR"], hq_country="FR", workloads=["Azure Kubernetes Service", "Microsoft Sentinel"],
+                designations=["Solutions Partner for Security"], specializations=["Threat Protection"]),
+        partner("P-4", "Delta Profile Only", workloads=["Azure Kubernetes Service"]),
+        partner("P-5", "Epsilon Security", countries=["DE"], workloads=["Microsoft Sentinel"],
+                designations=["Solutions Partner for Security"], specializations=["Threat Protection"], industries=["Financial Services"]),
+    ]
+
+
+def default_map() -> list[dict[str, str]]:
+    def row(pid: str, name: str, workload: str, play: str, area: str, role: str, countries: str, industries: str) -> dict[str, str]:
+        return {"solution_area": area, "solution_play": play, "workload": workload, "partner_id": pid,
+                "partner_name": name, "role": role, "countries": countries, "industries": industries,
+                "segments": "Enterprise", "fiscal_year": "FY27", "notes": ""}
+    aks = ("Azure Kubernetes Service", "Build and Modernize AI Apps", "Digital & App Innovation (Azure)")
+    sentinel = ("Microsoft Sentinel", "Modernize SecOps", "Security")
+    return [
+        row("P-1", "Alpha Cloud", *aks, "Support", "DE;AT", "Retail"),
+        row("P-2", "Beta Systems", *aks, "Lead", "DE", "Manufacturing"),
+        row("P-3", "Gamma Digital", *aks, "Lead", "FR", "Retail"),
+        row("P-5", "Epsilon Security", *sentinel, "Lead", "DE", "Financial Services"),
+    ]
+
+
+def default_opportunities() -> list[dict[str, str]]:
+    def opp(oid: str, country: str, workload: str, value: str, partner_id: str = "", owner: str = "seller1@example.com",
+            industry: str = "Retail") -> dict[str, str]:
+        play = "Modernize SecOps" if workload == "Microsoft Sentinel" else "Build and Modernize AI Apps"
+        return {"opportunity_id": oid, "account": f"Account {oid}", "industry": industry, "country": country,
+                "segment": "Enterprise", "solution_play": play, "workload": workload, "estimated_value_usd": value,
+                "stage": "2-Inspire & Design", "close_date": "2027-02-01", "partner_id": partner_id, "owner": owner}
+    return [
+        opp("OPP-100", "DE", "Azure Kubernetes Service", "250000"),
+        opp("OPP-101", "DE", "Azure Kubernetes Service", "40000", owner="seller2@example.com"),
+        opp("OPP-102", "DE", "Azure Kubernetes Service", "600000", partner_id="P-1"),
+        opp("OPP-103", "FR", "Azure Kubernetes Service", "120000"),
+        opp("OPP-104", "DE", "Microsoft Sentinel", "80000", industry="Financial Services"),
+    ]
+
+
+def default_incentives() -> list[dict[str, Any]]:
+    return [
+        {"id": "APP-MOD", "program": "Azure Innovate", "name": "Azure Innovate - App Modernization",
+         "funding": "Funded modernization", "max_funding_usd": 40000, "workloads": ["Azure Kubernetes Service"],
+         "segments": ["Enterprise", "SMC"], "countries": "all", "min_deal_usd": 50000,
+         "partner_requirements": {"specializations_any": ["Kubernetes on Microsoft Azure"]}, "fiscal_year": "FY27",
+         "doc": "programs/azure-innovate.md"},
+        {"id": "ECIF", "program": "ECIF", "name": "ECIF - Strategic Deal Funding", "funding": "Deal funding",
+         "max_funding_usd": 250000, "workloads": "all", "segments": ["Enterprise"], "countries": ["DE", "US"],
+         "min_deal_usd": 500000, "partner_requirements": {"co_sell_ready": True}, "fiscal_year": "FY27", "doc": "programs/ecif.md"},
+        {"id": "SEC", "program": "Security", "name": "Security Assessment engagement", "funding": "Assessment",
+         "max_funding_usd": 20000, "workloads": ["Microsoft Sentinel"], "segments": ["Enterprise", "SMC"],
+         "countries": "all", "min_deal_usd": 0,
+         "partner_requirements": {"designations_any": ["Solutions Partner for Security"]}, "fiscal_year": "FY27"},
+    ]
+
+
+def write_table(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def make_knowledge(root: Path, *, partners: list[dict[str, Any]] | None = None, documents: dict[str, str] | None = None) -> Path:
+    (root / "partners").mkdir(parents=True, exist_ok=True)
+    for p in partners if partners is not None else default_partners():
+        (root / "partners" / f"{p['id']}.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    write_table(root / "solution_maps" / "map.csv", MAP_HEADER, default_map())
+    write_table(root / "opportunities" / "pipeline.csv", OPP_HEADER, default_opportunities())
+    (root / "programs").mkdir(parents=True, exist_ok=True)
+    (root / "programs" / "incentives.yaml").write_text(yaml.safe_dump(default_incentives(), sort_keys=False))
+    for rel, text in (documents or {}).items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "access.yaml").write_text(yaml.safe_dump({"groups": {
+        "ecm": [{"aad_object_id": ECM, "name": "ECM", "email": "seller1@example.com"}],
+        "admins": [{"aad_object_id": ADMIN, "name": "Admin"}]}}))
+    return root
