@@ -1,0 +1,553 @@
+"""Partner Atlas: settings, the activity handler wiring, the aiohttp app and the CLI.
+
+  python bot.py index --knowledge DIR --index DIR [--embedder minilm|hashing]
+  python bot.py serve --knowledge DIR --index DIR --port N [--host H] [--allow-public]
+  python bot.py ask "question" [--as-group ecm] [--as-user AAD_ID] [--json]
+
+`serve` listens first and loads the engine in a background thread (GET /healthz says 503 "loading",
+then 200). Without an app id it runs in local mode: unauthenticated, bound to loopback only.
+
+POST /api/messages is handled here rather than by `CloudAdapter.process`, because botbuilder 4.17.1
+gets two things wrong there (see ../shared/stack-notes.md):
+- deliveryMode "expectReplies": the adapter serialises ExpectedReplies to a dict and `process`
+  serialises it again → 500 (microsoft/botbuilder-python#2156). `invoke_response_to_http` passes an
+  already-serialised body through.
+- authentication failures other than PermissionError (a malformed token, any Authorization header
+  while auth is disabled) → 500. Requests are authenticated before the turn and every failure is 401.
+  In local mode an Authorization header is ignored: it cannot grant anything there.
+It also rejects what is not an activity (400/413/415) and answers a redelivered activity once.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ipaddress
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import asdict, replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so --help stays fast
+    from aiohttp import web
+    from botbuilder.core import InvokeResponse, TurnContext
+    from botbuilder.integration.aiohttp import CloudAdapter
+
+    from dialogs.partner_bot import PartnerBot
+    from retrieval.engine import AnswerEngine
+
+log = logging.getLogger("bot")  # not __name__: the same logger name whether run as a script or imported
+
+PROJECT_DIR = Path(__file__).resolve().parent
+ENV_FILE: Path | None = PROJECT_DIR / ".env"
+MAX_BODY_BYTES = 1024 * 1024
+REPLAY_TTL_SECONDS = 600
+REPLAY_MAX_ENTRIES = 10_000
+APP_TYPES = {"multitenant": "MultiTenant", "singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI"}
+
+
+# =========================================================================== settings
+class Settings(BaseSettings):
+    """Read once at start from the environment (and .env); command-line options override."""
+
+    model_config = SettingsConfigDict(env_file_encoding="utf-8", extra="ignore", populate_by_name=True)
+
+    app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "APP_ID", "app_id"))
+    app_password: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices(
+        "MicrosoftAppPassword", "APP_PASSWORD", "app_password"))
+    app_tenant_id: str = Field("", validation_alias=AliasChoices(
+        "MicrosoftAppTenantId", "APP_TENANTID", "APP_TENANT_ID", "app_tenant_id"))
+    app_type: str = Field("MultiTenant", validation_alias=AliasChoices("MicrosoftAppType", "APP_TYPE", "app_type"))
+    knowledge_dir: Path = Field(PROJECT_DIR / "knowledge" / "sample",
+                                validation_alias=AliasChoices("KNOWLEDGE_DIR", "knowledge_dir"))
+    index_dir: Path = Field(PROJECT_DIR / ".index", validation_alias=AliasChoices("INDEX_DIR", "index_dir"))
+    embedder: str = Field("minilm", validation_alias=AliasChoices("EMBEDDER", "embedder"))
+    port: int = Field(3978, ge=1, le=65535, validation_alias=AliasChoices("PORT", "BOT_PORT", "port"))
+    # not "HOST": shells set that to the machine's name
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("BOT_HOST", "host"))
+    allow_public_bind: bool = Field(False, validation_alias=AliasChoices("ALLOW_PUBLIC_BIND", "allow_public_bind"))
+    allowed_tenants: str = Field("", validation_alias=AliasChoices("ALLOWED_TENANTS", "allowed_tenants"),
+                                 description="comma-separated tenant ids; empty allows every tenant")
+    log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+
+    @field_validator("app_type")
+    @classmethod
+    def _known_app_type(cls, value: str) -> str:
+        try:
+            return APP_TYPES[value.strip().lower() or "multitenant"]
+        except KeyError:
+            raise ValueError(f"must be one of {', '.join(APP_TYPES.values())}") from None
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    @field_validator("app_id", "app_tenant_id", "host", "allowed_tenants")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _credentials_complete(self) -> Settings:
+        password = self.app_password.get_secret_value()
+        if password and not self.app_id:
+            raise ValueError("MicrosoftAppPassword is set but MicrosoftAppId is not")
+        if self.app_type != "MultiTenant" and not self.app_id:
+            raise ValueError(f"MicrosoftAppType {self.app_type} needs MicrosoftAppId")
+        if self.app_id and self.app_type != "UserAssignedMSI" and not password:
+            raise ValueError("MicrosoftAppId is set but MicrosoftAppPassword is not")
+        if self.app_type in ("SingleTenant", "UserAssignedMSI") and not self.app_tenant_id:
+            raise ValueError(f"MicrosoftAppType {self.app_type} needs MicrosoftAppTenantId")
+        return self
+
+    @property
+    def local_mode(self) -> bool:
+        """No app id: the Bot Framework SDK accepts unauthenticated requests."""
+        return not self.app_id
+
+    @property
+    def tenant_allowlist(self) -> frozenset[str]:
+        return frozenset(t.strip().lower() for t in self.allowed_tenants.split(",") if t.strip())
+
+    def botbuilder_configuration(self) -> SimpleNamespace:
+        """The attribute names ConfigurationBotFrameworkAuthentication reads."""
+        return SimpleNamespace(APP_ID=self.app_id or None, APP_PASSWORD=self.app_password.get_secret_value() or None,
+                               APP_TYPE=self.app_type, APP_TENANTID=self.app_tenant_id or None)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Environment and .env, with command-line values (those not None) taking precedence."""
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(_env_file=ENV_FILE, **values)  # type: ignore[call-arg]  # pydantic-settings' init option
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# =========================================================================== engine loading
+class EngineSlot:
+    """The engine, loaded once in a background thread; its state is what GET /healthz reports."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engine: AnswerEngine | None = None
+        self.state = "loading"            # loading | ok | degraded
+        self.reason = ""
+        self.counts: dict[str, int] = {}
+        self.seconds = 0.0
+
+    def current(self) -> AnswerEngine | None:
+        with self._lock:
+            return self._engine if self.state == "ok" else None
+
+    def set_ready(self, engine: AnswerEngine, seconds: float = 0.0) -> None:
+        counts = engine_counts(engine)
+        with self._lock:
+            self._engine, self.state, self.counts, self.seconds = engine, "ok", counts, seconds
+
+    def set_failed(self, reason: str) -> None:
+        with self._lock:
+            self._engine, self.state, self.reason = None, "degraded", reason
+
+    def load_in_background(self, loader: Callable[[], AnswerEngine]) -> threading.Thread:
+        def run() -> None:
+            started = time.perf_counter()
+            try:
+                engine = loader()
+            except Exception as exc:  # any failure leaves the server up and says why on /healthz
+                log.exception("loading the knowledge failed")
+                self.set_failed(_one_line(exc))
+                return
+            self.set_ready(engine, time.perf_counter() - started)
+            log.info("knowledge loaded in %.1fs: %s", self.seconds, self.counts)
+
+        thread = threading.Thread(target=run, name="engine-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def health(self) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            if self.state == "ok":
+                return 200, {"status": "ok", **self.counts, "load_seconds": round(self.seconds, 2)}
+            if self.state == "degraded":
+                return 503, {"status": "degraded", "reason": self.reason}
+            return 503, {"status": "loading"}
+
+
+def engine_counts(engine: Any) -> dict[str, int]:
+    """Record counts for /healthz: the engine's own `counts()` if it has one, else what its catalog holds."""
+    counts = getattr(engine, "counts", None)
+    if callable(counts):
+        return {str(k): int(v) for k, v in counts().items()}
+    out: dict[str, int] = {}
+    catalog = getattr(engine, "catalog", None)
+    for name in ("partners", "map_rows", "incentives", "opportunities"):
+        with contextlib.suppress(TypeError):
+            if catalog is not None and hasattr(catalog, name):
+                out[name] = len(getattr(catalog, name))
+    search = getattr(engine, "search", None)
+    with contextlib.suppress(TypeError):
+        if search is not None and hasattr(search, "chunks"):
+            out["chunks"] = len(search.chunks)
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:300]
+
+
+# =========================================================================== the HTTP app
+class ReplayGuard:
+    """Activity ids seen recently (bounded, with a TTL), so a redelivered activity is answered once."""
+
+    def __init__(self, ttl_seconds: float = REPLAY_TTL_SECONDS, max_entries: int = REPLAY_MAX_ENTRIES,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._seen: OrderedDict[Hashable, float] = OrderedDict()
+        self._ttl, self._max, self._clock = ttl_seconds, max_entries, clock
+
+    def first_delivery(self, key: Hashable) -> bool:
+        now = self._clock()
+        while self._seen and (next(iter(self._seen.values())) <= now - self._ttl or len(self._seen) >= self._max):
+            self._seen.popitem(last=False)
+        if key in self._seen:
+            return False
+        self._seen[key] = now
+        return True
+
+    def forget(self, key: Hashable) -> None:
+        """A turn that failed may be retried by the channel: let the retry through."""
+        self._seen.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+def invoke_response_to_http(invoke_response: InvokeResponse | None) -> web.Response:
+    """The HTTP response for a turn's InvokeResponse — the shim for botbuilder-python#2156.
+
+    4.17.1 puts an already-serialised dict in the body for expectReplies (and the bot may put a dict
+    there for invokes); only msrest models still need serialising.
+    """
+    from aiohttp import web
+    from botbuilder.core import serializer_helper
+    from msrest.serialization import Model
+
+    if invoke_response is None:
+        return web.Response(status=200)
+    body = invoke_response.body
+    if isinstance(body, Model):
+        body = serializer_helper(body)
+    status = int(invoke_response.status or 200)
+    if body is None:
+        return web.Response(status=status)
+    return web.json_response(body, status=status)
+
+
+def _error(status: int, message: str) -> web.Response:
+    from aiohttp import web
+
+    return web.json_response({"error": message}, status=status)
+
+
+def _tenants_of(activity: Any) -> set[str]:
+    """Every tenant id the activity names (Teams puts it in channelData and in the conversation)."""
+    conversation = activity.conversation
+    tenants = set()
+    if conversation is not None:
+        # botbuilder maps "tenantID"; Teams sends "tenantId", which lands in additional_properties
+        tenants = {conversation.tenant_id, (conversation.additional_properties or {}).get("tenantId")}
+    if isinstance(activity.channel_data, dict) and isinstance(activity.channel_data.get("tenant"), dict):
+        tenants.add(activity.channel_data["tenant"].get("id"))
+    return {str(t).lower() for t in tenants if t}
+
+
+def _is_upstream_failure(exc: BaseException) -> bool:
+    """The connector (serviceUrl) or the identity provider could not be reached or refused the call."""
+    import aiohttp
+    from msrest.exceptions import ClientRequestError, HttpOperationError
+
+    if isinstance(exc, PermissionError):     # an OSError, but botbuilder's "unauthorized"
+        return False
+    return isinstance(exc, (aiohttp.ClientError, ClientRequestError, HttpOperationError, OSError,
+                            asyncio.TimeoutError))
+
+
+class MessagesEndpoint:
+    """POST /api/messages: validate, authenticate, de-duplicate, run the turn, write the replies."""
+
+    def __init__(self, settings: Settings, adapter: CloudAdapter, bot: PartnerBot,
+                 replay_guard: ReplayGuard | None = None) -> None:
+        self.settings, self.adapter, self.bot = settings, adapter, bot
+        self.replay_guard = replay_guard or ReplayGuard()
+        self._warned_local_auth = False
+
+    async def __call__(self, request: web.Request) -> web.Response:
+        from aiohttp import web
+        from botbuilder.schema import Activity, DeliveryModes
+
+        if request.content_type != "application/json":
+            return _error(415, "Content-Type must be application/json")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return _error(413, "request body over 1 MB")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "request body over 1 MB")
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(413, "request body over 1 MB")
+        try:
+            body = json.loads(raw)
+        except (ValueError, RecursionError):
+            return _error(400, "request body is not valid JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"].strip():
+            return _error(400, "request body is not an activity (no type)")
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:
+            return _error(400, "request body is not a valid activity")
+        if not activity.conversation or not activity.conversation.id:
+            return _error(400, "activity has no conversation id")
+
+        auth_header = request.headers.get("Authorization", "")
+        if self.settings.local_mode and auth_header:
+            if not self._warned_local_auth:
+                log.warning("local mode: ignoring Authorization headers (requests are not authenticated)")
+                self._warned_local_auth = True
+            auth_header = ""
+        try:
+            authenticated = await self.adapter.bot_framework_authentication.authenticate_request(activity, auth_header)
+        except Exception as exc:
+            if _is_upstream_failure(exc):
+                log.warning("authentication service unreachable: %s", _one_line(exc))
+                return _error(503, "authentication service unreachable")
+            log.info("request refused: %s", _one_line(exc))
+            return _error(401, "unauthorized")
+
+        allowlist = self.settings.tenant_allowlist
+        tenants = _tenants_of(activity)
+        if allowlist and not (tenants and tenants <= allowlist):
+            log.info("request refused: tenant not allowed")
+            return _error(403, "tenant not allowed")
+
+        expect_replies = activity.delivery_mode == DeliveryModes.expect_replies
+        key = (activity.channel_id, activity.conversation.id, activity.id) if activity.id else None
+        if key is not None and not self.replay_guard.first_delivery(key):
+            log.info("duplicate delivery of a %s activity: answered once already", activity.type)
+            return web.json_response({"activities": []}) if expect_replies else web.Response(status=200)
+
+        try:
+            invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+        except Exception as exc:
+            if key is not None:
+                self.replay_guard.forget(key)
+            upstream = _is_upstream_failure(exc)
+            log.exception("turn failed (%s)", "connector unreachable" if upstream else "internal error")
+            return _error(502 if upstream else 500, "could not deliver the reply" if upstream else "internal error")
+        return invoke_response_to_http(invoke_response)
+
+
+def make_turn_error_handler() -> Callable[[TurnContext, Exception], Any]:
+    """Log the trace, tell the user briefly; the trace never reaches the conversation."""
+    from dialogs import render
+
+    async def on_turn_error(context: TurnContext, error: Exception) -> None:
+        log.error("unhandled error in a turn", exc_info=error)
+        try:
+            await context.send_activity(render.text_activity(render.messages()["apology"]))
+        except Exception:
+            log.exception("could not send the apology either")
+            raise error from None
+
+    return on_turn_error
+
+
+def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None) -> web.Application:
+    """The aiohttp application: POST /api/messages and GET /healthz."""
+    from aiohttp import web
+    from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+    from dialogs.partner_bot import PartnerBot
+
+    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()))
+    adapter.on_turn_error = make_turn_error_handler()
+    endpoint = MessagesEndpoint(settings, adapter, PartnerBot(slot.current), replay_guard)
+
+    async def healthz(_: web.Request) -> web.Response:
+        status, body = slot.health()
+        return web.json_response(body, status=status)
+
+    # a little above 1 MB so that our own check (and its message) decides, not aiohttp's
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1)
+    app.router.add_post("/api/messages", endpoint)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
+                     stop: asyncio.Event | None = None, slot: EngineSlot | None = None) -> None:
+    """Listen first, then load the engine in a thread, so a supervisor sees the port at once.
+
+    Runs until SIGINT/SIGTERM, or until `stop` is set when the caller passes one.
+    """
+    from aiohttp import web
+
+    slot = slot or EngineSlot()
+    runner = web.AppRunner(create_app(settings, slot))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    if settings.local_mode:
+        log.warning("local mode: no MicrosoftAppId, requests are NOT authenticated; listening on http://%s:%d",
+                    settings.host, settings.port)
+    else:
+        log.info("listening on http://%s:%d (Bot Framework authentication on, app type %s)",
+                 settings.host, settings.port, settings.app_type)
+    slot.load_in_background(loader)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down")
+        await runner.cleanup()
+
+
+# =========================================================================== CLI
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bot.py", description="Partner Atlas: which partner covers this?")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def knowledge_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--knowledge", type=Path, help="knowledge folder (default: knowledge/sample)")
+        sub.add_argument("--index", type=Path, help="index folder (default: .index)")
+        sub.add_argument("--embedder", choices=("minilm", "hashing"), help="embedding model (default: minilm)")
+
+    index = commands.add_parser("index", help="read the knowledge folder and build or update the index")
+    knowledge_options(index)
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    serve = commands.add_parser("serve", help="run the bot: POST /api/messages, GET /healthz")
+    knowledge_options(serve)
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--allow-public", action="store_true", default=None,
+                       help="allow a non-loopback --host in local (unauthenticated) mode")
+
+    ask = commands.add_parser("ask", help="answer one question in the terminal")
+    knowledge_options(ask)
+    ask.add_argument("question")
+    ask.add_argument("--as-group", action="append", default=[], metavar="GROUP",
+                     help="ask as a member of this access group (repeatable), e.g. ecm")
+    ask.add_argument("--as-user", metavar="AAD_ID", help="ask as this Teams user (aadObjectId in access.yaml)")
+    ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+    return parser
+
+
+def _command_index(settings: Settings, args: argparse.Namespace) -> int:
+    from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index
+
+    try:
+        report = build_index(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
+                             progress=False if args.no_progress else None)
+    except KnowledgeFolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except IndexLockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    print(report.summary())
+    return 0 if report.ok else 1
+
+
+def _command_serve(settings: Settings) -> int:
+    if settings.local_mode and not is_loopback(settings.host) and not settings.allow_public_bind:
+        print(f"error: refusing to bind {settings.host} without MicrosoftAppId: local mode is unauthenticated. "
+              "Bind 127.0.0.1, configure the app id, or pass --allow-public (ALLOW_PUBLIC_BIND=true).", file=sys.stderr)
+        return 2
+    if settings.local_mode and not is_loopback(settings.host):
+        log.warning("local mode bound to %s by request (--allow-public): anyone who can reach it can ask",
+                    settings.host)
+
+    def load() -> AnswerEngine:
+        from retrieval import engine
+
+        return engine.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder)
+
+    try:
+        asyncio.run(run_server(settings, load))
+    except OSError as exc:
+        print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
+    from dialogs.render import answer_to_text
+    from retrieval import engine as engine_module
+
+    try:
+        engine = engine_module.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder)
+    except Exception as exc:
+        from retrieval.indexer import KnowledgeFolderError
+
+        if not isinstance(exc, KnowledgeFolderError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    user = engine.user_context(args.as_user, name="", conversation_type="personal")
+    if args.as_group:
+        user = replace(user, groups=frozenset(args.as_group))
+    answer = engine.answer(args.question, user)
+    if args.json:
+        print(json.dumps(asdict(answer), indent=1, ensure_ascii=False, default=str))
+    else:
+        print(answer_to_text(answer))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(knowledge_dir=args.knowledge, index_dir=args.index, embedder=args.embedder,
+                                 port=getattr(args, "port", None), host=getattr(args, "host", None),
+                                 allow_public_bind=getattr(args, "allow_public", None))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        print(f"error: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "index":
+        return _command_index(settings, args)
+    if args.command == "serve":
+        return _command_serve(settings)
+    return _command_ask(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

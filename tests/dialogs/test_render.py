@@ -1,0 +1,243 @@
+"""The renderer: order of partner names, verbatim passages, size budget, Adaptive Card 1.5 schema."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from dataclasses import replace
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import pytest
+
+from dialogs import render
+from retrieval.answers import Answer, AnswerKind, Citation, Passage
+from tests.dialogs import fakes
+
+
+@cache
+def harness() -> ModuleType:
+    """The acceptance harness's own reply_text/mentions, so the order is checked exactly as it scores."""
+    path = fakes.SHARED / "eval" / "evaluate.py"
+    spec = importlib.util.spec_from_file_location("shared_evaluate", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@cache
+def card_validator() -> jsonschema.protocols.Validator:
+    schema = json.loads(fakes.ADAPTIVE_CARD_SCHEMA.read_text(encoding="utf-8"))
+    assert schema["$schema"].startswith("http://json-schema.org/draft-06")
+    validator_class = jsonschema.validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def serialized(answer: Answer) -> dict[str, Any]:
+    return render.answer_to_activity(answer).serialize()
+
+
+def cards(activity: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a["content"] for a in activity.get("attachments") or []
+            if a["contentType"] == render.ADAPTIVE_CARD_CONTENT_TYPE]
+
+
+def assert_valid_card(card: dict[str, Any]) -> None:
+    errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    assert card["version"] == "1.5"
+
+
+# --------------------------------------------------------------------------- order
+def test_partner_names_appear_in_rank_order_in_the_text() -> None:
+    names = ["Northwind Cloud", "Contoso Digital", "Fabrikam Systems", "Adatum Partners", "Litware Consulting"]
+    answer = fakes.coverage_answer(names, others=["Proseware Profile"])
+    text = render.answer_to_text(answer)
+    positions = [text.find(n) for n in names + ["Proseware Profile"]]
+    assert all(p >= 0 for p in positions) and positions == sorted(positions)
+    # nothing before the ranked list names a partner
+    assert text.find(answer.title) < text.find(answer.summary) < positions[0]
+
+
+def test_the_harness_reads_the_same_order_from_text_card_and_suggestions() -> None:
+    names = ["Zeta Works", "Alpha Cloud", "Mu Labs", "Beta Systems", "Kappa IT", "Omega Services"]
+    answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
+    reply = harness().reply_text([serialized(answer)])
+    everyone = names + ["Delta Profile Only", "Never Mentioned Ltd"]
+    assert harness().mentions(reply, everyone) == names + ["Delta Profile Only"]
+
+
+def test_blocks_follow_the_fixed_order() -> None:
+    answer = replace(fakes.coverage_answer(), incentives=fakes.incentive_answer().incentives,
+                     opportunities=fakes.pipeline_answer(1).opportunities,
+                     passages=fakes.document_answer("A short passage.").passages,
+                     facts=fakes.opportunity_answer().facts)
+    text = render.answer_to_text(answer)
+    markers = ["**AKS partners in Germany**", answer.summary, "**Partners**", f"**{render.OTHER_PARTNERS_OFF_MAP}**",
+               "**Incentives**", "**Opportunities**", "A short passage.", "**Stage:**", "**Notes**", "**Sources**"]
+    positions = [text.find(m) for m in markers]
+    assert all(p >= 0 for p in positions), list(zip(markers, positions, strict=True))
+    assert positions == sorted(positions)
+
+
+def test_only_opportunity_ids_in_the_answer_are_mentioned() -> None:
+    answer = fakes.pipeline_answer(4)
+    reply = harness().reply_text([serialized(answer)])
+    assert set(re.findall(r"OPP-\d+", reply)) == {o.opportunity_id for o in answer.opportunities}
+
+
+def test_no_match_and_denied_name_no_partner() -> None:
+    for kind in ("no_match", "denied", "clarify"):
+        reply = harness().reply_text([serialized(fakes.every_kind()[kind])])
+        assert harness().mentions(reply, ["Alpha Cloud", "Beta Systems", "Delta Profile Only"]) == []
+        assert reply.strip()
+
+
+# --------------------------------------------------------------------------- content
+def test_partner_reasons_carry_detail_and_source_label() -> None:
+    text = render.answer_to_text(fakes.coverage_answer())
+    assert "Lead on the FY27 map for AKS in DE — source: FY27 solution map (solution_maps/fy27_map.csv, row 12)" in text
+    assert "Gap: no delivery in AT" in text
+    assert "Contact: Ana Ito <pdm@example.com>" in text
+    assert "Win: Contoso Retail: AKS platform (2026)" in text
+
+
+def test_other_partners_are_labelled_as_profile_evidence() -> None:
+    answer = fakes.coverage_answer(["Alpha Cloud"], others=["Delta Profile Only"])
+    text = render.answer_to_text(answer)
+    assert text.index(render.OTHER_PARTNERS_OFF_MAP) < text.index("Delta Profile Only")
+    card_text = json.dumps(cards(serialized(answer))[0], ensure_ascii=False)
+    assert render.OTHER_PARTNERS_OFF_MAP in card_text
+    near = replace(answer, other_partners=(fakes.partner("Near Miss Ltd", 5, on_map=True),))
+    assert render.OTHER_PARTNERS_NEAR in render.answer_to_text(near)
+
+
+def test_incentives_show_funding_requirements_and_partners() -> None:
+    text = render.answer_to_text(fakes.incentive_answer())
+    for expected in ("**Azure Migrate and Modernize**", "Program: Azure Accelerate",
+                     "Funding: Partner-delivered assessment and migration", "Max funding: $50,000",
+                     "Partner requirements: Solutions Partner for Data & AI (Azure)",
+                     "Partners who can deliver: Alpha Cloud, Beta Systems", "Why it fits: Enterprise; deal ≥ $25,000",
+                     "Source: Azure Accelerate (programs/azure-accelerate.md, section 'Funding')"):
+        assert expected in text
+
+
+def test_opportunity_lines_format_value_stage_and_close_date() -> None:
+    answer = fakes.pipeline_answer(2)
+    text = render.answer_to_text(answer)
+    assert ("**OPP-1000** · Account 0 · Azure Kubernetes Service · DE · $1,200,000 · 2-Inspire & Design · "
+            "closes 2027-02-01") in text
+    assert "top suggestion: Alpha Cloud" in text
+    assert "Showing 2 of 9." in text
+    assert render.money(1_200_000) == "$1,200,000" and render.money(None) == ""
+
+
+def test_passages_are_quoted_verbatim_with_their_citation() -> None:
+    answer = fakes.document_answer()
+    activity = serialized(answer)
+    for passage in answer.passages:
+        assert passage.text in activity["text"]
+        assert f"From {passage.citation.label()}" in activity["text"]
+    card_texts = [item["text"] for c in cards(activity) for block in c["body"] if block["type"] == "Container"
+                  for item in block["items"]]
+    assert answer.passages[0].text in card_texts
+    assert "programs/partner-center/kubernetes.md" in activity["text"]
+
+
+def test_facts_notes_missing_and_sources() -> None:
+    text = render.answer_to_text(fakes.opportunity_answer())
+    assert "- **Stage:** 3-Empower & Achieve" in text
+    assert "- **Internal note:** Escalated to the ATU. (confidential)" in text
+    clarify = render.answer_to_text(fakes.every_kind()["clarify"])
+    assert "**To answer this I need:** workload" in clarify
+    covered = render.answer_to_text(fakes.coverage_answer())
+    assert covered.rstrip().endswith("- FY27 solution map (solution_maps/fy27_map.csv, row 12)")
+    assert covered.index("**Notes**") < covered.index("**Sources**")
+
+
+def test_sources_fall_back_to_the_citations_the_parts_carry() -> None:
+    answer = replace(fakes.coverage_answer(["Alpha Cloud"], others=[]), citations=())
+    labels = render.source_labels(answer)
+    assert labels == ["FY27 solution map (solution_maps/fy27_map.csv, row 12)",
+                      "Alpha Cloud profile (partners/P-0001.yaml)"]
+
+
+def test_suggestions_become_imback_buttons_and_suggested_actions() -> None:
+    activity = serialized(fakes.coverage_answer())
+    card = cards(activity)[0]
+    assert [a["type"] for a in card["actions"]] == ["Action.Submit", "Action.Submit"]
+    assert card["actions"][0]["data"]["msteams"] == {
+        "type": "imBack", "value": "Which incentive can fund AKS for an Enterprise deal of $150k?"}
+    assert [a["type"] for a in activity["suggestedActions"]["actions"]] == ["imBack", "imBack"]
+
+
+# --------------------------------------------------------------------------- size
+def test_five_hundred_partners_fit_under_80_kb_with_the_top_in_order() -> None:
+    names = [f"Partner Number {i:03d} GmbH" for i in range(500)]
+    answer = fakes.coverage_answer(names, others=[f"Profile Only {i:03d}" for i in range(200)], total=500)
+    activity = render.answer_to_activity(answer)
+    assert render.activity_size(activity) < 80_000       # UTF-16, as Teams counts
+    assert len(json.dumps(activity.serialize()).encode()) < 80_000
+    text = activity.text or ""
+    top = [n for n in names if n in text]
+    assert top == names[:len(top)] and len(top) >= 5
+    assert "… and " in text and "Showing " in text
+    for card in cards(activity.serialize()):
+        assert_valid_card(card)
+
+
+def test_the_first_passage_is_never_cut_to_fit() -> None:
+    first = "Audit requirement sentence that must be quoted exactly as written. " * 180     # ~12,000 characters
+    answer = replace(fakes.document_answer(first),
+                     partners=tuple(fakes.partner(f"Partner {i}", i) for i in range(1, 300)))
+    activity = render.answer_to_activity(answer)
+    assert render.activity_size(activity) < 80_000
+    assert first in (activity.text or "")
+
+
+def test_a_huge_first_passage_keeps_at_least_1500_characters() -> None:
+    first = "x" * 200_000
+    activity = render.answer_to_activity(fakes.document_answer(first))
+    assert render.activity_size(activity) < 80_000
+    assert "x" * render.FIRST_PASSAGE_MIN_CHARS in (activity.text or "")
+
+
+def test_later_passages_may_be_shortened_when_over_budget() -> None:
+    spec = Citation("Doc", "programs/doc.md")
+    passages = tuple(Passage(f"Passage {i}. " + "word " * 3000, spec, 0.5) for i in range(10))
+    answer = Answer(AnswerKind.DOCUMENT, "Doc", "From Doc:", passages=passages)
+    activity = render.answer_to_activity(answer)
+    assert render.activity_size(activity) < 80_000
+    assert passages[0].text in (activity.text or "")
+
+
+# --------------------------------------------------------------------------- Adaptive Card schema
+@pytest.mark.parametrize("kind", [k.value for k in AnswerKind])
+def test_every_kind_renders_a_valid_adaptive_card_1_5(kind: str) -> None:
+    answer = fakes.every_kind()[kind]
+    activity = serialized(answer)
+    assert activity["type"] == "message" and activity["text"]
+    assert activity["textFormat"] == "markdown"
+    [card] = cards(activity)
+    assert_valid_card(card)
+
+
+@pytest.mark.parametrize("limits", render.LADDER, ids=lambda limits: f"card-{limits.card}-{limits.partners}")
+def test_every_shortening_step_still_renders_a_valid_card(limits: render.Limits) -> None:
+    answer = replace(fakes.coverage_answer(), incentives=fakes.incentive_answer().incentives,
+                     opportunities=fakes.pipeline_answer(30).opportunities, passages=fakes.document_answer().passages)
+    assert_valid_card(render.answer_to_card(answer, limits))
+
+
+def test_help_and_welcome_are_valid_cards_with_example_buttons() -> None:
+    for activity in (render.help_activity(), render.welcome_activity()):
+        data = activity.serialize()
+        [card] = cards(data)
+        assert_valid_card(card)
+        examples = render.messages()["help_examples"]
+        assert [a["data"]["msteams"]["value"] for a in card["actions"]] == examples
+        assert all(q in data["text"] for q in examples)
