@@ -144,8 +144,13 @@ class KnowledgeEngine:
                         segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
                         solution_areas=tuple(areas) if not (workloads or plays) else ())
             return structured.coverage(self.catalog, need, understood)
-        if seeking and (linked.unknown_terms or linked.leftover_words) and not (specs or designations):
+        if seeking and linked.unknown_terms and not (specs or designations):
+            # a product-like name we do not know: say so rather than answer for a neighbour
             return self._unknown_subject(linked, understood)
+        if seeking and linked.leftover_words and not (specs or designations or linked.countries):
+            # ordinary words: the documents may answer it; if not, say what we did not recognise
+            answer = self._documents(question, linked, user, understood)
+            return answer if answer.kind is AnswerKind.DOCUMENT else self._unknown_subject(linked, understood)
         if seeking and linked.countries and not self._document_first(linked):
             return self._ask_for_workload(linked, understood)
         return self._documents(question, linked, user, understood)
