@@ -234,6 +234,10 @@ def _derived_aliases(kind: str, name: str) -> list[str]:
             out.append(bare)
         if lower.startswith("solutions partner for "):
             out.append(re.sub(r"^solutions partner for ", "", bare, flags=re.IGNORECASE) + " designation")
+    elif kind == "program":
+        acronym = re.search(r"\(([A-Z][A-Za-z0-9&]{1,9})\)\s*$", name)   # "End Customer Investment Funds (ECIF)"
+        if acronym:
+            out += [acronym.group(1), name[: acronym.start()].strip()]
     elif kind == "specialization":
         short = re.sub(r"\s+(on|with|for|to) Microsoft (Azure|Teams)(\s+\w+)?$", "", name)
         if short != name and short.lower() not in _COMMON_WORDS:

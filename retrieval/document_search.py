@@ -1,7 +1,7 @@
 """Hybrid passage retrieval over program and FAQ documents: dense (MiniLM via chromadb) + BM25, fused.
 
-Pipeline: embed the question -> top 30 chunks by cosine from the index; BM25 top 30 over the same
-chunks in memory; reciprocal-rank fusion; drop chunks the user may not see; keep the best few.
+Pipeline: embed the question -> top 60 vectors by cosine from the index (whole chunks, and FAQ
+questions alone); BM25 top 30 over the chunks in memory; reciprocal-rank fusion of the three rankings; drop chunks the user may not see; keep the best few.
 Confidence comes from the raw scores, so a question the documents do not cover gets "nothing found"
 rather than the least bad passage.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from retrieval.answers import Citation, Passage
-from retrieval.index import DocumentIndex, StoredChunk
+from retrieval.index import HEADING_SUFFIX, DocumentIndex, StoredChunk
 from retrieval.keyword import KeywordIndex, terms
 
 log = logging.getLogger(__name__)
@@ -44,13 +44,23 @@ class DocumentSearch:
     def search(self, question: str, can_see: Callable[[StoredChunk], bool], limit: int = 3) -> SearchResult:
         if not self.chunks:
             return SearchResult((), False, 0.0)
-        dense = self.index.query(self.embed_query(question), _CANDIDATES)
-        cosine = {cid: sim for cid, sim in dense}
+        hits = self.index.query(self.embed_query(question), 2 * _CANDIDATES)
+        cosine: dict[str, float] = {}
+        by_text: list[str] = []
+        by_question: list[str] = []
+        for cid, sim in hits:
+            if cid.endswith(HEADING_SUFFIX):
+                cid = cid[: -len(HEADING_SUFFIX)]
+                by_question.append(cid)
+            else:
+                by_text.append(cid)
+            cosine[cid] = max(cosine.get(cid, 0.0), sim)
         sparse = self.keywords.search(question, _CANDIDATES)
         fused: dict[int, float] = {}
-        for rank, (cid, _) in enumerate(dense):
-            if cid in self.position:
-                fused[self.position[cid]] = fused.get(self.position[cid], 0.0) + 1.0 / (_RRF_K + rank)
+        for ranking in (by_text, by_question):
+            for rank, cid in enumerate(ranking):
+                if cid in self.position:
+                    fused[self.position[cid]] = fused.get(self.position[cid], 0.0) + 1.0 / (_RRF_K + rank)
         for rank, (pos, _) in enumerate(sparse):
             fused[pos] = fused.get(pos, 0.0) + 1.0 / (_RRF_K + rank)
         ranked = sorted(fused.items(), key=lambda kv: -kv[1])

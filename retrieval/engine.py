@@ -74,7 +74,7 @@ _HOLDER_WORDS = ("who", "which", "partners", "partner", "list", "hold", "holds",
 _HOW_WORDS = ("require", "requires", "requirement", "requirements", "criteria", "how", "what is", "what are",
               "what does", "earn", "get", "audit", "mean", "explain", "renew", "when")
 _SEEK_PATTERNS = re.compile(
-    r"\b(which|what|any)\s+(\w+\s+){0,2}partners?\b|\bwho\s+(can|could|covers?|does|do|is|are|has|delivers?|handles?|"
+    r"\b(which|any)\s+(\w+\s+){0,2}partners?\b|\bwhat\s+partners?\b|\bwho\s+(can|could|covers?|does|do|is|are|has|delivers?|handles?|"
     r"should)\b|\bpartners?\s+(for|that|who|covering|in|with|to)\b|\b(need|find|recommend|suggest)\s+(me\s+)?(a|an|some)?"
     r"\s*partners?\b|\bcovers?\b|\bcoverage\b", re.IGNORECASE)
 _SORT_BY_DATE = re.compile(r"\b(close date|closing|soonest|by date)\b", re.IGNORECASE)
@@ -122,9 +122,9 @@ class KnowledgeEngine:
             return self._opportunity(linked, user, understood)
         if linked.has(*_UNATTACHED_WORDS) or (linked.has(*_PIPELINE_WORDS) and (linked.has("my") or linked.has("attached"))):
             return self._pipeline(question, linked, user, understood)
-        if linked.has(*_INCENTIVE_WORDS) and (workloads or plays or areas or names("segment") or linked.deal_usd
-                                              or names("incentive") or names("program")) \
-                and not (names("program") and not (workloads or plays or areas) and linked.has(*_HOW_WORDS)):
+        deal_facts = bool(workloads or plays or areas or names("segment") or linked.deal_usd or linked.countries)
+        if linked.has(*_INCENTIVE_WORDS) and (deal_facts or names("incentive") or names("program")) \
+                and not (linked.has(*_HOW_WORDS) and not deal_facts):
             return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
         wants_holders = (specs or designations) and linked.has(*_HOLDER_WORDS) and not linked.has(*_HOW_WORDS)
         if wants_holders:
@@ -145,7 +145,11 @@ class KnowledgeEngine:
                         solution_areas=tuple(areas) if not (workloads or plays) else ())
             return structured.coverage(self.catalog, need, understood)
         if seeking and linked.unknown_terms and not (specs or designations):
-            # a product-like name we do not know: say so rather than answer for a neighbour
+            # A product-like name the catalog does not know: say so rather than answer for a neighbour,
+            # unless the documents use that very name (an acronym the catalog lacks, say).
+            answer = self._documents(question, linked, user, understood)
+            if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0]):
+                return answer
             return self._unknown_subject(linked, understood)
         if seeking and linked.leftover_words and not (specs or designations or linked.countries):
             # ordinary words: the documents may answer it; if not, say what we did not recognise
@@ -271,6 +275,11 @@ class KnowledgeEngine:
             partners=tuple(self.catalog.partner_name(p) for p in names("partner")),
             opportunities=tuple(linked.opportunity_ids), programs=tuple(names("program")),
             unknown_terms=tuple(linked.unknown_terms))
+
+
+def _passage_mentions(answer: Answer, term: str) -> bool:
+    text = " ".join(p.text.lower() for p in answer.passages[:1])
+    return all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in term.split())
 
 
 def _with_note(answer: Answer, note: str) -> Answer:

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COLLECTION = "documents"
-_BATCH = 64          # embedding batch per progress step
+HEADING_SUFFIX = ":question"
+_BATCH = 256         # embedding batch per progress step (the embedder sub-batches by length)
 _WRITE_BATCH = 2000  # below chromadb's max batch of 5,461
 
 
@@ -34,6 +35,14 @@ class StoredChunk:
     kind: str
     visibility: str
     allowed_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    embed_text: str
+    document: str
+    metadata: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class DocumentIndex:
 
         New chunks are written before stale ones are deleted, so a run that dies part-way leaves
         an index that still answers (with some old passages) and the next run completes it.
+        FAQ entries get a second vector, of their question alone: a user's question is closest to
+        the question it paraphrases, while the answer text dilutes the whole-entry vector.
         """
         rebuilt = False
         stored_model = (self.collection.metadata or {}).get("model_id")
@@ -88,24 +99,33 @@ class DocumentIndex:
             rebuilt = True
         existing = set(self.collection.get(include=[])["ids"])
         wanted = {c.id: c for c in chunks}
-        to_add = [c for cid, c in wanted.items() if cid not in existing]
-        to_remove = [cid for cid in existing if cid not in wanted]
+        entries = [_Entry(c.id, c.embed_text, c.text, _metadata(c)) for c in chunks]
+        entries += [_Entry(c.id + HEADING_SUFFIX, c.heading, c.heading, {"of": c.id, "role": "heading"})
+                    for c in chunks if c.kind == "faq" and c.heading]
+        wanted_ids = {e.id for e in entries}
+        # similar lengths together: the embedder pads a batch to its longest text
+        to_add = sorted((e for e in entries if e.id not in existing), key=lambda e: len(e.embed_text))
+        to_remove = [cid for cid in existing if cid not in wanted_ids]
         for start in range(0, len(to_add), _BATCH):
             batch = to_add[start:start + _BATCH]
-            vectors = embed([c.embed_text for c in batch])
-            self.collection.upsert(ids=[c.id for c in batch], embeddings=vectors,
-                                   documents=[c.text for c in batch], metadatas=[_metadata(c) for c in batch])
+            vectors = embed([e.embed_text for e in batch])
+            self.collection.upsert(ids=[e.id for e in batch], embeddings=vectors,
+                                   documents=[e.document for e in batch], metadatas=[e.metadata for e in batch])
             if progress:
-                progress(len(batch))
+                progress(sum(1 for e in batch if not e.id.endswith(HEADING_SUFFIX)))
         for start in range(0, len(to_remove), _WRITE_BATCH):
             self.collection.delete(ids=to_remove[start:start + _WRITE_BATCH])
-        return SyncStats(added=len(to_add), removed=len(to_remove), kept=len(wanted) - len(to_add), rebuilt=rebuilt)
+        added = sum(1 for e in to_add if not e.id.endswith(HEADING_SUFFIX))
+        removed = sum(1 for cid in to_remove if not cid.endswith(HEADING_SUFFIX))
+        return SyncStats(added=added, removed=removed, kept=len(wanted) - added, rebuilt=rebuilt)
 
     def load(self) -> list[StoredChunk]:
         data = self.collection.get(include=["documents", "metadatas"])
         out = []
         for cid, text, meta in zip(data["ids"], data["documents"], data["metadatas"]):
             meta = meta or {}
+            if meta.get("role") == "heading":
+                continue
             out.append(StoredChunk(
                 id=cid, text=text or "", doc_path=str(meta.get("doc_path", "")), title=str(meta.get("title", "")),
                 heading=str(meta.get("heading", "")), kind=str(meta.get("kind", "document")),
@@ -122,7 +142,7 @@ class DocumentIndex:
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
 
 
-def _metadata(chunk: Chunk) -> dict[str, str | int]:
+def _metadata(chunk: Chunk) -> dict[str, Any]:
     return {"doc_path": chunk.doc_path, "title": chunk.title, "heading": chunk.heading, "kind": chunk.kind,
             "visibility": chunk.visibility, "allowed_groups": ",".join(chunk.allowed_groups),
             "ordinal": chunk.ordinal, "content_hash": chunk.content_hash}

@@ -140,6 +140,9 @@ def link(text: str, catalog: Catalog) -> Linked:
         # a known word inside an unknown product name ("Quantum Teleport Fabric") is not that product
         if span.entities and any(start <= span.start and span.end <= end for start, end in unknown_spans):
             continue
+        if span.entities and _glued_to_unknown_words(span, lower, covered, vocab.words):
+            linked.unknown_terms.append(_phrase_around(span, tokens, lower, covered, vocab.words))
+            continue
         if span.place and span.place not in linked.places:
             linked.places.append(span.place)
         for entity in span.entities:
@@ -202,6 +205,33 @@ def _unknown_spans(tokens: list[str], lower: list[str], covered: set[int], known
                 out.append((start, stop))
         k = end
     return out
+
+
+_PRODUCT_KINDS = frozenset({"workload", "solution_play", "specialization"})
+
+
+def _is_strange(k: int, lower: list[str], covered: set[int], known_words: set[str]) -> bool:
+    word = lower[k]
+    return (k not in covered and word.isalpha() and len(word) > 2 and word not in STOPWORDS
+            and word not in known_words and word not in place_phrases())
+
+
+def _glued_to_unknown_words(span: _Span, lower: list[str], covered: set[int], known_words: set[str]) -> bool:
+    """'quantum teleport fabric': unknown words written right against a product name make another product."""
+    if not any(e.kind in _PRODUCT_KINDS for e in span.entities):
+        return False
+    before = span.start - 1 >= 0 and _is_strange(span.start - 1, lower, covered, known_words)
+    after = span.end < len(lower) and _is_strange(span.end, lower, covered, known_words)
+    return before or after
+
+
+def _phrase_around(span: _Span, tokens: list[str], lower: list[str], covered: set[int], known_words: set[str]) -> str:
+    start, end = span.start, span.end
+    while start - 1 >= 0 and _is_strange(start - 1, lower, covered, known_words):
+        start -= 1
+    while end < len(lower) and _is_strange(end, lower, covered, known_words):
+        end += 1
+    return " ".join(tokens[start:end])
 
 
 def _inside_cap_run(tokens: list[str], k: int) -> bool:

@@ -71,3 +71,9 @@ def test_unknown_product_name_is_not_read_as_the_known_word_inside_it(catalog: C
 def test_specialization_aliases_need_specialization_context(catalog: Catalog) -> None:
     assert link("Who has the Kubernetes specialization?", catalog).names("specialization") == ["Kubernetes on Microsoft Azure"]
     assert link("Who does Kubernetes in Germany?", catalog).names("specialization") == []
+
+
+def test_lowercase_unknown_words_against_a_product_name_make_an_unknown_product(catalog: Catalog) -> None:
+    linked = link("which partner does quantum teleport sentinel in austria", catalog)
+    assert linked.names("workload") == [] and linked.unknown_terms == ["quantum teleport sentinel"]
+    assert link("need someone for sentinel in austria, retail", catalog).names("workload") == ["Microsoft Sentinel"]
