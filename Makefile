@@ -29,8 +29,8 @@ serve: setup
 ## Set up, index the embedded sample knowledge and serve the bot on 127.0.0.1:$(PORT)
 run: index serve
 
-## Set up and run the whole test suite
-test: setup
+## Set up, lint (ruff, mypy) and run the whole test suite
+test: lint
 	$(BIN)/python -m pytest -q
 
 lint: setup

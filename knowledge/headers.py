@@ -7,7 +7,7 @@ brackets, so `partner_name`, `Partner Name` and `PARTNER-NAME` are one column an
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 _UNIT = re.compile(r"\s*[\(\[][^\)\]]*[\)\]]\s*$")
 _SEPARATORS = re.compile(r"[\s_\-./\\]+")

@@ -8,16 +8,28 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import yaml
 
 from knowledge.geography import region_codes
 from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
 from knowledge.records import (
-    DEFAULT_CONFIDENTIAL_GROUPS, AccessGroups, AccessMember, Contacts, FileIssue, Incentive, Knowledge, MapRow,
-    MarketplaceOffer, Opportunity, Partner, SourceRef, Win,
+    DEFAULT_CONFIDENTIAL_GROUPS,
+    AccessGroups,
+    AccessMember,
+    Contacts,
+    FileIssue,
+    Incentive,
+    Knowledge,
+    MapRow,
+    MarketplaceOffer,
+    Opportunity,
+    Partner,
+    SourceRef,
+    Win,
 )
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_bool, parse_int, parse_money
@@ -52,7 +64,7 @@ def load_knowledge(root: Path, *, documents: bool = True) -> Knowledge:
         top = rel.split("/", 1)[0] if "/" in rel else ""
         suffix = path.suffix.lower()
         try:
-            if rel == "access.yaml" or rel == "access.yml":
+            if rel in {"access.yaml", "access.yml"}:
                 kb.access = _load_access(path)
             elif top == "partners" and suffix in PROFILE_SUFFIXES:
                 _load_partners(path, rel, kb)
@@ -172,8 +184,8 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
     pid, name = str(d.get("id") or "").strip(), str(d.get("name") or "").strip()
     if not pid or not name:
         return None
-    capacity = d.get("capacity") if isinstance(d.get("capacity"), dict) else {}
-    contacts = d.get("contacts") if isinstance(d.get("contacts"), dict) else {}
+    capacity: dict[str, Any] = d["capacity"] if isinstance(d.get("capacity"), dict) else {}
+    contacts: dict[str, Any] = d["contacts"] if isinstance(d.get("contacts"), dict) else {}
     groups = split_list(d.get("allowed_groups")) or DEFAULT_CONFIDENTIAL_GROUPS
     return Partner(
         id=pid, name=name, source=source,
@@ -270,7 +282,7 @@ def _load_incentives(path: Path, rel: str, kb: Knowledge) -> None:
         if not isinstance(item, dict) or not (item.get("id") or item.get("name")):
             bad += 1
             continue
-        req = item.get("partner_requirements") if isinstance(item.get("partner_requirements"), dict) else {}
+        req: dict[str, Any] = item["partner_requirements"] if isinstance(item.get("partner_requirements"), dict) else {}
         workloads, countries = item.get("workloads", "all"), item.get("countries", "all")
         kb.incentives.append(Incentive(
             id=str(item.get("id") or item.get("name")), name=str(item.get("name") or item.get("id")),

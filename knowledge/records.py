@@ -5,8 +5,8 @@ catalog can be shared between concurrent turns without copying.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 DEFAULT_CONFIDENTIAL_GROUPS: tuple[str, ...] = ("ecm",)
 

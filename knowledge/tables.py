@@ -9,9 +9,9 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
 
 from knowledge.headers import map_headers
 
@@ -68,8 +68,9 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
 
 
 def _xlsx(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
-    import openpyxl  # noqa: PLC0415 - only needed for workbooks
     import zipfile  # noqa: PLC0415
+
+    import openpyxl  # noqa: PLC0415 - only needed for workbooks
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)

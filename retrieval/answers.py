@@ -6,10 +6,10 @@ with the source it came from, so a renderer can always say where a statement com
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class AnswerKind(str, Enum):
+class AnswerKind(StrEnum):
     COVERAGE = "coverage"              # partners on the map for a workload / play (+ place, industry, segment)
     SPECIALIZATION = "specialization"  # partners holding a specialization / designation in a place
     INCENTIVE = "incentive"            # incentive rules a deal is eligible for

@@ -8,8 +8,9 @@ rather than the least bad passage.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from retrieval.answers import Citation, Passage
 from retrieval.index import HEADING_SUFFIX, DocumentIndex, StoredChunk

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class DocumentIndex:
     def load(self) -> list[StoredChunk]:
         data = self.collection.get(include=["documents", "metadatas"])
         out = []
-        for cid, text, meta in zip(data["ids"], data["documents"], data["metadatas"]):
+        for cid, text, meta in zip(data["ids"], data["documents"], data["metadatas"], strict=True):
             meta = meta or {}
             if meta.get("role") == "heading":
                 continue
@@ -139,7 +140,7 @@ class DocumentIndex:
         if total == 0:
             return []
         result = self.collection.query(query_embeddings=[list(vector)], n_results=min(limit, total), include=["distances"])
-        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0])]
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:

@@ -16,9 +16,9 @@ import pickle
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator
 
 from knowledge.chunking import chunk_document
 from knowledge.loader import KnowledgeFolderError, load_knowledge

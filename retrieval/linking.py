@@ -253,9 +253,9 @@ def _link_amounts(text: str, linked: Linked) -> None:
         else:
             linked.deal_usd = value
     if linked.deal_usd is None and linked.value_min is None and linked.value_max is None:
-        match = _DEAL_CONTEXT.search(text)
-        if match:
-            linked.deal_usd = parse_money(match.group("num"))
+        context = _DEAL_CONTEXT.search(text)
+        if context:
+            linked.deal_usd = parse_money(context.group("num"))
 
 
 def _link_opportunities(text: str, catalog: Catalog, linked: Linked) -> None:

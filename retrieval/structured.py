@@ -17,7 +17,15 @@ from knowledge.geography import country_name
 from knowledge.records import Incentive, MapRow, Opportunity, Partner
 from knowledge.values import format_usd
 from retrieval.answers import (
-    Answer, AnswerKind, Citation, Fact, IncentiveMatch, OpportunityLine, PartnerMatch, Reason, Understood,
+    Answer,
+    AnswerKind,
+    Citation,
+    Fact,
+    IncentiveMatch,
+    OpportunityLine,
+    PartnerMatch,
+    Reason,
+    Understood,
 )
 from retrieval.catalog import Catalog
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner

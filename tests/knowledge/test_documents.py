@@ -16,7 +16,7 @@ from knowledge.records import Document
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
-CATALOG_PROGRAMS = Path("/work/shared/catalog-dev/knowledge/programs")
+CATALOG_PROGRAMS = Path(__file__).resolve().parents[3] / "shared" / "catalog-dev" / "knowledge" / "programs"
 MARKUP = ("](", "<!--", "[!", ":::", "**", "![", "<br", "<li", "</", "&amp;")
 
 

@@ -1,8 +1,6 @@
 """Each structured answer type, through the engine's router, with access trimming on every path."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from knowledge.loader import load_knowledge

@@ -1,8 +1,6 @@
 """Entity linking: aliases, places by name/adjective/code/region, amounts, ids, unknown product names."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from knowledge.loader import load_knowledge
