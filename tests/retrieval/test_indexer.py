@@ -128,3 +128,25 @@ def test_real_model_index_finds_a_paraphrase(folder: Path, tmp_path: Path) -> No
     assert answer.kind is AnswerKind.DOCUMENT
     assert "three customer deployments" in answer.passages[0].text
     assert answer.passages[0].citation.path == "programs/kubernetes.md"
+
+
+def test_a_run_that_dies_part_way_leaves_a_usable_index(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    build_index(folder, index, embedder="hashing", progress=False)
+    guide = folder / "programs" / "kubernetes.md"
+    guide.write_text(guide.read_text().replace("six certified individuals", "eight certified individuals"))
+
+    from retrieval import embeddings
+
+    class Dying(embeddings.HashingEmbedder):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            raise RuntimeError("killed mid-run")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(embeddings, "make_embedder", lambda name: Dying())
+        with pytest.raises(RuntimeError, match="killed mid-run"):
+            build_index(folder, index, embedder="hashing", progress=False)
+    engine = load_engine(folder, index, embedder="hashing")     # the old passages still answer
+    assert any("six certified individuals" in c.text for c in engine.search.chunks)
+    rerun = build_index(folder, index, embedder="hashing", progress=False)
+    assert rerun.stats.added == 1 and rerun.stats.removed == 1
