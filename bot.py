@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     allowed_tenants: str = Field("", validation_alias=AliasChoices("ALLOWED_TENANTS", "allowed_tenants"),
                                  description="comma-separated tenant ids; empty allows every tenant")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
+    data_dir: Path = Field(PROJECT_DIR / "var", validation_alias=AliasChoices("DATA_DIR", "data_dir"),
+                           description="where answers and their feedback are stored (SQLite)")
 
     @field_validator("app_type")
     @classmethod
@@ -368,12 +370,17 @@ class MessagesEndpoint:
         return invoke_response_to_http(invoke_response)
 
 
-def make_turn_error_handler() -> Callable[[TurnContext, Exception], Any]:
-    """Log the trace, tell the user briefly; the trace never reaches the conversation."""
+def make_turn_error_handler(bot: PartnerBot | None = None) -> Callable[[TurnContext, Exception], Any]:
+    """Log the trace, reset the conversation's state, tell the user briefly; the trace never reaches the conversation."""
     from dialogs import render
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         log.error("unhandled error in a turn", exc_info=error)
+        if bot is not None:
+            try:
+                await bot.reset(context)
+            except Exception:
+                log.exception("could not reset the conversation state after the error")
         try:
             await context.send_activity(render.text_activity(render.messages()["apology"]))
         except Exception:
@@ -388,11 +395,13 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from aiohttp import web
     from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+    from dialogs.feedback import FeedbackStore
     from dialogs.partner_bot import PartnerBot
 
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()))
-    adapter.on_turn_error = make_turn_error_handler()
-    endpoint = MessagesEndpoint(settings, adapter, PartnerBot(slot.current), replay_guard)
+    bot = PartnerBot(slot.current, feedback=FeedbackStore(settings.data_dir / "partner-atlas.db"))
+    adapter.on_turn_error = make_turn_error_handler(bot)
+    endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
     async def healthz(_: web.Request) -> web.Response:
         status, body = slot.health()

@@ -1,22 +1,29 @@
-"""The conversation for this stage: one question, one grounded answer, plus help and a welcome.
+"""The activity handler: decides which turns are for the bot, and hands them to the question dialog.
 
-The handler decides whether a message is for the bot (always in 1:1, only when @mentioned in channels
-and group chats), establishes who asks from the channel's `from.aadObjectId` (never from typed text),
-runs the synchronous engine in a worker thread and sends the rendered answer. Multi-turn dialogs will
-hang off `on_message_activity` later; the rendering stays in `dialogs.render`.
+A thin `ActivityHandler`, as in the BotBuilder samples: it saves state at the end of every turn and
+runs the root dialog. Messages count in 1:1 chats always, elsewhere only when the bot is
+@mentioned (or a button on its own card is pressed). Who asks comes from the channel's
+`from.aadObjectId`, never from typed text. Feedback buttons and the welcome are handled here.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
-from botbuilder.core import ActivityHandler, TurnContext
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, DeliveryModes
+from botbuilder.core import (
+    ActivityHandler,
+    ConversationState,
+    MemoryStorage,
+    PrivateConversationState,
+    TurnContext,
+)
+from botbuilder.dialogs import DialogExtensions
+from botbuilder.schema import ChannelAccount
 
 from dialogs import render, teams
-from retrieval.answers import Answer
+from dialogs.conversation import QuestionDialog, command_of, send
+from dialogs.feedback import FeedbackStore
 from retrieval.engine import AnswerEngine
 
 log = logging.getLogger(__name__)
@@ -24,64 +31,71 @@ log = logging.getLogger(__name__)
 EngineSource = Callable[[], AnswerEngine | None]
 """Returns the loaded engine, or None while it is loading or after loading failed."""
 
-HELP_WORDS = frozenset({"help", "/help", "?", "hi", "hello", "start", "/start"})
-
 
 class PartnerBot(ActivityHandler):
-    def __init__(self, engine_source: EngineSource) -> None:
+    def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
+                 private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None) -> None:
         super().__init__()
-        self._engine_source = engine_source
+        storage = MemoryStorage()
+        self.conversation_state = conversation_state or ConversationState(storage)
+        # Dialog state and follow-up context are per user *and* conversation: in a channel thread two
+        # sellers asking at once must not answer each other's clarifying questions.
+        self.private_state = private_state or PrivateConversationState(storage)
+        self.feedback = feedback
+        self._dialog_state = self.private_state.create_property("DialogState")
+        self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
+                                     feedback, self.reset)
+
+    async def on_turn(self, turn_context: TurnContext) -> None:
+        await super().on_turn(turn_context)
+        await self.conversation_state.save_changes(turn_context)
+        await self.private_state.save_changes(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        rated = render.feedback_of(activity.value)
+        if rated is not None:
+            await self._record_feedback(turn_context, *rated)
+            return
         if not teams.addressed_to_bot(activity):
             log.debug("message in a %s without a mention: not for me", teams.conversation_type(activity))
             return
         question = teams.question_text(activity)
-        if question.lower().strip(" !.") in HELP_WORDS:
-            await self._reply(turn_context, render.help_activity())
+        command = command_of(question)
+        if command == "help" and not await self._in_dialog(turn_context):
+            await send(turn_context, render.help_activity())
             return
-        if not question:
-            await self._reply(turn_context, render.text_activity(render.messages()["empty_prompt"]))
+        if command == "reset" and not await self._in_dialog(turn_context):
+            await self.reset(turn_context)
+            await send(turn_context, render.text_activity(render.messages()["reset_done"]))
             return
-        engine = self._engine_source()
-        if engine is None or not engine.ready:
-            await self._reply(turn_context, render.text_activity(render.messages()["loading"]))
-            return
-        await self._answer(turn_context, engine, question)
+        await DialogExtensions.run_dialog(self.dialog, turn_context, self._dialog_state)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:
         bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
         if any(member.id == bot_id for member in members_added or []):
             await turn_context.send_activity(render.welcome_activity())
 
-    async def _answer(self, turn_context: TurnContext, engine: AnswerEngine, question: str) -> None:
-        activity = turn_context.activity
-        conversation = teams.conversation_type(activity)
-        if activity.delivery_mode != DeliveryModes.expect_replies:
-            # with expectReplies the replies come back in one HTTP response: a typing indicator means nothing
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
-        started = time.perf_counter()
-        try:
-            sender = activity.from_property
-            user = engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
-                                       conversation_type=conversation)
-            answer: Answer = await asyncio.to_thread(engine.answer, question, user)
-            reply = render.answer_to_activity(answer)
-        except Exception:
-            # the trace goes to the log only; the user gets a short apology
-            log.exception("answering failed in a %s conversation", conversation)
-            await self._reply(turn_context, render.text_activity(render.messages()["apology"]))
-            return
-        await self._reply(turn_context, reply)
-        # counts and timings only: the question and the answer may be confidential
-        log.info("answered kind=%s partners=%d other=%d incentives=%d opportunities=%d passages=%d "
-                 "bytes=%d in %.0f ms (%s)", answer.kind.value, len(answer.partners), len(answer.other_partners),
-                 len(answer.incentives), len(answer.opportunities), len(answer.passages),
-                 render.activity_size(reply), (time.perf_counter() - started) * 1000, conversation)
+    async def reset(self, turn_context: TurnContext) -> None:
+        """Forget this conversation's context: dialog stack and follow-up context."""
+        for state in (self.private_state, self.conversation_state):
+            await state.clear_state(turn_context)
+            await state.save_changes(turn_context, force=True)
 
-    async def _reply(self, turn_context: TurnContext, reply: Activity) -> None:
-        """Send a reply; in channels and group chats it goes into the thread of the question."""
-        if teams.conversation_type(turn_context.activity) != teams.PERSONAL and turn_context.activity.id:
-            reply.reply_to_id = turn_context.activity.id
-        await turn_context.send_activity(reply)
+    async def _in_dialog(self, turn_context: TurnContext) -> bool:
+        saved = await self._dialog_state.get(turn_context, lambda: None)
+        stack = getattr(saved, "dialog_stack", None)
+        return bool(stack)
+
+    async def _record_feedback(self, turn_context: TurnContext, answer_id: str, rating: str) -> None:
+        phrases = render.messages()
+        if self.feedback is None:
+            return
+        sender = turn_context.activity.from_property
+        user_id = (sender.aad_object_id or sender.id or "") if sender else ""
+        stored = await asyncio.to_thread(self.feedback.record_feedback, answer_id=answer_id, user_id=user_id, rating=rating)
+        log.info("feedback %s on an answer (%s)", rating, "stored" if stored else "unknown answer id")
+        await send(turn_context, render.text_activity(
+            phrases[f"feedback_thanks_{rating}"] if stored else phrases["feedback_unknown"]))
+
+

@@ -321,6 +321,25 @@ def imback_action(question: str) -> dict[str, Any]:
     return {"type": "Action.Submit", "title": question, "data": {"msteams": {"type": "imBack", "value": question}}}
 
 
+FEEDBACK_KEY = "partnerAtlas"
+
+
+def feedback_actions(answer_id: str) -> list[dict[str, Any]]:
+    """Thumbs up/down: Action.Submit posts its data back to the bot as a message with `value`."""
+    return [{"type": "Action.Submit", "title": f"{icon} {label}",
+             "data": {FEEDBACK_KEY: "feedback", "rating": rating, "answerId": answer_id}}
+            for icon, label, rating in (("👍", "Helpful", "up"), ("👎", "Not helpful", "down"))]
+
+
+def feedback_of(value: object) -> tuple[str, str] | None:
+    """(answer id, rating) when a card submit is one of our feedback buttons."""
+    if isinstance(value, dict) and value.get(FEEDBACK_KEY) == "feedback":
+        answer_id, rating = value.get("answerId"), value.get("rating")
+        if isinstance(answer_id, str) and rating in ("up", "down"):
+            return answer_id, str(rating)
+    return None
+
+
 def adaptive_card(body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     # no Teams "msteams": {"width": "Full"}: the 1.5 schema forbids extra properties on the card
     card: dict[str, Any] = {"type": "AdaptiveCard", "version": ADAPTIVE_CARD_VERSION,
@@ -449,19 +468,27 @@ def activity_size(activity: Activity) -> int:
     return len(json.dumps(activity.serialize(), ensure_ascii=False).encode("utf-16-le"))
 
 
-def _build_activity(answer: Answer, limits: Limits) -> Activity:
-    attachments = [] if limits.card == "none" else [card_attachment(answer_to_card(answer, limits))]
+def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None) -> Activity:
+    attachments = []
+    if limits.card != "none":
+        card = answer_to_card(answer, limits)
+        if answer_id:
+            card["actions"] = card.get("actions", []) + feedback_actions(answer_id)
+        attachments = [card_attachment(card)]
     return Activity(type=ActivityTypes.message, text=answer_to_text(answer, limits), text_format="markdown",
                     attachments=attachments, suggested_actions=suggested_actions(answer.suggestions))
 
 
-def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES) -> Activity:
-    """The answer as one message activity (Markdown text + Adaptive Card) that fits in max_bytes."""
-    activity = _build_activity(answer, LADDER[0])
+def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None) -> Activity:
+    """The answer as one message activity (Markdown text + Adaptive Card) that fits in max_bytes.
+
+    With an answer_id the card carries thumbs up/down buttons that report back against that id.
+    """
+    activity = _build_activity(answer, LADDER[0], answer_id)
     for limits in LADDER[1:]:
         if activity_size(activity) <= max_bytes:
             return activity
-        activity = _build_activity(answer, limits)
+        activity = _build_activity(answer, limits, answer_id)
     if activity_size(activity) > max_bytes:
         # Only a pathological answer gets here (enormous titles, notes or facts): keep the front.
         activity.text = _shorten(activity.text or "", max_bytes // 2)

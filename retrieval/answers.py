@@ -110,8 +110,10 @@ class Understood:
     """What the question was understood to ask, echoed to the user and kept for follow-ups."""
 
     intent: str = ""
+    question: str = ""                   # the wording that decides the intent (first question of a follow-up chain)
     workloads: tuple[str, ...] = ()
     solution_plays: tuple[str, ...] = ()
+    solution_areas: tuple[str, ...] = ()
     specializations: tuple[str, ...] = ()
     designations: tuple[str, ...] = ()
     countries: tuple[str, ...] = ()
@@ -119,10 +121,23 @@ class Understood:
     industries: tuple[str, ...] = ()
     segments: tuple[str, ...] = ()
     deal_usd: float | None = None
-    partners: tuple[str, ...] = ()
+    value_min: float | None = None
+    value_max: float | None = None
+    partners: tuple[str, ...] = ()       # names, for display
+    partner_ids: tuple[str, ...] = ()
     opportunities: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
     unknown_terms: tuple[str, ...] = ()
+    follow_up: bool = False              # this answer merged a follow-up into the previous question
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain JSON-able form, for conversation state."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Understood:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
     def describe(self) -> str:
         bits: list[str] = []

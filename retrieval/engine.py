@@ -13,15 +13,15 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from knowledge.geography import country_name
+from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
 from retrieval import structured
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.catalog import Catalog
+from retrieval.catalog import Catalog, Entity, normalize
 from retrieval.document_search import DocumentSearch, stored_chunk_visible
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
@@ -58,7 +58,7 @@ class AnswerEngine(Protocol):
     def user_context(self, aad_object_id: str | None, *, name: str = "",
                      conversation_type: str = "personal") -> UserContext: ...
 
-    def answer(self, question: str, user: UserContext) -> Answer: ...
+    def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer: ...
 
 
 _ATTACH_WORDS = ("suggest", "suggestion", "suggestions", "attach", "recommend", "recommendation", "who should",
@@ -100,7 +100,8 @@ class KnowledgeEngine:
                            conversation_type=conversation_type or "personal")
 
     # ------------------------------------------------------------------ routing
-    def answer(self, question: str, user: UserContext) -> Answer:
+    def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer:
+        """Answer a question; `previous` is what the last answer understood, for follow-ups ("and in France?")."""
         started = time.perf_counter()
         question = (question or "").replace("\x00", " ").strip()[:MAX_QUESTION_CHARS]
         if not re.search(r"\w", question):
@@ -109,7 +110,13 @@ class KnowledgeEngine:
                           suggestions=("Who can do AKS for a retail customer in Germany?",
                                        "Which incentive can fund a SQL migration for an Enterprise deal of $150k?"))
         linked = link(question, self.catalog)
-        answer = self._route(question, linked, user)
+        intent_text = question
+        if previous is not None and previous.question and _is_follow_up(question, linked):
+            linked = _merge(self._relink(previous), linked)
+            intent_text = previous.question
+        answer = self._route(intent_text, linked, user)
+        if intent_text is not question:
+            answer = replace(answer, understood=replace(answer.understood, follow_up=True))
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
         return answer
 
@@ -265,9 +272,28 @@ class KnowledgeEngine:
         return Answer(AnswerKind.DOCUMENT, best.heading or best.citation.title, summary, understood,
                       passages=result.passages, citations=citations)
 
+    def _relink(self, understood: Understood) -> Linked:
+        """The entities of a previous answer, as if the user had typed them again."""
+        linked = Linked(text=understood.question)
+        kinds = (("workload", understood.workloads), ("solution_play", understood.solution_plays),
+                 ("solution_area", understood.solution_areas), ("specialization", understood.specializations),
+                 ("designation", understood.designations), ("industry", understood.industries),
+                 ("segment", understood.segments), ("program", understood.programs),
+                 ("partner", understood.partner_ids))
+        linked.entities = [Entity(kind, name, name) for kind, names in kinds for name in names]
+        if understood.countries:
+            linked.places = [Place(understood.country_label or ", ".join(understood.countries), understood.countries,
+                                   len(understood.countries) > 1)]
+        linked.deal_usd, linked.value_min, linked.value_max = understood.deal_usd, understood.value_min, understood.value_max
+        linked.opportunity_ids = list(understood.opportunities)
+        linked.words = set(normalize(understood.question).split())
+        return linked
+
     def _understood(self, linked: Linked) -> Understood:
         names = linked.names
         return Understood(
+            question=linked.text, solution_areas=tuple(names("solution_area")),
+            value_min=linked.value_min, value_max=linked.value_max, partner_ids=tuple(names("partner")),
             workloads=tuple(names("workload")), solution_plays=tuple(names("solution_play")),
             specializations=tuple(names("specialization")), designations=tuple(names("designation")),
             countries=linked.countries, country_label=linked.place_label, industries=tuple(names("industry")),
@@ -277,14 +303,44 @@ class KnowledgeEngine:
             unknown_terms=tuple(linked.unknown_terms))
 
 
+_FOLLOW_UP_CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same in|now|ok(ay)?|then|only|just)\b",
+                             re.IGNORECASE)
+_SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
+                            "incentive", "program"})
+
+
+def _is_follow_up(question: str, linked: Linked) -> bool:
+    """A message that only changes a filter ("and in France?", "Germany", "what about Enterprise?")."""
+    if linked.opportunity_ids or any(e.kind in _SUBJECT_KINDS for e in linked.entities):
+        return False
+    modifies = bool(linked.places or linked.deal_usd is not None or linked.value_min is not None
+                    or linked.value_max is not None or any(e.kind in ("industry", "segment") for e in linked.entities))
+    if not modifies:
+        return False
+    short = len(question.split()) <= 6
+    return short or bool(_FOLLOW_UP_CUES.match(question))
+
+
+def _merge(previous: Linked, new: Linked) -> Linked:
+    """The previous question's entities, with whatever the follow-up names replacing the same kind."""
+    merged = Linked(text=previous.text, words=previous.words)
+    new_kinds = {e.kind for e in new.entities}
+    merged.entities = [e for e in previous.entities if e.kind not in new_kinds] + list(new.entities)
+    merged.places = list(new.places) or list(previous.places)
+    merged.deal_usd = new.deal_usd if new.deal_usd is not None else previous.deal_usd
+    merged.value_min = new.value_min if new.value_min is not None else previous.value_min
+    merged.value_max = new.value_max if new.value_max is not None else previous.value_max
+    merged.opportunity_ids = previous.opportunity_ids
+    merged.specialization_context = previous.specialization_context
+    return merged
+
+
 def _passage_mentions(answer: Answer, term: str) -> bool:
     text = " ".join(p.text.lower() for p in answer.passages[:1])
     return all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in term.split())
 
 
 def _with_note(answer: Answer, note: str) -> Answer:
-    from dataclasses import replace  # noqa: PLC0415
-
     return replace(answer, notes=answer.notes + (note,))
 
 

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -42,7 +43,7 @@ def make_settings(**overrides: Any) -> bot.Settings:
     """Settings from arguments only: the developer's environment and .env must not change the tests."""
     values: dict[str, Any] = dict(app_id="", app_password="", app_type="MultiTenant", app_tenant_id="",
                                   allowed_tenants="", host="127.0.0.1", port=3978, allow_public_bind=False,
-                                  log_level="INFO")
+                                  log_level="INFO", data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
     values.update(overrides)
     return bot.Settings(_env_file=None, **values)
 

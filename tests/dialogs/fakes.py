@@ -173,6 +173,7 @@ class FakeEngine:
         self.questions: list[str] = []
         self.users: list[UserContext] = []
         self.threads: list[str] = []
+        self.previous: list[Understood | None] = []
         self._lock = threading.Lock()
 
     @property
@@ -184,8 +185,9 @@ class FakeEngine:
         return UserContext(aad_object_id=aad_object_id, groups=self.groups.get(aad_object_id or "", frozenset()),
                            name=name, conversation_type=conversation_type)
 
-    def answer(self, question: str, user: UserContext) -> Answer:
+    def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer:
         with self._lock:
+            self.previous.append(previous)
             self.questions.append(question)
             self.users.append(user)
             self.threads.append(threading.current_thread().name)

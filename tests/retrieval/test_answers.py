@@ -139,3 +139,31 @@ def test_opportunity_details_for_ecm(engine: KnowledgeEngine) -> None:
     answer = ask(engine, "Who is the owner of OPP-100 and what is it worth?", ECM)
     assert answer.kind is AnswerKind.OPPORTUNITY
     assert "seller1@example.com" in answer.summary and "$250,000" in answer.summary
+
+
+def test_follow_ups_change_one_filter_of_the_previous_question(engine: KnowledgeEngine) -> None:
+    user = engine.user_context(SELLER)
+    first = engine.answer("Which partners cover AKS in Germany?", user)
+    france = engine.answer("and in France?", user, previous=first.understood)
+    assert france.kind is AnswerKind.COVERAGE and france.understood.follow_up
+    assert [p.name for p in france.partners] == ["Gamma Digital"] and france.understood.countries == ("FR",)
+    retail = engine.answer("what about retail?", user, previous=france.understood)
+    assert retail.understood.countries == ("FR",) and retail.understood.industries == ("Retail",)
+    # a message with its own subject is a new question, not a follow-up
+    new = engine.answer("Which partners cover Sentinel in Germany?", user, previous=retail.understood)
+    assert not new.understood.follow_up and [p.name for p in new.partners] == ["Epsilon Security"]
+
+
+def test_a_clarifying_reply_completes_an_incentive_question(engine: KnowledgeEngine) -> None:
+    user = engine.user_context(SELLER)
+    first = engine.answer("Which incentives fund AKS for an Enterprise customer in Germany?", user)
+    assert first.missing == ("deal size",)
+    sized = engine.answer("$600k", user, previous=first.understood)
+    assert sized.kind is AnswerKind.INCENTIVE and sized.missing == ()
+    assert [i.name for i in sized.incentives] == ["Azure Innovate - App Modernization", "ECIF - Strategic Deal Funding"]
+
+
+def test_understood_survives_conversation_state_round_trip(engine: KnowledgeEngine) -> None:
+    from retrieval.answers import Understood
+    understood = ask(engine, "Which partners cover AKS in DACH for retail?").understood
+    assert Understood.from_dict(understood.to_dict()) == understood

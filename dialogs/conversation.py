@@ -1,0 +1,175 @@
+"""The question dialog: answer, ask for a missing fact when the answer needs one, answer again.
+
+A `ComponentDialog` with a two-step waterfall (`answer_step`, `clarified_step`) and a text prompt.
+Help and reset are handled once, in `CancelAndHelpDialog`, so they work in the middle of a
+clarification too. What the last answer understood is kept per user and conversation, so a
+follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from botbuilder.core import StatePropertyAccessor, TurnContext
+from botbuilder.dialogs import (
+    ComponentDialog,
+    DialogContext,
+    DialogTurnResult,
+    DialogTurnStatus,
+    WaterfallDialog,
+    WaterfallStepContext,
+)
+from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
+
+from dialogs import render, teams
+from dialogs.feedback import FeedbackStore
+from retrieval.answers import Answer, AnswerKind, Understood
+from retrieval.engine import AnswerEngine
+
+log = logging.getLogger(__name__)
+
+EngineSource = Callable[[], AnswerEngine | None]
+CONTEXT_TTL_SECONDS = 30 * 60      # a follow-up an hour later is a new question
+HELP_WORDS = frozenset({"help", "/help", "?", "hi", "hello", "start", "/start"})
+RESET_WORDS = frozenset({"reset", "/reset", "start over", "cancel", "/cancel", "restart", "new topic"})
+CLARIFY_TEXT_PROMPT = "clarify"
+_CLARIFIABLE = ("country", "deal size", "segment", "workload")
+
+
+def command_of(text: str) -> str | None:
+    word = text.lower().strip(" !.")
+    if word in HELP_WORDS:
+        return "help"
+    if word in RESET_WORDS:
+        return "reset"
+    return None
+
+
+def clarification_for(answer: Answer) -> str | None:
+    """The one question to ask back, when the answer depends on a fact the user did not give."""
+    if answer.kind not in (AnswerKind.COVERAGE, AnswerKind.INCENTIVE, AnswerKind.CLARIFY, AnswerKind.NO_MATCH):
+        return None
+    for fact in _CLARIFIABLE:
+        if fact in answer.missing:
+            phrases = render.messages()
+            if fact == "country" and answer.kind is AnswerKind.INCENTIVE:
+                return str(phrases["clarify_country_incentive"])
+            return str(phrases[f"clarify_{fact}"])
+    return None
+
+
+class CancelAndHelpDialog(ComponentDialog):
+    """Help and reset interrupt whatever dialog is running (the BotBuilder samples' pattern)."""
+
+    def __init__(self, dialog_id: str, on_reset: Callable[[TurnContext], Awaitable[None]]) -> None:
+        super().__init__(dialog_id)
+        self._on_reset = on_reset
+
+    async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
+        result = await self._interrupt(inner_dc)
+        if result is not None:
+            return result
+        return await super().on_continue_dialog(inner_dc)
+
+    async def _interrupt(self, inner_dc: DialogContext) -> DialogTurnResult | None:
+        activity = inner_dc.context.activity
+        if activity.type != ActivityTypes.message:
+            return None
+        command = command_of(teams.question_text(activity))
+        if command == "help":
+            await send(inner_dc.context, render.help_activity())
+            return DialogTurnResult(DialogTurnStatus.Waiting)
+        if command == "reset":
+            await self._on_reset(inner_dc.context)
+            await send(inner_dc.context, render.text_activity(render.messages()["reset_done"]))
+            return await inner_dc.cancel_all_dialogs()
+        return None
+
+
+class QuestionDialog(CancelAndHelpDialog):
+    def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
+                 feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]]) -> None:
+        super().__init__(QuestionDialog.__name__, on_reset)
+        self._engine_source = engine_source
+        self._context = context_accessor
+        self._feedback = feedback
+        self.add_dialog(TextPrompt(CLARIFY_TEXT_PROMPT))
+        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self.answer_step, self.clarified_step]))
+        self.initial_dialog_id = WaterfallDialog.__name__
+
+    async def answer_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        answer = await self._answer(step.context, teams.question_text(step.context.activity))
+        question = clarification_for(answer) if answer is not None else None
+        if question is None:
+            return await step.end_dialog()
+        prompt = Activity(type=ActivityTypes.message, text=question)
+        if teams.conversation_type(step.context.activity) != teams.PERSONAL:
+            prompt.reply_to_id = step.context.activity.id
+        return await step.prompt(CLARIFY_TEXT_PROMPT, PromptOptions(prompt=prompt))
+
+    async def clarified_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        # The reply is merged with the previous question by the engine when it only adds a fact;
+        # a reply that asks something new is answered as a new question.
+        await self._answer(step.context, str(step.result or ""))
+        return await step.end_dialog()
+
+    async def _answer(self, turn_context: TurnContext, question: str) -> Answer | None:
+        engine = self._engine_source()
+        if engine is None or not engine.ready:
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return None
+        if not question:
+            await send(turn_context, render.text_activity(render.messages()["empty_prompt"]))
+            return None
+        activity = turn_context.activity
+        conversation = teams.conversation_type(activity)
+        if activity.delivery_mode != DeliveryModes.expect_replies:
+            # with expectReplies the replies come back in one HTTP response: a typing indicator means nothing
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+        sender = activity.from_property
+        user = engine.user_context(sender.aad_object_id if sender else None,
+                                   name=(sender.name or "") if sender else "", conversation_type=conversation)
+        previous = await self._previous(turn_context)
+        started = time.perf_counter()
+        try:
+            answer: Answer = await asyncio.to_thread(engine.answer, question, user, previous)
+        except Exception:
+            # the trace goes to the log only; the user gets a short apology and a clean slate
+            log.exception("answering failed in a %s conversation", conversation)
+            await self._on_reset(turn_context)
+            await send(turn_context, render.text_activity(render.messages()["apology"]))
+            return None
+        answer_id = None
+        if self._feedback is not None:
+            answer_id = await asyncio.to_thread(
+                self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
+                user_id=user.aad_object_id or "", question=question, kind=answer.kind.value, title=answer.title)
+        reply = render.answer_to_activity(answer, answer_id=answer_id)
+        await send(turn_context, reply)
+        await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
+        # counts and timings only: the question and the answer may be confidential
+        log.info("answered kind=%s partners=%d other=%d incentives=%d opportunities=%d passages=%d follow_up=%s "
+                 "bytes=%d in %.0f ms (%s)", answer.kind.value, len(answer.partners), len(answer.other_partners),
+                 len(answer.incentives), len(answer.opportunities), len(answer.passages), answer.understood.follow_up,
+                 render.activity_size(reply), (time.perf_counter() - started) * 1000, conversation)
+        return answer
+
+    async def _previous(self, turn_context: TurnContext) -> Understood | None:
+        saved: Any = await self._context.get(turn_context, lambda: None)
+        if not isinstance(saved, dict) or time.time() - float(saved.get("at", 0)) > CONTEXT_TTL_SECONDS:
+            return None
+        try:
+            return Understood.from_dict(saved["understood"])
+        except (KeyError, TypeError):
+            return None
+
+
+async def send(turn_context: TurnContext, reply: Activity) -> None:
+    """Send a reply; in channels and group chats it goes into the thread of the question."""
+    if teams.conversation_type(turn_context.activity) != teams.PERSONAL and turn_context.activity.id:
+        reply.reply_to_id = turn_context.activity.id
+    await turn_context.send_activity(reply)
