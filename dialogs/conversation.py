@@ -148,7 +148,7 @@ class QuestionDialog(CancelAndHelpDialog):
             answer_id = await asyncio.to_thread(
                 self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
                 user_id=user.aad_object_id or "", question=question, kind=answer.kind.value, title=answer.title)
-        reply = render.answer_to_activity(answer, answer_id=answer_id)
+        reply = render.answer_to_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams")
         await send(turn_context, reply)
         await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
         # counts and timings only: the question and the answer may be confidential

@@ -468,27 +468,41 @@ def activity_size(activity: Activity) -> int:
     return len(json.dumps(activity.serialize(), ensure_ascii=False).encode("utf-16-le"))
 
 
-def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None) -> Activity:
+def brief_text(answer: Answer) -> str:
+    """What Teams shows above the card: the answer in a sentence. The card carries the details."""
+    return "\n\n".join(x for x in (f"**{answer.title}**" if answer.title else "", answer.summary) if x)
+
+
+def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None, *, brief: bool = False) -> Activity:
     attachments = []
+    text = answer_to_text(answer, limits)
     if limits.card != "none":
         card = answer_to_card(answer, limits)
         if answer_id:
             card["actions"] = card.get("actions", []) + feedback_actions(answer_id)
+        if brief and limits.card == "full":
+            # Teams shows `text` above the card: repeating the whole answer there doubles every reply.
+            # Clients that cannot render the card show its fallbackText: the full answer as Markdown.
+            card["fallbackText"] = text
+            text = brief_text(answer)
         attachments = [card_attachment(card)]
-    return Activity(type=ActivityTypes.message, text=answer_to_text(answer, limits), text_format="markdown",
+    return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
                     attachments=attachments, suggested_actions=suggested_actions(answer.suggestions))
 
 
-def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None) -> Activity:
+def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None,
+                       brief: bool = False) -> Activity:
     """The answer as one message activity (Markdown text + Adaptive Card) that fits in max_bytes.
 
     With an answer_id the card carries thumbs up/down buttons that report back against that id.
+    `brief` (for Teams, which renders both): the text is the answer in a sentence, the full Markdown
+    moves into the card's fallbackText, and the card carries the details.
     """
-    activity = _build_activity(answer, LADDER[0], answer_id)
+    activity = _build_activity(answer, LADDER[0], answer_id, brief=brief)
     for limits in LADDER[1:]:
         if activity_size(activity) <= max_bytes:
             return activity
-        activity = _build_activity(answer, limits, answer_id)
+        activity = _build_activity(answer, limits, answer_id, brief=brief)
     if activity_size(activity) > max_bytes:
         # Only a pathological answer gets here (enormous titles, notes or facts): keep the front.
         activity.text = _shorten(activity.text or "", max_bytes // 2)

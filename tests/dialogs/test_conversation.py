@@ -41,7 +41,20 @@ class Conversation:
 
 
 def texts(activities: list[dict[str, Any]]) -> str:
-    return "\n".join(a.get("text") or "" for a in activities if a.get("type") == "message")
+    """What a Teams user reads: the message text and the text blocks of its card."""
+    def blocks(node: Any) -> list[str]:
+        if isinstance(node, dict):
+            own = [node["text"]] if node.get("type") == "TextBlock" and isinstance(node.get("text"), str) else []
+            return own + [t for key, value in node.items() if key != "fallbackText" for t in blocks(value)]
+        if isinstance(node, list):
+            return [t for item in node for t in blocks(item)]
+        return []
+    out = []
+    for activity in activities:
+        if activity.get("type") == "message":
+            out.append(activity.get("text") or "")
+            out += [t for attachment in activity.get("attachments") or [] for t in blocks(attachment.get("content"))]
+    return "\n".join(out)
 
 
 @pytest.fixture

@@ -241,3 +241,23 @@ def test_help_and_welcome_are_valid_cards_with_example_buttons() -> None:
         examples = render.messages()["help_examples"]
         assert [a["data"]["msteams"]["value"] for a in card["actions"]] == examples
         assert all(q in data["text"] for q in examples)
+
+
+# --------------------------------------------------------------------------- Teams: brief text above the card
+def test_brief_mode_puts_the_sentence_in_text_and_the_details_in_the_card() -> None:
+    names = ["Zeta Works", "Alpha Cloud", "Mu Labs"]
+    answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
+    activity = render.answer_to_activity(answer, answer_id="a1", brief=True).serialize()
+    assert activity["text"] == f"**{answer.title}**\n\n{answer.summary}"
+    card = cards(activity)[0]
+    assert_valid_card(card)
+    assert card["fallbackText"] == render.answer_to_text(answer)       # readable where cards are not
+    # a reader (and the harness) still meets the partners in rank order
+    assert harness().mentions(harness().reply_text([activity]), names + ["Delta Profile Only"]) == names + ["Delta Profile Only"]
+
+
+def test_brief_mode_keeps_every_passage_in_the_card_verbatim() -> None:
+    text = "First passage. " * 40
+    answer = fakes.document_answer(text)
+    card = cards(render.answer_to_activity(answer, brief=True).serialize())[0]
+    assert text.strip() in json.dumps(card["body"])          # in the card body itself, not only in fallbackText
