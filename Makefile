@@ -35,7 +35,7 @@ test: lint
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot.py dialogs retrieval knowledge
+	$(BIN)/mypy bot.py dialogs retrieval knowledge appmanifest
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .mypy_cache .ruff_cache

@@ -475,6 +475,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="ask as a member of this access group (repeatable), e.g. ecm")
     ask.add_argument("--as-user", metavar="AAD_ID", help="ask as this Teams user (aadObjectId in access.yaml)")
     ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+
+    from appmanifest.build import configure_parser  # light: standard library only
+
+    package = commands.add_parser("package", help="build the Teams app package (zip) a Teams admin uploads")
+    configure_parser(package)
     return parser
 
 
@@ -542,6 +547,10 @@ def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "package":
+        from appmanifest.build import run as build_package  # reads its own settings (bot id, domain, URLs)
+
+        return build_package(args)
     try:
         settings = load_settings(knowledge_dir=args.knowledge, index_dir=args.index, embedder=args.embedder,
                                  port=getattr(args, "port", None), host=getattr(args, "host", None),

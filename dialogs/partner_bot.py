@@ -69,6 +69,11 @@ class PartnerBot(ActivityHandler):
             await self.reset(turn_context)
             await send(turn_context, render.text_activity(render.messages()["reset_done"]))
             return
+        prompt = render.messages()["command_prompts"].get(question.lower().strip(" !.?"))
+        if prompt and not await self._in_dialog(turn_context):
+            # a bare command from the Teams command menu: say what to ask, rather than guess
+            await send(turn_context, render.text_activity(prompt))
+            return
         await DialogExtensions.run_dialog(self.dialog, turn_context, self._dialog_state)
 
     async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext) -> None:

@@ -155,3 +155,9 @@ async def test_an_engine_failure_apologises_and_resets_the_conversation(served: 
     assert "Sorry, something went wrong" in reply and "index exploded" not in reply
     monkeypatch.undo()
     assert "Gamma Digital" not in texts(await chat.say("and in France?"))   # the context was reset
+
+
+@pytest.mark.parametrize(("command", "expected"), [("find partner", "Which workload"), ("incentives", "Tell me the deal"),
+                                                    ("Suggest partners", "Which opportunity?")])
+async def test_bare_commands_from_the_teams_menu_say_what_to_ask(served: Any, command: str, expected: str) -> None:
+    assert expected in texts(await conversation(served).say(command))
