@@ -29,8 +29,8 @@ serve: setup
 ## Set up, index the embedded sample knowledge and serve the bot on 127.0.0.1:$(PORT)
 run: index serve
 
-## Set up, lint (ruff, mypy) and run the whole test suite
-test: lint
+## Set up (Python, and Chromium + Agents Playground for the end-to-end test), lint (ruff, mypy), run every test
+test: lint e2e-setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -39,3 +39,25 @@ lint: setup
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .mypy_cache .ruff_cache
+
+# --- Real-client end-to-end test: Microsoft 365 Agents Playground driven by Playwright in Debian Chromium ---
+E2E_DIR := e2e
+E2E_APT := chromium fonts-noto-color-emoji
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: e2e-setup e2e
+
+$(E2E_DIR)/node_modules/.e2e-installed: $(E2E_DIR)/package.json $(E2E_DIR)/package-lock.json
+	cd $(E2E_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+## Idempotent: Debian chromium (+ an emoji font) if missing, the Playground from e2e/package-lock.json, Python playwright
+e2e-setup: setup $(E2E_DIR)/node_modules/.e2e-installed
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(E2E_APT); \
+	fi
+
+## The Agents Playground end-to-end test (real bot, real Playground web UI, headless Chromium)
+e2e: e2e-setup
+	$(BIN)/python -m pytest tests/e2e -q -m e2e

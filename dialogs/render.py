@@ -469,8 +469,9 @@ def activity_size(activity: Activity) -> int:
 
 
 def brief_text(answer: Answer) -> str:
-    """What Teams shows above the card: the answer in a sentence. The card carries the details."""
-    return "\n\n".join(x for x in (f"**{answer.title}**" if answer.title else "", answer.summary) if x)
+    """What Teams shows above the card: the answer in a sentence, plain (no Markdown, since some
+    clients show it raw beside suggested actions). The card carries the details."""
+    return answer.summary or answer.title
 
 
 def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None, *, brief: bool = False) -> Activity:
@@ -518,11 +519,14 @@ def _guide_activity(title: str, paragraphs: Sequence[str]) -> Activity:
     """A title, some paragraphs, the example questions as a list and as card buttons, the access footer."""
     phrases = messages()
     examples: list[str] = list(phrases["help_examples"])
-    text = "\n\n".join([f"**{title}**", *paragraphs, "\n".join(f"- {q}" for q in examples), phrases["help_footer"]])
+    full = "\n\n".join([f"**{title}**", *paragraphs, "\n".join(f"- {q}" for q in examples), phrases["help_footer"]])
     card = adaptive_card([text_block(title, size="Large", weight="Bolder"), *[text_block(p) for p in paragraphs],
                           text_block(phrases["help_footer"], isSubtle=True, size="Small")],
                          [imback_action(q) for q in examples])
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown", attachments=[card_attachment(card)])
+    # Teams shows text above the card: one sentence there, everything in the card (fallbackText for old clients)
+    card["fallbackText"] = full
+    return Activity(type=ActivityTypes.message, text=paragraphs[0] if paragraphs else title, text_format="markdown",
+                    attachments=[card_attachment(card)])
 
 
 def help_activity() -> Activity:

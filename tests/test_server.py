@@ -139,9 +139,11 @@ async def test_personal_message_with_expect_replies_gets_text_and_card_in_the_re
                                                      aad_object_id=SELLER_ID))
     assert status == 200
     [reply] = messages_of(activities)
-    assert reply["text"].startswith("**AKS partners in Germany**")
+    # msteams: one sentence above the card; the card (and its fallbackText) carries the answer
+    assert reply["text"] == "3 partners are on the FY27 solution map for Azure Kubernetes Service in Germany."
     assert [a["contentType"] for a in reply["attachments"]] == [ADAPTIVE]
     assert reply["attachments"][0]["content"]["type"] == "AdaptiveCard"
+    assert reply["attachments"][0]["content"]["fallbackText"].startswith("**AKS partners in Germany**")
     assert local_bot.connector.posts == []                      # expectReplies: nothing goes to the connector
     assert local_bot.engine.questions == ["Who can do AKS for retail in Germany?"]
     [user] = local_bot.engine.users
@@ -216,7 +218,7 @@ async def test_a_person_added_to_a_group_chat_gets_no_welcome(local_bot: Bot) ->
 async def test_help_and_an_empty_mention(local_bot: Bot) -> None:
     _, activities = await local_bot.ask(message(local_bot.connector, "help"))
     [help_reply] = messages_of(activities)
-    assert render.messages()["help_examples"][0] in help_reply["text"]
+    assert render.messages()["help_examples"][0] in help_reply["attachments"][0]["content"]["fallbackText"]
     assert help_reply["attachments"][0]["content"]["actions"]
     _, activities = await local_bot.ask(channel_message(local_bot.connector, ""))
     [prompt] = messages_of(activities)
