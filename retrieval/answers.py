@@ -19,6 +19,8 @@ class AnswerKind(StrEnum):
     OPPORTUNITY = "opportunity"        # the facts of one opportunity
     PROFILE = "profile"                # one partner's profile
     NO_MATCH = "no_match"              # an honest "nothing matches"
+    GAPS = "gaps"                      # coverage gaps: workload x country, largest first
+    DECISION = "decision"              # an attach decision was recorded
     DENIED = "denied"                  # the user may not see this
     CLARIFY = "clarify"                # a needed fact is missing: ask for it
 
@@ -73,6 +75,38 @@ class IncentiveMatch:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """What a channel manager decided about a partner for an opportunity."""
+
+    opportunity_id: str
+    partner_id: str
+    partner_name: str
+    action: str          # propose | attach | dismiss
+    reason: str
+    decided_by: str      # name (or AAD object id) of the channel manager
+    decided_at: str      # ISO 8601, UTC
+
+    def describe(self) -> str:
+        verb = {"propose": "Proposed", "attach": "Attached", "dismiss": "Dismissed"}.get(self.action, self.action)
+        why = f": {self.reason}" if self.reason else ""
+        return f"{verb} {self.partner_name} ({self.decided_by}, {self.decided_at[:10]}){why}"
+
+
+@dataclass(frozen=True)
+class GapCell:
+    """One workload (or solution play) in one country: supply on the map against demand in the pipeline."""
+
+    workload: str
+    country: str
+    partners_on_map: int
+    spare_capacity: int                  # consultants available in the next 90 days, summed over those partners
+    open_opportunities: int
+    unattached_opportunities: int
+    pipeline_value_usd: float            # value of the open (unattached) opportunities there
+    gap_score: float                     # larger = bigger gap; see retrieval/gaps.py
+
+
+@dataclass(frozen=True)
 class OpportunityLine:
     opportunity_id: str
     account: str
@@ -87,6 +121,7 @@ class OpportunityLine:
     partner_name: str = ""
     top_suggestion: PartnerMatch | None = None
     citation: Citation | None = None
+    decisions: tuple[Decision, ...] = ()  # attach workflow history, newest last
 
 
 @dataclass(frozen=True)
@@ -167,3 +202,6 @@ class Answer:
     suggestions: tuple[str, ...] = ()    # follow-up questions the user may ask next
     citations: tuple[Citation, ...] = ()
     total: int | None = None             # number of matches before truncation, when truncated
+    gaps: tuple[GapCell, ...] = ()       # coverage gaps, largest first
+    decisions: tuple[Decision, ...] = ()  # for DECISION answers and attach suggestions: what was decided
+    export_query: str = ""               # the question that reproduces the full list, for exports

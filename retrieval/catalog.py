@@ -120,6 +120,8 @@ class Catalog:
             if opp.workload and opp.solution_play:
                 self.play_of.setdefault(opp.workload, opp.solution_play)
         self.specialization_workloads = self._specialization_workloads()
+        # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
+        self.ranking_cache: dict[object, tuple[list, list, list]] = {}
         self.vocabulary = self._build_vocabulary()
 
     # ------------------------------------------------------------------ lookups

@@ -22,7 +22,9 @@ from knowledge.loader import load_knowledge
 from retrieval import structured
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog, Entity, normalize
+from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch, stored_chunk_visible
+from retrieval.gaps import coverage_gaps
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
 
@@ -79,13 +81,16 @@ _SEEK_PATTERNS = re.compile(
     r"\s*partners?\b|\bcovers?\b|\bcoverage\b", re.IGNORECASE)
 _SORT_BY_DATE = re.compile(r"\b(close date|closing|soonest|by date)\b", re.IGNORECASE)
 _STAGE = re.compile(r"\bstage\s*(\d)\b", re.IGNORECASE)
+_GAP_WORDS = ("coverage gap", "coverage gaps", "gaps", "gap analysis", "white space", "whitespace",
+              "where are we missing partners", "missing coverage", "heatmap", "heat map")
 _NOTES_WORDS = ("notes", "note", "concerns", "concern", "review", "internal", "escalation", "escalations", "risk")
 
 
 class KnowledgeEngine:
-    def __init__(self, catalog: Catalog, search: DocumentSearch | None) -> None:
+    def __init__(self, catalog: Catalog, search: DocumentSearch | None, decisions: DecisionStore | None = None) -> None:
         self.catalog = catalog
         self.search = search
+        self.decisions = decisions
         self._lock = threading.Lock()
 
     @property
@@ -120,6 +125,88 @@ class KnowledgeEngine:
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
         return answer
 
+    # ------------------------------------------------------------------ attach workflow and exports
+    def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str, reason: str = "") -> Answer:
+        """Record a channel manager's decision (propose | attach | dismiss) on a partner for an opportunity."""
+        understood = Understood(opportunities=(opportunity_id,))
+        if not user.sees_pipeline:
+            return _denied_pipeline(user, understood)
+        opportunity = self.catalog.opportunities.get(opportunity_id.strip().upper())
+        if opportunity is None:
+            return Answer(AnswerKind.NO_MATCH, f"{opportunity_id} not found",
+                          f"I found no opportunity {opportunity_id} in the pipeline export.", understood)
+        partner_name = self.catalog.partner_name(partner_id)
+        if partner_id not in self.catalog.partners and partner_name == partner_id:
+            return Answer(AnswerKind.NO_MATCH, "Unknown partner", f"I know no partner {partner_id}.", understood)
+        if self.decisions is None:
+            return Answer(AnswerKind.NO_MATCH, "Decisions unavailable",
+                          "Attach decisions are not being stored on this deployment (no data folder).", understood)
+        try:
+            decision = self.decisions.record(opportunity_id=opportunity.id, partner_id=partner_id,
+                                             partner_name=partner_name, action=action, reason=reason,
+                                             decided_by=user.name or user.aad_object_id or "unknown",
+                                             decided_by_id=user.aad_object_id or "")
+        except ValueError as exc:
+            return Answer(AnswerKind.CLARIFY, "Decision not recorded", str(exc).capitalize() + ".", understood,
+                          missing=("reason",) if "reason" in str(exc) else ())
+        log.info("attach decision recorded: %s", action)   # no names: the pipeline is confidential
+        summary = f"{decision.describe()} for {opportunity.id} ({opportunity.account})."
+        follow = (f"Suggest partners for {opportunity.id}",) if action == "dismiss" else ()
+        return Answer(AnswerKind.DECISION, f"{opportunity.id}: decision recorded", summary, understood,
+                      decisions=tuple(self.decisions.for_opportunity(opportunity.id)), suggestions=follow,
+                      citations=(structured.opportunity_citation(opportunity),))
+
+    def export_sweep(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
+        """Every opportunity a sweep question selects (not only the first page), with the top suggestion
+        and the decisions taken, as rows for a CSV/XLSX export. None when the user may not see the pipeline."""
+        if not user.sees_pipeline:
+            return None
+        linked = link(question, self.catalog)
+        answer = self._pipeline(question, linked, user, self._understood(linked), limit=None)
+        header = ["opportunity_id", "account", "workload", "country", "segment", "industry", "estimated_value_usd",
+                  "stage", "close_date", "owner", "top_suggestion", "top_suggestion_score", "top_suggestion_reasons",
+                  "decisions", "source"]
+        rows: list[list[object]] = []
+        for line in answer.opportunities:
+            top = line.top_suggestion
+            rows.append([line.opportunity_id, line.account, line.workload, line.country, line.segment, line.industry,
+                         line.estimated_value_usd, line.stage, line.close_date, line.owner,
+                         top.name if top else "", top.score if top else "",
+                         "; ".join(r.detail for r in top.reasons) if top else "",
+                         " | ".join(d.describe() for d in line.decisions),
+                         line.citation.label() if line.citation else ""])
+        return header, rows
+
+    def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
+        if not user.sees_pipeline:
+            return None
+        header = ["opportunity_id", "partner_id", "partner_name", "action", "reason", "decided_by", "decided_at"]
+        decisions = self.decisions.all() if self.decisions else []
+        return header, [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by, d.decided_at]
+                        for d in decisions]
+
+    def _gaps(self, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if not user.sees_pipeline:
+            return _denied_pipeline(user, understood)
+        names = linked.names
+        need = Need(workloads=tuple(names("workload")), countries=linked.countries, industries=tuple(names("industry")),
+                    segments=tuple(names("segment")), solution_plays=tuple(names("solution_play")),
+                    solution_areas=tuple(names("solution_area")))
+        attached_here = frozenset(self.decisions.attached()) if self.decisions else frozenset()
+        cells = [c for c in coverage_gaps(self.catalog, need, attached_here=attached_here) if c.gap_score > 0]
+        scope = understood.describe() or "the whole map and pipeline"
+        if not cells:
+            return Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}",
+                          f"No coverage gap in {scope}: every unattached opportunity there has partners on the map.",
+                          understood)
+        top = cells[0]
+        summary = (f"{len(cells)} workload × country cells have unattached pipeline ({scope}). Largest gap: "
+                   f"{top.workload} in {country_name(top.country)}: {top.unattached_opportunities} unattached "
+                   f"opportunities worth ${top.pipeline_value_usd:,.0f} and {top.partners_on_map} partners on the map.")
+        return Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(cells[:40]),
+                      total=len(cells) if len(cells) > 40 else None, export_query=linked.text,
+                      notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
+
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         understood = self._understood(linked)
         names = linked.names
@@ -127,6 +214,8 @@ class KnowledgeEngine:
         specs, designations = names("specialization"), names("designation")
         if linked.opportunity_ids or linked.unknown_opportunity_ids:
             return self._opportunity(linked, user, understood)
+        if linked.has(*_GAP_WORDS):
+            return self._gaps(linked, user, understood)
         if linked.has(*_UNATTACHED_WORDS) or (linked.has(*_PIPELINE_WORDS) and (linked.has("my") or linked.has("attached"))):
             return self._pipeline(question, linked, user, understood)
         deal_facts = bool(workloads or plays or areas or names("segment") or linked.deal_usd or linked.countries)
@@ -180,10 +269,12 @@ class KnowledgeEngine:
                           f"I found no opportunity {ids} in the pipeline export.", understood)
         opportunity = self.catalog.opportunities[linked.opportunity_ids[0]]
         if linked.has(*_ATTACH_WORDS):
-            return structured.suggest_partners(self.catalog, opportunity, understood)
+            history = tuple(self.decisions.for_opportunity(opportunity.id)) if self.decisions else ()
+            return structured.suggest_partners(self.catalog, opportunity, understood, history)
         return structured.opportunity_detail(self.catalog, opportunity, understood)
 
-    def _pipeline(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+    def _pipeline(self, question: str, linked: Linked, user: UserContext, understood: Understood,
+                  limit: int | None = structured.MAX_OPPORTUNITIES) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
         names = linked.names
@@ -204,10 +295,12 @@ class KnowledgeEngine:
             value_min = linked.deal_usd
         answer = structured.unattached(self.catalog, need, understood, value_min=value_min, value_max=linked.value_max,
                                        stages=stages, owner=owner,
-                                       sort="close_date" if _SORT_BY_DATE.search(question) else "value")
+                                       sort="close_date" if _SORT_BY_DATE.search(question) else "value",
+                                       decisions=self.decisions.by_opportunity() if self.decisions else None,
+                                       limit=limit)
         for note in answer_notes:
             answer = _with_note(answer, note)
-        return answer
+        return replace(answer, export_query=question)
 
     def _incentives(self, linked: Linked, understood: Understood, workloads: list[str]) -> Answer:
         segments = linked.names("segment")
@@ -355,7 +448,8 @@ def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
                   Understood(workloads=understood.workloads, countries=understood.countries))
 
 
-def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm") -> KnowledgeEngine:
+def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
+                decisions_path: Path | None = None) -> KnowledgeEngine:
     """Load the records (snapshot when fresh) and open the document index; raise on an unusable folder."""
     from retrieval.indexer import load_snapshot  # noqa: PLC0415
 
@@ -376,4 +470,4 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     log.info("engine loaded in %.1fs: %d partners, %d map rows, %d opportunities, %d chunks",
              time.perf_counter() - started, len(catalog.partners), len(catalog.map_rows),
              len(catalog.opportunities), len(search.chunks) if search else 0)
-    return KnowledgeEngine(catalog, search)
+    return KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)

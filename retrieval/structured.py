@@ -20,6 +20,7 @@ from retrieval.answers import (
     Answer,
     AnswerKind,
     Citation,
+    Decision,
     Fact,
     IncentiveMatch,
     OpportunityLine,
@@ -41,9 +42,32 @@ def _place(countries: tuple[str, ...], label: str = "") -> str:
 
 # ----------------------------------------------------------------------------------- coverage
 def rank_for_need(catalog: Catalog, need: Need) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
-    """(on the map and fitting every filter, on the map for workload+place only, profile evidence only)."""
+    """(on the map and fitting every filter, on the map for workload+place only, profile evidence only).
+
+    Cached per need: a sweep of 100,000 opportunities asks for a few thousand distinct needs at most.
+    """
+    cached = catalog.ranking_cache.get(need)
+    if cached is None:
+        cached = _rank_for_need(catalog, need)
+        if len(catalog.ranking_cache) >= 20_000:
+            catalog.ranking_cache.clear()
+        catalog.ranking_cache[need] = cached
+    exact, partial, profile_only = cached
+    return list(exact), list(partial), list(profile_only)
+
+
+def _candidate_rows(catalog: Catalog, need: Need) -> list[MapRow]:
+    if need.solution_areas or (need.solution_plays and not need.workloads):
+        return catalog.map_rows
+    workloads = set(need.workloads)
+    for play in need.solution_plays:
+        workloads.update(catalog.workloads_of_play(play))
+    return [row for workload in sorted(workloads) for row in catalog.rows_by_workload.get(workload, [])]
+
+
+def _rank_for_need(catalog: Catalog, need: Need) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
     rows_by_partner: dict[str, list[MapRow]] = defaultdict(list)
-    for row in catalog.map_rows:
+    for row in _candidate_rows(catalog, need):
         if row_fits(row, need, catalog):
             rows_by_partner[catalog.partner_id_of(row)].append(row)
     exact: list[PartnerMatch] = []
@@ -319,7 +343,20 @@ def opportunity_citation(opportunity: Opportunity) -> Citation:
 
 
 def suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Understood,
-                     excluded: frozenset[str] = frozenset()) -> Answer:
+                     decisions: tuple[Decision, ...] = ()) -> Answer:
+    """Ranked partners for one opportunity; partners dismissed for it are left out, and say so."""
+    dismissed = frozenset(d.partner_id for d in decisions if d.action == "dismiss")
+    answer = _suggest_partners(catalog, opportunity, understood, dismissed)
+    line = replace(answer.opportunities[0], decisions=decisions) if answer.opportunities else None
+    notes = list(answer.notes)
+    if dismissed:
+        names = ", ".join(sorted({d.partner_name for d in decisions if d.action == "dismiss"}))
+        notes.append(f"Not suggested again (dismissed for this opportunity): {names}.")
+    return replace(answer, decisions=decisions, notes=tuple(notes), opportunities=(line,) if line else ())
+
+
+def _suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Understood,
+                      excluded: frozenset[str] = frozenset()) -> Answer:
     need = need_for(opportunity, excluded)
     exact, partial, profile_only = rank_for_need(catalog, need)
     # Industry and segment are preferences for an opportunity, not filters: the score already counts them.
@@ -344,8 +381,12 @@ def suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Und
     notes = []
     if opportunity.is_attached:
         notes.append(f"Already attached: {opportunity.partner_name or catalog.partner_name(opportunity.partner_id)}.")
+    # near misses say why they lost: on the map for the workload, but not where the customer is
+    shown = {m.partner_id for m in on_map[:MAX_PARTNERS] + profile_only[:MAX_PROFILE_ONLY]}
+    near = [m for m in _near_misses(catalog, need) if m.partner_id not in shown][:2]
     return Answer(AnswerKind.ATTACH, f"Suggestions for {opportunity.id}", summary, understood,
-                  partners=tuple(on_map[:MAX_PARTNERS]), other_partners=tuple(profile_only[:MAX_PROFILE_ONLY]),
+                  partners=tuple(on_map[:MAX_PARTNERS]),
+                  other_partners=tuple(profile_only[:MAX_PROFILE_ONLY]) + tuple(near),
                   opportunities=(line,), facts=facts, notes=tuple(notes),
                   citations=(opportunity_citation(opportunity),))
 
@@ -388,13 +429,21 @@ def opportunity_detail(catalog: Catalog, opportunity: Opportunity, understood: U
 
 def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_min: float | None,
                value_max: float | None, stages: tuple[str, ...], owner: str | None,
-               sort: str = "value") -> Answer:
+               sort: str = "value", decisions: dict[str, list[Decision]] | None = None,
+               limit: int | None = MAX_OPPORTUNITIES) -> Answer:
+    """Opportunities without a partner, each with its top suggestion and the decisions taken on it.
+
+    An opportunity a channel manager marked attached here leaves the list (the export does not know
+    yet) and is named in a note, so the next sweep shows the work done since the export.
+    """
+    decisions = decisions or {}
     wanted = set(need.workloads)
     for play in need.solution_plays:
         wanted.update(catalog.workloads_of_play(play))
     for area in need.solution_areas:
         wanted.update(catalog.workloads_of_area(area))
     selected = []
+    marked_attached = []
     for opp in catalog.opportunities.values():
         if opp.is_attached:
             continue
@@ -414,6 +463,9 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
             continue
         if owner and opp.owner.lower() != owner.lower():
             continue
+        if any(d.action == "attach" for d in decisions.get(opp.id, ())):
+            marked_attached.append(opp.id)
+            continue
         selected.append(opp)
     if sort == "close_date":
         selected.sort(key=lambda o: (o.close_date or "9999", o.id))
@@ -430,24 +482,28 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
     if owner:
         scope = f"yours{': ' + scope if scope else ''}"
     scope = scope or "the whole pipeline"
+    notes = []
+    if marked_attached:
+        notes.append(f"Marked attached here since the pipeline export: {', '.join(sorted(marked_attached))}.")
     if not selected:
         return Answer(AnswerKind.PIPELINE, f"Unattached opportunities: {scope}",
-                      f"No opportunity without a partner matches {scope}.", understood)
+                      f"No opportunity without a partner matches {scope}.", understood, notes=tuple(notes))
     lines = []
-    for opp in selected[:MAX_OPPORTUNITIES]:
-        exact, partial, _ = rank_for_need(catalog, need_for(opp))
+    for opp in selected[:limit]:
+        history = tuple(decisions.get(opp.id, ()))
+        dismissed = frozenset(d.partner_id for d in history if d.action == "dismiss")
+        exact, partial, _ = rank_for_need(catalog, need_for(opp, dismissed))
         ranked = sorted(exact + partial, key=lambda m: (-m.score, m.name))
-        lines.append(_line(opp, ranked[0] if ranked else None))
+        lines.append(replace(_line(opp, ranked[0] if ranked else None), decisions=history))
     total_value = sum(o.estimated_value_usd or 0 for o in selected)
     summary = (f"{len(selected)} opportunit{'ies have' if len(selected) != 1 else 'y has'} no partner attached "
                f"({scope}), worth {format_usd(total_value)} in total.")
-    notes = []
-    if len(selected) > MAX_OPPORTUNITIES:
-        notes.append(f"Showing the first {MAX_OPPORTUNITIES} by {'close date' if sort == 'close_date' else 'value'}; "
-                     "narrow by workload, country or deal size to see the rest.")
+    if limit is not None and len(selected) > limit:
+        notes.append(f"Showing the first {limit} by {'close date' if sort == 'close_date' else 'value'}; "
+                     "narrow by workload, country or deal size, or export the full list.")
     return Answer(AnswerKind.PIPELINE, f"Unattached opportunities: {scope}", summary, understood,
                   opportunities=tuple(lines), notes=tuple(notes),
-                  total=len(selected) if len(selected) > MAX_OPPORTUNITIES else None,
+                  total=len(selected) if limit is not None and len(selected) > limit else None,
                   citations=(Citation("Pipeline export", selected[0].source.path),))
 
 
