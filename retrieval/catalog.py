@@ -122,6 +122,7 @@ class Catalog:
         self.specialization_workloads = self._specialization_workloads()
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}
+        self._partners_by_country: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
     # ------------------------------------------------------------------ lookups
@@ -152,6 +153,16 @@ class Catalog:
             if row.partner_name:
                 return row.partner_name
         return partner_id
+
+    def partners_in(self, country: str) -> list[Partner]:
+        """Partners that deliver in a country (indexed on first use)."""
+        if self._partners_by_country is None:
+            index: dict[str, list[Partner]] = defaultdict(list)
+            for partner in self.partners.values():
+                for code in partner.countries:
+                    index[code].append(partner)
+            self._partners_by_country = dict(index)
+        return self._partners_by_country.get(country, [])
 
     def workloads_of_play(self, play: str) -> list[str]:
         return sorted({w for w, p in self.play_of.items() if p == play})

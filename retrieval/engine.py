@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import logging
 import re
-import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -91,7 +90,6 @@ class KnowledgeEngine:
         self.catalog = catalog
         self.search = search
         self.decisions = decisions
-        self._lock = threading.Lock()
 
     @property
     def ready(self) -> bool:

@@ -257,22 +257,31 @@ def _requirements(rule: Incentive) -> str:
 
 def qualifying_partners(catalog: Catalog, rule: Incentive, workload: str | None, country: str | None,
                         limit: int = 3) -> list[PartnerMatch]:
-    """Partners that meet the rule's requirements, preferring those on the map for this workload and country."""
-    out = []
-    for partner in catalog.partners.values():
+    """Partners that meet the rule's requirements, preferring those on the map for this workload and country.
+
+    Only the strongest candidates are scored in full (on the map first, then by available capacity):
+    on a catalog of tens of thousands of partners, thousands may qualify for a broad rule.
+    """
+    pool = catalog.partners_in(country) if country else list(catalog.partners.values())
+    on_map: list[tuple[Partner, list[MapRow]]] = []
+    others: list[Partner] = []
+    for partner in pool:
         if rule.designations_any and not set(rule.designations_any) & set(partner.designations):
             continue
         if rule.specializations_any and not set(rule.specializations_any) & set(partner.specializations):
             continue
         if rule.co_sell_ready_required and not partner.co_sell_ready:
             continue
-        if country and country not in partner.countries:
-            continue
         rows = [r for r in catalog.rows_by_partner.get(partner.id, [])
                 if (workload is None or r.workload == workload) and (country is None or country in r.countries)]
-        need = Need(workloads=(workload,) if workload else (), countries=(country,) if country else ())
-        match = score_partner(partner, partner.id, rows, need, catalog)
-        out.append(match)
+        if rows:
+            on_map.append((partner, rows))
+        else:
+            others.append(partner)
+    others.sort(key=lambda p: (-(p.available_consultants_90d or 0), p.name))
+    candidates = on_map + [(p, []) for p in others[: max(0, 10 * limit - len(on_map))]]
+    need = Need(workloads=(workload,) if workload else (), countries=(country,) if country else ())
+    out = [score_partner(partner, partner.id, rows, need, catalog) for partner, rows in candidates]
     out.sort(key=lambda m: (-m.on_map, -m.score, m.name))
     return out[:limit]
 
