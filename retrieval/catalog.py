@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
+from retrieval.answers import PartnerMatch
 
 _ALIASES_FILE = Path(__file__).with_name("data") / "aliases.yaml"
 _BRAND_PREFIXES = ("microsoft ", "azure ")
@@ -122,6 +123,7 @@ class Catalog:
         self.specialization_workloads = self._specialization_workloads()
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}
+        self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 

@@ -29,7 +29,7 @@ from retrieval.answers import (
     Understood,
 )
 from retrieval.catalog import Catalog
-from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner
+from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner, weights
 
 MAX_PARTNERS = 5
 MAX_PROFILE_ONLY = 3
@@ -41,19 +41,22 @@ def _place(countries: tuple[str, ...], label: str = "") -> str:
 
 
 # ----------------------------------------------------------------------------------- coverage
-def rank_for_need(catalog: Catalog, need: Need) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
+def rank_for_need(catalog: Catalog, need: Need, *, profile_only: bool = True
+                  ) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
     """(on the map and fitting every filter, on the map for workload+place only, profile evidence only).
 
     Cached per need: a sweep of 100,000 opportunities asks for a few thousand distinct needs at most.
+    `profile_only=False` skips the off-map partners (a sweep shows only the top map suggestion).
     """
-    cached = catalog.ranking_cache.get(need)
+    key = (need, profile_only)
+    cached = catalog.ranking_cache.get(key)
     if cached is None:
-        cached = _rank_for_need(catalog, need)
+        cached = _rank_for_need(catalog, need, profile_only)
         if len(catalog.ranking_cache) >= 20_000:
             catalog.ranking_cache.clear()
-        catalog.ranking_cache[need] = cached
-    exact, partial, profile_only = cached
-    return list(exact), list(partial), list(profile_only)
+        catalog.ranking_cache[key] = cached
+    exact, partial, off_map = cached
+    return list(exact), list(partial), list(off_map)
 
 
 def _candidate_rows(catalog: Catalog, need: Need) -> list[MapRow]:
@@ -65,7 +68,8 @@ def _candidate_rows(catalog: Catalog, need: Need) -> list[MapRow]:
     return [row for workload in sorted(workloads) for row in catalog.rows_by_workload.get(workload, [])]
 
 
-def _rank_for_need(catalog: Catalog, need: Need) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
+def _rank_for_need(catalog: Catalog, need: Need, with_profile_only: bool
+                   ) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
     rows_by_partner: dict[str, list[MapRow]] = defaultdict(list)
     for row in _candidate_rows(catalog, need):
         if row_fits(row, need, catalog):
@@ -86,8 +90,12 @@ def _rank_for_need(catalog: Catalog, need: Need) -> tuple[list[PartnerMatch], li
         wanted.update(catalog.workloads_of_play(play))
     for area in need.solution_areas:
         wanted.update(catalog.workloads_of_area(area))
-    if wanted:
-        for partner in catalog.partners.values():
+    if wanted and with_profile_only:
+        if need.countries:
+            pool = list({p.id: p for c in need.countries for p in catalog.partners_in(c)}.values())
+        else:
+            pool = list(catalog.partners.values())
+        for partner in pool:
             if partner.id in rows_by_partner or partner.id in need.excluded_partners:
                 continue
             if not wanted & set(partner.workloads):
@@ -338,6 +346,43 @@ def _condition(rule: Incentive, unknown: list[str]) -> str:
 
 
 # ----------------------------------------------------------------------------------- opportunities
+def top_suggestion(catalog: Catalog, need: Need) -> PartnerMatch | None:
+    """The best map partner for a need, as the full ranking would name it, at a fraction of its cost.
+
+    Partners are ranked once per workload, place and segment; the customer's industry can then add at
+    most `industry_bound()` points to a partner's score (and never more). Re-scoring in order of the
+    industry-free score and stopping when no remaining partner could overtake the best found is
+    exact, and scores a handful of partners per industry instead of every partner on the map.
+    """
+    if need in catalog.top_cache:
+        return catalog.top_cache[need]
+    base_need = replace(need, industries=())
+    exact, partial, _ = rank_for_need(catalog, base_need, profile_only=False)
+    ranked = sorted(exact + partial, key=lambda m: (-m.score, m.name))
+    best: PartnerMatch | None = None
+    if not need.industries:
+        best = ranked[0] if ranked else None
+    else:
+        bound = industry_bound()
+        for candidate in ranked:
+            if best is not None and candidate.score + bound < best.score:
+                break
+            rows = [r for r in catalog.rows_by_partner.get(candidate.partner_id, []) if row_fits(r, need, catalog)]
+            match = score_partner(catalog.partners.get(candidate.partner_id), candidate.partner_id, rows, need, catalog)
+            if best is None or (-match.score, match.name) < (-best.score, best.name):
+                best = match
+    if len(catalog.top_cache) >= 50_000:
+        catalog.top_cache.clear()
+    catalog.top_cache[need] = best
+    return best
+
+
+def industry_bound() -> float:
+    """The most points knowing the customer's industry can add to a partner's score (see weights.yaml)."""
+    w = weights()
+    return float(w["industry_on_map"] + w["max_wins"] * w["win_same_industry"])
+
+
 def need_for(opportunity: Opportunity, excluded: frozenset[str] = frozenset()) -> Need:
     return Need(workloads=(opportunity.workload,) if opportunity.workload else (),
                 countries=(opportunity.country,) if opportunity.country else (),
@@ -501,9 +546,7 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
     for opp in selected[:limit]:
         history = tuple(decisions.get(opp.id, ()))
         dismissed = frozenset(d.partner_id for d in history if d.action == "dismiss")
-        exact, partial, _ = rank_for_need(catalog, need_for(opp, dismissed))
-        ranked = sorted(exact + partial, key=lambda m: (-m.score, m.name))
-        lines.append(replace(_line(opp, ranked[0] if ranked else None), decisions=history))
+        lines.append(replace(_line(opp, top_suggestion(catalog, need_for(opp, dismissed))), decisions=history))
     total_value = sum(o.estimated_value_usd or 0 for o in selected)
     summary = (f"{len(selected)} opportunit{'ies have' if len(selected) != 1 else 'y has'} no partner attached "
                f"({scope}), worth {format_usd(total_value)} in total.")

@@ -96,3 +96,18 @@ def test_coverage_gaps_put_pipeline_without_map_partners_first(engine: Knowledge
     assert gaps.gaps[0].gap_score >= aks_fr.gap_score
     assert [c.gap_score for c in gaps.gaps] == sorted((c.gap_score for c in gaps.gaps), reverse=True)
     assert engine.answer("Show coverage gaps", engine.user_context(SELLER)).kind is AnswerKind.DENIED
+
+
+def test_the_sweeps_fast_top_suggestion_equals_the_full_rankings_top() -> None:
+    from retrieval import structured
+
+    catalog = Catalog(load_knowledge(Path(__file__).resolve().parents[2] / "knowledge" / "sample", documents=False))
+    compared = 0
+    for opportunity in catalog.opportunities.values():
+        need = structured.need_for(opportunity)
+        exact, partial, _ = structured.rank_for_need(catalog, need)
+        full = sorted(exact + partial, key=lambda m: (-m.score, m.name))
+        fast = structured.top_suggestion(catalog, need)
+        assert (fast.name, fast.score) == (full[0].name, full[0].score) if full else fast is None, opportunity.id
+        compared += bool(full)
+    assert compared >= 30
