@@ -5,7 +5,9 @@
   python bot.py ask "question" [--as-group ecm] [--as-user AAD_ID] [--json]
 
 `serve` listens first and loads the engine in a background thread (GET /healthz says 503 "loading",
-then 200). Without an app id it runs in local mode: unauthenticated, bound to loopback only.
+then 200). Without an app id it runs in local mode: unauthenticated, bound to loopback only. It also
+serves channel managers' exports (GET /exports/{token}.csv|xlsx, 15 minutes) and runs the daily-sweep
+scheduler (a task that checks once a minute and sends proactively at DIGEST_HOUR_UTC).
 
 POST /api/messages is handled here rather than by `CloudAdapter.process`, because botbuilder 4.17.1
 gets two things wrong there (see ../shared/stack-notes.md):
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
 import logging
@@ -30,7 +33,7 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -44,6 +47,8 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     from botbuilder.core import InvokeResponse, TurnContext
     from botbuilder.integration.aiohttp import CloudAdapter
 
+    from dialogs.digest import DigestSender
+    from dialogs.exports import ExportStore
     from dialogs.partner_bot import PartnerBot
     from retrieval.engine import AnswerEngine
 
@@ -81,7 +86,11 @@ class Settings(BaseSettings):
                                  description="comma-separated tenant ids; empty allows every tenant")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     data_dir: Path = Field(PROJECT_DIR / "var", validation_alias=AliasChoices("DATA_DIR", "data_dir"),
-                           description="where answers and their feedback are stored (SQLite)")
+                           description="answers, feedback, attach decisions and digest subscriptions (SQLite), "
+                                       "and exports (exports/)")
+    public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
+                                 description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
+    digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
 
     @field_validator("app_type")
     @classmethod
@@ -104,6 +113,22 @@ class Settings(BaseSettings):
     def _strip(cls, value: str) -> str:
         return value.strip()
 
+    @field_validator("public_base_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        """Export links are bearer links: over plain HTTP anyone on the path could read and reuse them."""
+        from urllib.parse import urlsplit
+
+        value = value.strip().rstrip("/")
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http(s) URL such as https://partner-atlas.contoso.com")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("must be https unless it is a loopback address: export links are bearer links")
+        return value
+
     @model_validator(mode="after")
     def _credentials_complete(self) -> Settings:
         password = self.app_password.get_secret_value()
@@ -121,6 +146,15 @@ class Settings(BaseSettings):
     def local_mode(self) -> bool:
         """No app id: the Bot Framework SDK accepts unauthenticated requests."""
         return not self.app_id
+
+    @property
+    def export_base_url(self) -> str:
+        return self.public_base_url or f"http://127.0.0.1:{self.port}"
+
+    @property
+    def decisions_path(self) -> Path:
+        """Attach decisions live in the same SQLite file as the feedback and subscriptions (WAL)."""
+        return self.data_dir / "partner-atlas.db"
 
     @property
     def tenant_allowlist(self) -> frozenset[str]:
@@ -273,18 +307,6 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _tenants_of(activity: Any) -> set[str]:
-    """Every tenant id the activity names (Teams puts it in channelData and in the conversation)."""
-    conversation = activity.conversation
-    tenants = set()
-    if conversation is not None:
-        # botbuilder maps "tenantID"; Teams sends "tenantId", which lands in additional_properties
-        tenants = {conversation.tenant_id, (conversation.additional_properties or {}).get("tenantId")}
-    if isinstance(activity.channel_data, dict) and isinstance(activity.channel_data.get("tenant"), dict):
-        tenants.add(activity.channel_data["tenant"].get("id"))
-    return {str(t).lower() for t in tenants if t}
-
-
 def _is_upstream_failure(exc: BaseException) -> bool:
     """The connector (serviceUrl) or the identity provider could not be reached or refused the call."""
     import aiohttp
@@ -308,6 +330,8 @@ class MessagesEndpoint:
     async def __call__(self, request: web.Request) -> web.Response:
         from aiohttp import web
         from botbuilder.schema import Activity, DeliveryModes
+
+        from dialogs import teams
 
         if request.content_type != "application/json":
             return _error(415, "Content-Type must be application/json")
@@ -348,7 +372,7 @@ class MessagesEndpoint:
             return _error(401, "unauthorized")
 
         allowlist = self.settings.tenant_allowlist
-        tenants = _tenants_of(activity)
+        tenants = teams.tenant_ids(activity)
         if allowlist and not (tenants and tenants <= allowlist):
             log.info("request refused: tenant not allowed")
             return _error(403, "tenant not allowed")
@@ -390,16 +414,49 @@ def make_turn_error_handler(bot: PartnerBot | None = None) -> Callable[[TurnCont
     return on_turn_error
 
 
+EXPORT_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+
+
+def make_export_route(store: ExportStore) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """GET /exports/{name}: an existing, unexpired export by its exact random name; 404 for anything else."""
+    from aiohttp import web
+
+    async def download(request: web.Request) -> web.StreamResponse:
+        path = store.path_for(request.match_info.get("name", ""))
+        if path is None:
+            return web.Response(status=404, text="Not found (export links expire after 15 minutes).",
+                                headers=EXPORT_HEADERS)
+        stamp = time.strftime("%Y-%m-%d", time.gmtime(path.stat().st_mtime))
+        headers = {**EXPORT_HEADERS, "Content-Type": store.content_type(path.name),
+                   "Content-Disposition": f'attachment; filename="partner-atlas-export-{stamp}{path.suffix}"'}
+        log.info("export downloaded (%s)", path.suffix)
+        return web.FileResponse(path, headers=headers)
+
+    return download
+
+
 def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None) -> web.Application:
-    """The aiohttp application: POST /api/messages and GET /healthz."""
+    """The aiohttp application: POST /api/messages, GET /healthz and GET /exports/{name}.
+
+    The daily-sweep sender is built here (`app[DIGEST_SENDER]`) and started by `run_server`, so a
+    test drives it with its own clock.
+    """
     from aiohttp import web
     from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+    from dialogs.digest import DigestSender
+    from dialogs.exports import ExportStore
     from dialogs.feedback import FeedbackStore
     from dialogs.partner_bot import PartnerBot
+    from dialogs.subscriptions import SubscriptionStore
+    from dialogs.workflow import ChannelManagerActions
 
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()))
-    bot = PartnerBot(slot.current, feedback=FeedbackStore(settings.data_dir / "partner-atlas.db"))
+    exports = ExportStore(settings.data_dir / "exports")
+    subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
+    actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
+                                    subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
+    bot = PartnerBot(slot.current, feedback=FeedbackStore(settings.data_dir / "partner-atlas.db"), actions=actions)
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
@@ -411,7 +468,20 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1)
     app.router.add_post("/api/messages", endpoint)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/exports/{name}", make_export_route(exports))
+    app[digest_sender_key()] = DigestSender(adapter, settings.app_id, slot.current, subscriptions,
+                                            hour_utc=settings.digest_hour_utc, exports=exports)
     return app
+
+
+@functools.cache
+def digest_sender_key() -> web.AppKey[DigestSender]:
+    """The app key under which create_app keeps the daily-sweep sender (aiohttp wants typed keys)."""
+    from aiohttp import web
+
+    from dialogs.digest import DigestSender
+
+    return web.AppKey("digest_sender", DigestSender)
 
 
 async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
@@ -440,10 +510,14 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+    digest = asyncio.create_task(runner.app[digest_sender_key()].run(stop), name="daily-sweep")
     try:
         await stop.wait()
     finally:
         log.info("shutting down")
+        digest.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await digest
         await runner.cleanup()
 
 
@@ -461,7 +535,7 @@ def _parser() -> argparse.ArgumentParser:
     knowledge_options(index)
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
 
-    serve = commands.add_parser("serve", help="run the bot: POST /api/messages, GET /healthz")
+    serve = commands.add_parser("serve", help="run the bot: POST /api/messages, GET /healthz, GET /exports/…")
     knowledge_options(serve)
     serve.add_argument("--port", type=int)
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
@@ -511,7 +585,8 @@ def _command_serve(settings: Settings) -> int:
     def load() -> AnswerEngine:
         from retrieval import engine
 
-        return engine.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder)
+        return engine.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
+                                  decisions_path=settings.decisions_path)
 
     try:
         asyncio.run(run_server(settings, load))
@@ -526,7 +601,8 @@ def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
     from retrieval import engine as engine_module
 
     try:
-        engine = engine_module.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder)
+        engine = engine_module.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
+                                           decisions_path=settings.decisions_path)
     except Exception as exc:
         from retrieval.indexer import KnowledgeFolderError
 

@@ -92,9 +92,11 @@ class CancelAndHelpDialog(ComponentDialog):
 
 class QuestionDialog(CancelAndHelpDialog):
     def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
-                 feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]]) -> None:
+                 feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]], *,
+                 channel_manager_buttons: bool = False) -> None:
         super().__init__(QuestionDialog.__name__, on_reset)
         self._engine_source = engine_source
+        self._channel_manager_buttons = channel_manager_buttons
         self._context = context_accessor
         self._feedback = feedback
         self.add_dialog(TextPrompt(CLARIFY_TEXT_PROMPT))
@@ -148,7 +150,10 @@ class QuestionDialog(CancelAndHelpDialog):
             answer_id = await asyncio.to_thread(
                 self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
                 user_id=user.aad_object_id or "", question=question, kind=answer.kind.value, title=answer.title)
-        reply = render.answer_to_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams")
+        # attach and export buttons only for channel managers in a 1:1 chat (the engine re-checks on every press)
+        manage = self._channel_manager_buttons and user.sees_pipeline
+        reply = render.answer_to_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
+                                          manage=manage)
         await send(turn_context, reply)
         await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
         # counts and timings only: the question and the answer may be confidential

@@ -3,7 +3,9 @@
 A thin `ActivityHandler`, as in the BotBuilder samples: it saves state at the end of every turn and
 runs the root dialog. Messages count in 1:1 chats always, elsewhere only when the bot is
 @mentioned (or a button on its own card is pressed). Who asks comes from the channel's
-`from.aadObjectId`, never from typed text. Feedback buttons and the welcome are handled here.
+`from.aadObjectId`, never from typed text. Feedback buttons and the welcome are handled here; the
+channel managers' buttons and commands (attach decisions, exports, the daily sweep) go to
+`ChannelManagerActions` before anything is treated as a question.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from botbuilder.schema import ChannelAccount
 from dialogs import render, teams
 from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
+from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,8 @@ EngineSource = Callable[[], AnswerEngine | None]
 
 class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
-                 private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None) -> None:
+                 private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
+                 actions: ChannelManagerActions | None = None) -> None:
         super().__init__()
         storage = MemoryStorage()
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -42,9 +46,10 @@ class PartnerBot(ActivityHandler):
         # sellers asking at once must not answer each other's clarifying questions.
         self.private_state = private_state or PrivateConversationState(storage)
         self.feedback = feedback
+        self.actions = actions
         self._dialog_state = self.private_state.create_property("DialogState")
         self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
-                                     feedback, self.reset)
+                                     feedback, self.reset, channel_manager_buttons=actions is not None)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
@@ -57,6 +62,8 @@ class PartnerBot(ActivityHandler):
         if rated is not None:
             await self._record_feedback(turn_context, *rated)
             return
+        if self.actions is not None and await self.actions.on_submit(turn_context):
+            return
         if not teams.addressed_to_bot(activity):
             log.debug("message in a %s without a mention: not for me", teams.conversation_type(activity))
             return
@@ -68,6 +75,9 @@ class PartnerBot(ActivityHandler):
         if command == "reset" and not await self._in_dialog(turn_context):
             await self.reset(turn_context)
             await send(turn_context, render.text_activity(render.messages()["reset_done"]))
+            return
+        # typed as a whole message, so they take precedence even over a pending clarifying question
+        if self.actions is not None and await self.actions.on_command(turn_context, question):
             return
         prompt = render.messages()["command_prompts"].get(question.lower().strip(" !.?"))
         if prompt and not await self._in_dialog(turn_context):

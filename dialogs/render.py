@@ -5,7 +5,12 @@ and whose single attachment is an Adaptive Card with the same content. Nothing i
 Answer does not hold, and the order is fixed: title and summary first, then partners in the given
 rank order, other partners, incentives, opportunities, passages, facts, notes, and the sources last.
 Readers (and the evaluation harness) take the first mention of a partner as its rank, so partner
-names must not appear anywhere before the ranked list.
+names must not appear anywhere before the ranked list (card buttons carry ids, never names).
+
+Channel managers (group "ecm", in a 1:1 chat: `manage=True`) also get the workflow buttons: Propose,
+Mark attached and Dismiss (with a reason) under each suggested partner of an ATTACH answer, and Export
+CSV / XLSX and a sort toggle on sweeps (PIPELINE) and coverage gaps (GAPS). A GAPS answer is a table
+plus a heatmap image inline (a data URI); under the size budget the image goes before the table does.
 
 Document passages are quoted verbatim. Every activity stays under MAX_ACTIVITY_BYTES: long answers
 are shortened step by step (fewer list entries with "… and N more", shorter later passages, then a
@@ -14,18 +19,23 @@ brief card) and the first passage is never cut below FIRST_PASSAGE_MIN_CHARS.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from botbuilder.schema import ActionTypes, Activity, ActivityTypes, Attachment, CardAction, SuggestedActions
 
+from dialogs import heatmap
 from retrieval.answers import (
     Answer,
+    AnswerKind,
     Citation,
+    Decision,
     Fact,
+    GapCell,
     IncentiveMatch,
     OpportunityLine,
     PartnerMatch,
@@ -66,6 +76,9 @@ class Limits:
     first_passage_chars: int | None = None
     facts: int | None = None
     sources: int | None = None
+    decisions: int | None = None         # decision history entries (the newest are kept)
+    gap_rows: int | None = None
+    gap_image: bool = True
     card: str = "full"                   # full | brief | none
 
 
@@ -75,17 +88,32 @@ FULL = Limits()
 LADDER: tuple[Limits, ...] = (
     FULL,
     Limits(partners=25, other_partners=10, reasons=6, incentives=10, incentive_partners=10, opportunities=25,
-           later_passages=5, later_passage_chars=1_500, facts=40, sources=25),
+           later_passages=5, later_passage_chars=1_500, facts=40, sources=25, decisions=25),
     Limits(partners=10, other_partners=5, reasons=3, incentives=5, incentive_partners=5, opportunities=10,
-           later_passages=3, later_passage_chars=500, facts=20, sources=10),
+           later_passages=3, later_passage_chars=500, facts=20, sources=10, decisions=10),
     Limits(partners=5, other_partners=3, reasons=2, incentives=3, incentive_partners=3, opportunities=5,
-           later_passages=1, later_passage_chars=300, facts=10, sources=5),
+           later_passages=1, later_passage_chars=300, facts=10, sources=5, decisions=5),
     Limits(partners=5, other_partners=3, reasons=2, incentives=3, incentive_partners=3, opportunities=5,
-           later_passages=1, later_passage_chars=300, facts=10, sources=5, card="brief"),
+           later_passages=1, later_passage_chars=300, facts=10, sources=5, decisions=5, card="brief"),
     Limits(partners=5, other_partners=3, reasons=2, incentives=3, incentive_partners=3, opportunities=5,
-           later_passages=0, facts=10, sources=5, card="none"),
+           later_passages=0, facts=10, sources=5, decisions=5, card="none"),
     Limits(partners=5, other_partners=3, reasons=2, incentives=3, incentive_partners=3, opportunities=5,
-           later_passages=0, first_passage_chars=FIRST_PASSAGE_MIN_CHARS, facts=10, sources=5, card="none"),
+           later_passages=0, first_passage_chars=FIRST_PASSAGE_MIN_CHARS, facts=10, sources=5, decisions=5,
+           card="none"),
+)
+# Coverage gaps: the table is the answer, the heatmap a picture of it. The table first gives up rows
+# down to MIN_GAP_ROWS (the export has them all), then the image goes, and only then more rows.
+MIN_GAP_ROWS = 15
+GAPS_LADDER: tuple[Limits, ...] = (
+    FULL,
+    replace(FULL, gap_rows=25),
+    replace(FULL, gap_rows=MIN_GAP_ROWS),
+    replace(LADDER[1], gap_rows=MIN_GAP_ROWS, gap_image=False),
+    replace(LADDER[2], gap_rows=10, gap_image=False),
+    replace(LADDER[3], gap_rows=10, gap_image=False),
+    replace(LADDER[4], gap_rows=10, gap_image=False),
+    replace(LADDER[5], gap_rows=10, gap_image=False),
+    replace(LADDER[6], gap_rows=10, gap_image=False),
 )
 
 
@@ -139,6 +167,48 @@ def _opportunity_line(line: OpportunityLine) -> str:
     if line.top_suggestion is not None:
         text += f" · top suggestion: {line.top_suggestion.name} (score {line.top_suggestion.score:.1f})"
     return text
+
+
+def decision_history_line(decision: Decision) -> str:
+    """'2026-11-21 09:30 UTC — Dismissed Alpha Cloud (ECM): no capacity' — who decided what, when and why."""
+    when = decision.decided_at.replace("T", " ").rstrip("Z")[:16]
+    return f"{when} UTC — {decision.describe()}" if when else decision.describe()
+
+
+def _newest(decisions: Sequence[Decision], limit: int | None) -> tuple[Sequence[Decision], int]:
+    """The last `limit` decisions (history is oldest first, and the latest matter most)."""
+    if limit is None or len(decisions) <= limit:
+        return decisions, 0
+    return decisions[len(decisions) - limit:], len(decisions) - limit
+
+
+def _compact_money(value: float) -> str:
+    if value >= 1_000_000:
+        return f"${value / 1_000_000:,.1f}M"
+    if value >= 1_000:
+        return f"${value / 1_000:,.0f}k"
+    return money(value)
+
+
+def _gap_line(cell: GapCell) -> str:
+    return (f"**{cell.workload} in {cell.country}** — {cell.partners_on_map} partners on the map, "
+            f"{cell.spare_capacity} spare consultants (90 days), {cell.unattached_opportunities} unattached of "
+            f"{cell.open_opportunities} open opportunities, {money(cell.pipeline_value_usd)} unattached pipeline, "
+            f"gap score {cell.gap_score:,.0f}")
+
+
+GAP_COLUMNS = ("Workload", "Country", "Partners on map", "Spare capacity", "Unattached opps", "Pipeline value",
+               "Gap score")
+
+
+def gap_row(cell: GapCell) -> tuple[str, ...]:
+    return (cell.workload, cell.country, str(cell.partners_on_map), str(cell.spare_capacity),
+            str(cell.unattached_opportunities), _compact_money(cell.pipeline_value_usd), f"{cell.gap_score:,.0f}")
+
+
+def _history_shown_in_lines(answer: Answer) -> bool:
+    """Attach suggestions carry the history on their opportunity line too: show it once."""
+    return bool(answer.decisions) and any(line.decisions == answer.decisions for line in answer.opportunities)
 
 
 def _incentive_facts(incentive: IncentiveMatch, limits: Limits) -> list[tuple[str, str]]:
@@ -201,6 +271,8 @@ def _primary_total_note(answer: Answer, shown: int, listed: int) -> str:
 
 
 def _primary_list(answer: Answer) -> str:
+    if answer.gaps:
+        return "gaps"
     if answer.partners:
         return "partners"
     if answer.opportunities:
@@ -218,6 +290,16 @@ def answer_to_text(answer: Answer, limits: Limits = FULL) -> str:
     if understood:
         blocks.append(f"Understood: {understood}")
     primary = _primary_list(answer)
+
+    if answer.gaps:
+        shown_cells, hidden = _take(answer.gaps, limits.gap_rows)
+        lines = ["**Largest coverage gaps**"] + [f"{rank}. {_gap_line(c)}" for rank, c in enumerate(shown_cells, 1)]
+        note = _primary_total_note(answer, len(shown_cells), len(answer.gaps))
+        if hidden and not note:
+            lines.append(_more(hidden))
+        if note:
+            lines.append(note)
+        blocks.append("\n".join(lines))
 
     if answer.partners:
         shown, hidden = _take(answer.partners, limits.partners)
@@ -253,11 +335,23 @@ def answer_to_text(answer: Answer, limits: Limits = FULL) -> str:
 
     if answer.opportunities:
         shown, hidden = _take(answer.opportunities, limits.opportunities)
-        lines = ["**Opportunities**"] + [f"- {_opportunity_line(o)}" for o in shown]
+        lines = ["**Opportunities**"]
+        for line in shown:
+            lines.append(f"- {_opportunity_line(line)}")
+            decided, earlier = _newest(line.decisions, limits.decisions)
+            if earlier:
+                lines.append(f"   - {_more(earlier, 'earlier decisions')}")
+            lines += [f"   - {d.describe()}" for d in decided]
         if hidden:
             lines.append(_more(hidden))
         if primary == "opportunities" and (note := _primary_total_note(answer, len(shown), len(answer.opportunities))):
             lines.append(note)
+        blocks.append("\n".join(lines))
+
+    if answer.decisions and not _history_shown_in_lines(answer):
+        decided, earlier = _newest(answer.decisions, limits.decisions)
+        lines = ["**Decision history**"] + ([f"- {_more(earlier, 'earlier decisions')}"] if earlier else [])
+        lines += [f"- {decision_history_line(d)}" for d in decided]
         blocks.append("\n".join(lines))
 
     passages, hidden_passages = _passage_plan(answer.passages, limits)
@@ -316,9 +410,10 @@ def container(items: list[dict[str, Any]], **props: Any) -> dict[str, Any]:
     return {"type": "Container", "items": items, **props}
 
 
-def imback_action(question: str) -> dict[str, Any]:
+def imback_action(question: str, title: str | None = None) -> dict[str, Any]:
     """A card button that posts the question as if the user typed it (Teams imBack via Action.Submit)."""
-    return {"type": "Action.Submit", "title": question, "data": {"msteams": {"type": "imBack", "value": question}}}
+    return {"type": "Action.Submit", "title": title or question,
+            "data": {"msteams": {"type": "imBack", "value": question}}}
 
 
 FEEDBACK_KEY = "partnerAtlas"
@@ -340,6 +435,106 @@ def feedback_of(value: object) -> tuple[str, str] | None:
     return None
 
 
+# --------------------------------------------------------------------------- channel manager buttons
+DECISION_ACTIONS = ("propose", "attach", "dismiss")
+EXPORT_FORMATS = ("csv", "xlsx")
+EXPORT_SUBJECTS = ("sweep", "gaps", "decisions")
+_SORTED_BY_DATE = re.compile(r"\s*\b(?:sorted\s+)?(?:by\s+)?(?:close date|closing|soonest|by date)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """A Propose / Mark attached / Dismiss press, as posted back by the card."""
+
+    action: str
+    opportunity_id: str
+    partner_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    subject: str          # sweep | gaps | decisions
+    fmt: str              # csv | xlsx
+    query: str            # the question that reproduces the full list
+
+
+def _decision_data(action: str, opportunity_id: str, partner_id: str) -> dict[str, Any]:
+    return {FEEDBACK_KEY: "attach", "action": action, "opportunityId": opportunity_id, "partnerId": partner_id}
+
+
+def attach_action_set(opportunity_id: str, partner: PartnerMatch) -> dict[str, Any]:
+    """Propose (with an optional why), Mark attached, Dismiss (with a reason) for one suggested partner.
+
+    The inputs are not `isRequired`: a Submit validates every input of the whole card, so one
+    partner's empty reason box would block another partner's buttons. The bot refuses a dismissal
+    without a reason instead. Input ids carry the partner id because a Submit posts every input.
+    """
+    pid = partner.partner_id
+
+    def reason_card(input_id: str, label: str, placeholder: str, action: str, title: str) -> dict[str, Any]:
+        return {"type": "AdaptiveCard",
+                "body": [{"type": "Input.Text", "id": input_id, "label": label, "placeholder": placeholder,
+                          "maxLength": 500, "isMultiline": True}],
+                "actions": [{"type": "Action.Submit", "title": title,
+                             "data": _decision_data(action, opportunity_id, pid)}]}
+
+    return {"type": "ActionSet", "spacing": "Small", "actions": [
+        {"type": "Action.ShowCard", "title": "Propose",
+         "card": reason_card(f"note_{pid}", "Why this partner? (optional)",
+                             "e.g. Lead on the map here, a retail win last year", "propose", "Propose")},
+        {"type": "Action.Submit", "title": "Mark attached", "data": _decision_data("attach", opportunity_id, pid)},
+        {"type": "Action.ShowCard", "title": "Dismiss",
+         "card": reason_card(f"reason_{pid}", "Reason (required)", "e.g. no capacity before the close date",
+                             "dismiss", "Dismiss")},
+    ]}
+
+
+def decision_of(value: object) -> DecisionRequest | None:
+    """The decision a card submit asks for, with the reason typed for that partner (if any)."""
+    if not isinstance(value, dict) or value.get(FEEDBACK_KEY) != "attach":
+        return None
+    action, opportunity_id, partner_id = value.get("action"), value.get("opportunityId"), value.get("partnerId")
+    if action not in DECISION_ACTIONS or not isinstance(opportunity_id, str) or not isinstance(partner_id, str):
+        return None
+    typed = value.get(f"reason_{partner_id}" if action == "dismiss" else f"note_{partner_id}", value.get("reason"))
+    return DecisionRequest(str(action), opportunity_id.strip(), partner_id.strip(),
+                           typed.strip() if isinstance(typed, str) else "")
+
+
+def export_actions(subject: str, query: str) -> list[dict[str, Any]]:
+    return [{"type": "Action.Submit", "title": f"Export {fmt.upper()}",
+             "data": {FEEDBACK_KEY: "export", "subject": subject, "format": fmt, "query": query}}
+            for fmt in EXPORT_FORMATS]
+
+
+def export_of(value: object) -> ExportRequest | None:
+    if not isinstance(value, dict) or value.get(FEEDBACK_KEY) != "export":
+        return None
+    subject, fmt, query = value.get("subject"), value.get("format"), value.get("query", "")
+    if subject not in EXPORT_SUBJECTS or fmt not in EXPORT_FORMATS or not isinstance(query, str):
+        return None
+    return ExportRequest(str(subject), str(fmt), query.strip()[:2000])
+
+
+def sort_action(query: str) -> dict[str, Any]:
+    """The sweep again, sorted the other way: the engine sorts by close date when the question says so."""
+    if _SORTED_BY_DATE.search(query):
+        return imback_action(_SORTED_BY_DATE.sub("", query).strip(), "Sort by value")
+    return imback_action(f"{query.rstrip()} by close date", "Sort by close date")
+
+
+def _workflow_actions(answer: Answer) -> list[dict[str, Any]]:
+    """Export (and sort) buttons for a sweep or a coverage-gap answer that has rows to export."""
+    if not answer.export_query:
+        return []
+    if answer.kind is AnswerKind.PIPELINE and answer.opportunities:
+        return export_actions("sweep", answer.export_query) + [sort_action(answer.export_query)]
+    if answer.kind is AnswerKind.GAPS and answer.gaps:
+        return export_actions("gaps", answer.export_query)
+    return []
+
+
 def adaptive_card(body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     # no Teams "msteams": {"width": "Full"}: the 1.5 schema forbids extra properties on the card
     card: dict[str, Any] = {"type": "AdaptiveCard", "version": ADAPTIVE_CARD_VERSION,
@@ -350,7 +545,8 @@ def adaptive_card(body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] 
     return card
 
 
-def _partner_card_item(rank: int, partner: PartnerMatch, limits: Limits) -> dict[str, Any]:
+def _partner_card_item(rank: int, partner: PartnerMatch, limits: Limits,
+                       decide_for: str | None = None) -> dict[str, Any]:
     items = [text_block(f"{rank}. **{partner.name}**", spacing="Small"),
              text_block(_partner_meta(partner), isSubtle=True, size="Small", spacing="None")]
     reasons, hidden = _take(partner.reasons, limits.reasons)
@@ -363,13 +559,16 @@ def _partner_card_item(rank: int, partner: PartnerMatch, limits: Limits) -> dict
         extra.append(("Profile", partner.profile.label()))
     if any(v for _, v in extra):
         items.append(fact_set((k, v) for k, v in extra if v))
+    if decide_for:
+        items.append(attach_action_set(decide_for, partner))
     return container(items)
 
 
 def _partner_section(title: str, partners: Sequence[PartnerMatch], limit: int | None, limits: Limits, *,
-                     total_note: str = "", style: str | None = None) -> list[dict[str, Any]]:
+                     total_note: str = "", style: str | None = None,
+                     decide_for: str | None = None) -> list[dict[str, Any]]:
     shown, hidden = _take(partners, limit)
-    items = [heading(title)] + [_partner_card_item(rank, p, limits) for rank, p in enumerate(shown, 1)]
+    items = [heading(title)] + [_partner_card_item(rank, p, limits, decide_for) for rank, p in enumerate(shown, 1)]
     if hidden:
         items.append(text_block(_more(hidden), isSubtle=True))
     if total_note:
@@ -377,8 +576,47 @@ def _partner_section(title: str, partners: Sequence[PartnerMatch], limit: int | 
     return [container(items, style=style)] if style else items
 
 
-def answer_to_card(answer: Answer, limits: Limits = FULL) -> dict[str, Any]:
-    """The answer as an Adaptive Card 1.5 with the same order as the text."""
+def _gaps_section(answer: Answer, limits: Limits) -> list[dict[str, Any]]:
+    """The heatmap (when it fits) and the table of the largest gaps, as Adaptive Card 1.5 elements."""
+    body: list[dict[str, Any]] = []
+    if limits.gap_image and (png := heatmap.gap_heatmap_png(answer.gaps)):
+        body.append({"type": "Image", "url": heatmap.png_data_uri(png), "size": "Stretch", "spacing": "Medium",
+                     "altText": "Heatmap of coverage gaps: workloads by country, darker is a larger gap; "
+                                "each cell shows its unattached pipeline in thousands of dollars."})
+    shown, hidden = _take(answer.gaps, limits.gap_rows)
+
+    def cell(text: str, **props: Any) -> dict[str, Any]:
+        return {"type": "TableCell", "items": [{"type": "TextBlock", "text": text, "size": "Small", **props}]}
+
+    header = {"type": "TableRow", "cells": [cell(title, weight="Bolder", wrap=True) for title in GAP_COLUMNS]}
+    rows = [{"type": "TableRow", "cells": [cell(values[0], wrap=True)] + [cell(v) for v in values[1:]]}
+            for values in (gap_row(c) for c in shown)]
+    body += [heading("Largest coverage gaps"),
+             {"type": "Table", "firstRowAsHeader": True, "showGridLines": True, "gridStyle": "accent",
+              "columns": [{"width": w} for w in (3, 1, 1, 1, 1, 1, 1)], "rows": [header, *rows]}]
+    note = _primary_total_note(answer, len(shown), len(answer.gaps))
+    if hidden and not note:
+        body.append(text_block(_more(hidden), isSubtle=True))
+    if note:
+        body.append(text_block(note, isSubtle=True, size="Small"))
+    return body
+
+
+def _opportunity_card_items(line: OpportunityLine, limits: Limits) -> list[dict[str, Any]]:
+    items = [text_block(f"• {_opportunity_line(line)}", spacing="Small")]
+    decided, earlier = _newest(line.decisions, limits.decisions)
+    if earlier:
+        items.append(text_block(f"↳ {_more(earlier, 'earlier decisions')}", size="Small", isSubtle=True,
+                                spacing="None"))
+    items += [text_block(f"↳ {d.describe()}", size="Small", isSubtle=True, spacing="None") for d in decided]
+    return items
+
+
+def answer_to_card(answer: Answer, limits: Limits = FULL, *, manage: bool = False) -> dict[str, Any]:
+    """The answer as an Adaptive Card 1.5 with the same order as the text.
+
+    `manage` (a channel manager in a 1:1 chat) adds the attach and export buttons.
+    """
     body: list[dict[str, Any]] = []
     if answer.title:
         body.append(text_block(answer.title, size="Large", weight="Bolder"))
@@ -388,18 +626,27 @@ def answer_to_card(answer: Answer, limits: Limits = FULL) -> dict[str, Any]:
     if understood:
         body.append(text_block(f"Understood: {understood}", isSubtle=True, size="Small", spacing="None"))
     actions = [imback_action(s) for s in answer.suggestions[:MAX_SUGGESTIONS]]
+    workflow = _workflow_actions(answer) if manage else []
+    if workflow:
+        body.append({"type": "ActionSet", "actions": workflow})
     if limits.card == "brief":
         body.append(text_block("The full answer is in the message text.", isSubtle=True))
         return adaptive_card(body, actions)
     primary = _primary_list(answer)
+    decide_for = None
+    if manage and answer.kind is AnswerKind.ATTACH and answer.opportunities:
+        decide_for = answer.opportunities[0].opportunity_id
 
+    if answer.gaps:
+        body += _gaps_section(answer, limits)
     if answer.partners:
         note = _primary_total_note(answer, len(_take(answer.partners, limits.partners)[0]), len(answer.partners)) \
             if primary == "partners" else ""
-        body += _partner_section("Partners", answer.partners, limits.partners, limits, total_note=note)
+        body += _partner_section("Partners", answer.partners, limits.partners, limits, total_note=note,
+                                 decide_for=decide_for)
     if answer.other_partners:
         body += _partner_section(_other_partners_heading(answer.other_partners), answer.other_partners,
-                                 limits.other_partners, limits, style="emphasis")
+                                 limits.other_partners, limits, style="emphasis", decide_for=decide_for)
     if answer.incentives:
         shown, hidden = _take(answer.incentives, limits.incentives)
         body.append(heading("Incentives"))
@@ -413,12 +660,20 @@ def answer_to_card(answer: Answer, limits: Limits = FULL) -> dict[str, Any]:
     if answer.opportunities:
         shown_opps, hidden = _take(answer.opportunities, limits.opportunities)
         body.append(heading("Opportunities"))
-        body += [text_block(f"• {_opportunity_line(o)}", spacing="Small") for o in shown_opps]
+        for line in shown_opps:
+            body += _opportunity_card_items(line, limits)
         if hidden:
             body.append(text_block(_more(hidden), isSubtle=True))
         if primary == "opportunities" and (
                 note := _primary_total_note(answer, len(shown_opps), len(answer.opportunities))):
             body.append(text_block(note, isSubtle=True, size="Small"))
+
+    if answer.decisions and not _history_shown_in_lines(answer):
+        decided, earlier = _newest(answer.decisions, limits.decisions)
+        body.append(heading("Decision history"))
+        if earlier:
+            body.append(text_block(_more(earlier, "earlier decisions"), isSubtle=True, spacing="None"))
+        body += [text_block(f"• {decision_history_line(d)}", spacing="None") for d in decided]
 
     passages, hidden_passages = _passage_plan(answer.passages, limits)
     for passage, text in passages:
@@ -474,11 +729,12 @@ def brief_text(answer: Answer) -> str:
     return answer.summary or answer.title
 
 
-def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None, *, brief: bool = False) -> Activity:
+def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None, *, brief: bool = False,
+                    manage: bool = False) -> Activity:
     attachments = []
     text = answer_to_text(answer, limits)
     if limits.card != "none":
-        card = answer_to_card(answer, limits)
+        card = answer_to_card(answer, limits, manage=manage)
         if answer_id:
             card["actions"] = card.get("actions", []) + feedback_actions(answer_id)
         if brief and limits.card == "full":
@@ -492,18 +748,20 @@ def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None
 
 
 def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None,
-                       brief: bool = False) -> Activity:
+                       brief: bool = False, manage: bool = False) -> Activity:
     """The answer as one message activity (Markdown text + Adaptive Card) that fits in max_bytes.
 
     With an answer_id the card carries thumbs up/down buttons that report back against that id.
     `brief` (for Teams, which renders both): the text is the answer in a sentence, the full Markdown
-    moves into the card's fallbackText, and the card carries the details.
+    moves into the card's fallbackText, and the card carries the details. `manage` (a channel manager
+    in a 1:1 chat) adds the attach and export buttons.
     """
-    activity = _build_activity(answer, LADDER[0], answer_id, brief=brief)
-    for limits in LADDER[1:]:
+    ladder = GAPS_LADDER if answer.gaps else LADDER
+    activity = _build_activity(answer, ladder[0], answer_id, brief=brief, manage=manage)
+    for limits in ladder[1:]:
         if activity_size(activity) <= max_bytes:
             return activity
-        activity = _build_activity(answer, limits, answer_id, brief=brief)
+        activity = _build_activity(answer, limits, answer_id, brief=brief, manage=manage)
     if activity_size(activity) > max_bytes:
         # Only a pathological answer gets here (enormous titles, notes or facts): keep the front.
         activity.text = _shorten(activity.text or "", max_bytes // 2)

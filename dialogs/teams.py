@@ -87,3 +87,15 @@ def addressed_to_bot(activity: Activity) -> bool:
     if conversation_type(activity) == PERSONAL:
         return True
     return is_bot_mentioned(activity) or is_card_submit(activity)
+
+
+def tenant_ids(activity: Activity) -> set[str]:
+    """Every tenant id the activity names, lower-cased (Teams puts it in channelData and in the conversation)."""
+    conversation = activity.conversation
+    tenants: set[Any] = set()
+    if conversation is not None:
+        # botbuilder maps "tenantID"; Teams sends "tenantId", which lands in additional_properties
+        tenants = {conversation.tenant_id, (conversation.additional_properties or {}).get("tenantId")}
+    if isinstance(activity.channel_data, dict) and isinstance(activity.channel_data.get("tenant"), dict):
+        tenants.add(activity.channel_data["tenant"].get("id"))
+    return {str(t).lower() for t in tenants if t}

@@ -634,3 +634,46 @@ def test_ask_prints_the_same_text_as_the_bot_or_json(monkeypatch: pytest.MonkeyP
     assert data["kind"] == AnswerKind.PIPELINE.value and data["opportunities"][0]["opportunity_id"] == "OPP-1000"
     assert engine.users[1].aad_object_id == fakes.ECM_ID and engine.users[1].groups == frozenset({"ecm"})
 
+
+
+def test_export_links_default_to_loopback_and_must_be_https_elsewhere() -> None:
+    assert make_settings(port=4000).export_base_url == "http://127.0.0.1:4000"
+    assert make_settings(public_base_url="https://atlas.contoso.com/").export_base_url == "https://atlas.contoso.com"
+    assert make_settings(public_base_url="http://localhost:8080").export_base_url == "http://localhost:8080"
+    for unsafe in ("http://atlas.contoso.com", "ftp://atlas.contoso.com", "atlas.contoso.com",
+                   "https://atlas.contoso.com/?x=1"):
+        with pytest.raises(ValueError, match="public_base_url"):
+            make_settings(public_base_url=unsafe)
+    assert make_settings().digest_hour_utc == 7
+    with pytest.raises(ValueError, match="digest_hour_utc"):
+        make_settings(digest_hour_utc=24)
+
+
+def test_serve_and_ask_load_the_engine_with_the_durable_decision_store(
+        monkeypatch: pytest.MonkeyPatch, fake_indexer: types.ModuleType, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def load_engine(*args: Any, **kwargs: Any) -> FakeEngine:
+        calls.append(kwargs)
+        return FakeEngine(fakes.pipeline_answer(1))
+
+    monkeypatch.setattr("retrieval.engine.load_engine", load_engine)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(bot, "ENV_FILE", None)
+    assert bot.main(["ask", "Which of my opportunities have no partner attached?"]) == 0
+    capsys.readouterr()
+    assert calls[0]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
+
+    async def no_server(settings: bot.Settings, loader: Any, **_: Any) -> None:
+        loader()
+
+    monkeypatch.setattr(bot, "run_server", no_server)
+    assert bot.main(["serve", "--port", str(free_port())]) == 0
+    assert calls[1]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
+
+
+async def test_the_export_route_is_404_without_a_file(local_bot: Bot) -> None:
+    for name in ("x.csv", "A" * 32 + ".csv", "..%2F..%2Fbot.py"):
+        response = await local_bot.client.get(f"/exports/{name}")
+        assert response.status == 404 and response.headers["Cache-Control"] == "no-store"

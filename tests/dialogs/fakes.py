@@ -18,7 +18,9 @@ from retrieval.answers import (
     Answer,
     AnswerKind,
     Citation,
+    Decision,
     Fact,
+    GapCell,
     IncentiveMatch,
     OpportunityLine,
     PartnerMatch,
@@ -134,6 +136,40 @@ def opportunity_answer() -> Answer:
                                                                     confidential=True)))
 
 
+def decision(action: str = "propose", partner_name: str = "Alpha Cloud", reason: str = "Lead on the map in DE",
+             at: str = "2026-11-21T09:30:00Z", opportunity_id: str = "OPP-1042") -> Decision:
+    return Decision(opportunity_id, "P-0001", partner_name, action, reason, "ECM", at)
+
+
+def decision_answer() -> Answer:
+    history = (decision("propose"), decision("dismiss", "Beta Systems", "no capacity before the close date",
+                                               "2026-11-21T10:05:00Z"))
+    return Answer(AnswerKind.DECISION, "OPP-1042: decision recorded",
+                  "Dismissed Beta Systems (ECM, 2026-11-21): no capacity before the close date for OPP-1042 "
+                  "(Fabrikam Retail).", Understood(opportunities=("OPP-1042",)), decisions=history,
+                  suggestions=("Suggest partners for OPP-1042",),
+                  citations=(Citation("Pipeline export", "opportunities/pipeline_export.csv", "row 7"),))
+
+
+def gap_cells(count: int = 12) -> tuple[GapCell, ...]:
+    workloads = ["Azure Kubernetes Service", "Microsoft Sentinel", "Copilot Studio", "Azure Virtual Desktop",
+                 "Dynamics 365 Supply Chain Management", "Microsoft Intune", "Azure OpenAI Service"]
+    countries = ["DE", "FR", "NL", "AT", "CH", "ES", "IT", "PL", "SE", "DK", "GB", "JP", "BR", "CA", "US"]
+    cells = [GapCell(workloads[i % len(workloads)], countries[(i * 5) % len(countries)], i % 3, (i % 4) * 2,
+                     2 + i % 5, 1 + i % 4, 2_500_000.0 - i * 37_000, (2_500_000.0 - i * 37_000) / 1000 / (1 + i % 3))
+             for i in range(count)]
+    return tuple(sorted(cells, key=lambda c: -c.gap_score))
+
+
+def gaps_answer(count: int = 12, **changes: Any) -> Answer:
+    values: dict[str, Any] = dict(
+        kind=AnswerKind.GAPS, title="Coverage gaps: the whole map and pipeline",
+        summary=f"{count} workload × country cells have unattached pipeline.", gaps=gap_cells(count),
+        export_query="coverage gaps", notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
+    values.update(changes)
+    return Answer(**values)
+
+
 def every_kind() -> dict[str, Answer]:
     """One hand-built Answer per AnswerKind."""
     coverage = coverage_answer()
@@ -153,6 +189,8 @@ def every_kind() -> dict[str, Answer]:
         AnswerKind.NO_MATCH.value: Answer(AnswerKind.NO_MATCH, "Nothing matches “quantum”",
                                           "I don't know “quantum”.", notes=("Did you mean: Azure Quantum?",),
                                           suggestions=("Which partners cover Azure Quantum?",)),
+        AnswerKind.GAPS.value: gaps_answer(),
+        AnswerKind.DECISION.value: decision_answer(),
         AnswerKind.DENIED.value: Answer(AnswerKind.DENIED, "Not available to you",
                                         "Opportunity details are confidential."),
         AnswerKind.CLARIFY.value: Answer(AnswerKind.CLARIFY, "Partners in Germany", "Which workload?",

@@ -261,3 +261,165 @@ def test_brief_mode_keeps_every_passage_in_the_card_verbatim() -> None:
     answer = fakes.document_answer(text)
     card = cards(render.answer_to_activity(answer, brief=True).serialize())[0]
     assert text.strip() in json.dumps(card["body"])          # in the card body itself, not only in fallbackText
+
+
+# --------------------------------------------------------------------------- channel managers: decisions, exports, gaps
+@pytest.mark.parametrize("kind", [k.value for k in AnswerKind])
+def test_every_kind_with_the_channel_manager_buttons_is_a_valid_card(kind: str) -> None:
+    activity = render.answer_to_activity(fakes.every_kind()[kind], answer_id="a1", brief=True, manage=True)
+    [card] = cards(activity.serialize())
+    assert_valid_card(card)
+    assert render.activity_size(activity) <= render.MAX_ACTIVITY_BYTES
+
+
+def _submits(card: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "Action.Submit" and node.get("data", {}).get("partnerAtlas") == what:
+                found.append(node["data"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(card)
+    return found
+
+
+def test_attach_answers_get_propose_attach_and_dismiss_per_partner_only_when_managed() -> None:
+    answer = fakes.every_kind()["attach"]
+    plain = cards(serialized(answer))[0]
+    assert _submits(plain, "attach") == []
+    card = cards(render.answer_to_activity(answer, manage=True).serialize())[0]
+    decisions = _submits(card, "attach")
+    partners = [p.partner_id for p in (*answer.partners, *answer.other_partners)]
+    assert [(d["partnerId"], d["action"]) for d in decisions] == [
+        (pid, action) for pid in partners for action in ("propose", "attach", "dismiss")]
+    assert {d["opportunityId"] for d in decisions} == {"OPP-1042"}
+    # no partner name in any button: the first mention of a partner is still its rank
+    names = [p.name for p in (*answer.partners, *answer.other_partners)]
+    reply = harness().reply_text([render.answer_to_activity(answer, manage=True, brief=True).serialize()])
+    assert harness().mentions(reply, names) == names
+    assert not any(name in json.dumps(decisions) for name in names)
+    for kind in ("coverage", "pipeline", "opportunity", "decision"):
+        managed = cards(render.answer_to_activity(fakes.every_kind()[kind], manage=True).serialize())[0]
+        assert _submits(managed, "attach") == [], kind
+
+
+def test_a_submit_carries_the_reason_typed_for_its_partner() -> None:
+    data = {"partnerAtlas": "attach", "action": "dismiss", "opportunityId": "OPP-1", "partnerId": "P-2",
+            "reason_P-1": "wrong box", "reason_P-2": " no capacity ", "note_P-2": "a proposal note"}
+    assert render.decision_of(data) == render.DecisionRequest("dismiss", "OPP-1", "P-2", "no capacity")
+    assert render.decision_of({**data, "action": "propose"}) == render.DecisionRequest(
+        "propose", "OPP-1", "P-2", "a proposal note")
+    assert render.decision_of({**data, "action": "delete"}) is None
+    assert render.decision_of({**data, "partnerId": 7}) is None
+    assert render.decision_of({"partnerAtlas": "feedback"}) is None
+    assert render.export_of({"partnerAtlas": "export", "subject": "sweep", "format": "xlsx", "query": "q"}) == \
+        render.ExportRequest("sweep", "xlsx", "q")
+    assert render.export_of({"partnerAtlas": "export", "subject": "sweep", "format": "pdf", "query": "q"}) is None
+
+
+def test_sweeps_and_gaps_get_export_buttons_and_sweeps_a_sort_toggle() -> None:
+    sweep = replace(fakes.pipeline_answer(3), export_query="my unattached AKS deals")
+    card = cards(render.answer_to_activity(sweep, manage=True).serialize())[0]
+    assert [(e["subject"], e["format"], e["query"]) for e in _submits(card, "export")] == [
+        ("sweep", "csv", "my unattached AKS deals"), ("sweep", "xlsx", "my unattached AKS deals")]
+    assert render.sort_action("my unattached AKS deals")["data"]["msteams"]["value"] == \
+        "my unattached AKS deals by close date"
+    assert render.sort_action("my unattached AKS deals by close date")["data"]["msteams"]["value"] == \
+        "my unattached AKS deals"
+    assert render.sort_action("unattached deals closing soonest")["title"] == "Sort by value"
+    gaps = cards(render.answer_to_activity(fakes.gaps_answer(), manage=True).serialize())[0]
+    assert [e["subject"] for e in _submits(gaps, "export")] == ["gaps", "gaps"]
+    # not for anyone else, and not without a query to reproduce the list
+    assert _submits(cards(serialized(sweep))[0], "export") == []
+    assert _submits(cards(render.answer_to_activity(fakes.pipeline_answer(3), manage=True).serialize())[0],
+                    "export") == []
+
+
+def test_decisions_show_on_opportunity_lines_and_as_history() -> None:
+    line = replace(fakes.pipeline_answer(1).opportunities[0], decisions=(fakes.decision("propose"),))
+    text = render.answer_to_text(replace(fakes.pipeline_answer(1), opportunities=(line,)))
+    assert "   - Proposed Alpha Cloud (ECM, 2026-11-21): Lead on the map in DE" in text
+    history = render.answer_to_text(fakes.decision_answer())
+    assert history.index("**Decision history**") < history.index(
+        "- 2026-11-21 09:30 UTC — Proposed Alpha Cloud (ECM, 2026-11-21): Lead on the map in DE") < history.index(
+        "- 2026-11-21 10:05 UTC — Dismissed Beta Systems (ECM, 2026-11-21): no capacity before the close date")
+    # attach suggestions carry the same history on their line: it is shown once
+    attach = fakes.every_kind()["attach"]
+    decided = (fakes.decision("dismiss", "Beta Systems", "no capacity"),)
+    attach = replace(attach, decisions=decided,
+                     opportunities=(replace(attach.opportunities[0], decisions=decided),))
+    assert render.answer_to_text(attach).count("Dismissed Beta Systems") == 1
+
+
+def test_long_decision_histories_keep_the_newest() -> None:
+    history = tuple(fakes.decision("propose", f"Partner {i:03d}", "x" * 300, f"2026-11-21T09:{i % 60:02d}:00Z")
+                    for i in range(400))
+    answer = replace(fakes.decision_answer(), decisions=history)
+    activity = render.answer_to_activity(answer, brief=True)
+    assert render.activity_size(activity) <= render.MAX_ACTIVITY_BYTES
+    text = json.dumps(activity.serialize())
+    assert "Partner 399" in text and "earlier decisions" in text
+    for card in cards(activity.serialize()):
+        assert_valid_card(card)
+
+
+def test_the_gaps_card_carries_a_png_heatmap_and_a_table_in_order() -> None:
+    answer = fakes.gaps_answer(40, total=417)
+    activity = render.answer_to_activity(answer, answer_id="a1", brief=True, manage=True)
+    assert render.activity_size(activity) <= render.MAX_ACTIVITY_BYTES
+    [card] = cards(activity.serialize())
+    assert_valid_card(card)
+    types = [element["type"] for element in card["body"]]
+    assert types.index("Image") < types.index("Table")
+    image = next(e for e in card["body"] if e["type"] == "Image")
+    assert image["url"].startswith("data:image/png;base64,") and image["altText"]
+    table = next(e for e in card["body"] if e["type"] == "Table")
+    rows = [[c["items"][0]["text"] for c in row["cells"]] for row in table["rows"]]
+    assert rows[0] == list(render.GAP_COLUMNS)
+    assert rows[1] == list(render.gap_row(answer.gaps[0]))
+    assert "Showing" in json.dumps(card) and "of 417" in json.dumps(card)
+    text = render.answer_to_text(answer)
+    assert "**Largest coverage gaps**" in text and f"1. **{answer.gaps[0].workload} in {answer.gaps[0].country}**" in text
+
+
+def test_under_a_tight_budget_the_heatmap_goes_before_the_table() -> None:
+    answer = fakes.gaps_answer(40)
+
+    def table_rows(activity: Any) -> int:
+        [card] = cards(activity.serialize())
+        assert_valid_card(card)
+        return sum(len(e["rows"]) - 1 for e in card["body"] if e["type"] == "Table")
+
+    def has_image(activity: Any) -> bool:
+        return any(e["type"] == "Image" for e in cards(activity.serialize())[0]["body"])
+
+    full = render.answer_to_activity(answer, max_bytes=10**6)
+    assert has_image(full) and table_rows(full) == 40
+    # rows go first, down to MIN_GAP_ROWS, while the picture stays
+    smallest_with_image = render._build_activity(answer, replace(render.FULL, gap_rows=render.MIN_GAP_ROWS))
+    fits = render.answer_to_activity(answer, max_bytes=render.activity_size(smallest_with_image))
+    assert has_image(fits) and table_rows(fits) == render.MIN_GAP_ROWS
+    # then the image goes, and the table stays
+    squeezed = render.answer_to_activity(answer, max_bytes=render.activity_size(smallest_with_image) - 1)
+    assert not has_image(squeezed) and table_rows(squeezed) == render.MIN_GAP_ROWS
+    assert render.activity_size(squeezed) < render.activity_size(smallest_with_image)
+
+
+def test_the_heatmap_is_a_small_png() -> None:
+    from dialogs import heatmap
+
+    png = heatmap.gap_heatmap_png(fakes.gap_cells(40))
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) < 40_000
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        assert image.size == (heatmap.WIDTH_PX, heatmap.HEIGHT_PX)
+    assert heatmap.gap_heatmap_png(()) == b""

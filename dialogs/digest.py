@@ -1,0 +1,116 @@
+"""The daily sweep, sent proactively: every subscribed channel manager gets their unattached
+opportunities once a day, at or after DIGEST_HOUR_UTC, without writing first.
+
+`send_due_digests(now)` does one pass and is what tests call with a fake clock; `run` calls it once a
+minute until stopped. Access is checked again at send time, as the engine sees the user now: someone
+removed from "ecm" gets nothing (their subscription is kept, so a mistaken edit of access.yaml does
+not silently unsubscribe everyone). A delivery that fails is retried on the next pass, at most
+MAX_FAILURES_PER_DAY times a day (a user who removed the app makes the connector answer 403 for good).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from botbuilder.core import BotAdapter, TurnContext
+from botbuilder.schema import Activity, ConversationReference
+
+from dialogs.exports import ExportStore
+from dialogs.subscriptions import Subscription, SubscriptionStore
+from dialogs.workflow import EngineSource, WorkflowEngine, digest_activity
+
+log = logging.getLogger(__name__)
+
+CHECK_INTERVAL_SECONDS = 60.0
+MAX_FAILURES_PER_DAY = 3
+
+
+def _utc(now: dt.datetime) -> dt.datetime:
+    return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
+
+
+class DigestSender:
+    def __init__(self, adapter: BotAdapter, bot_app_id: str, engine_source: EngineSource,
+                 subscriptions: SubscriptionStore, *, hour_utc: int = 7, exports: ExportStore | None = None) -> None:
+        self.adapter = adapter
+        self.bot_app_id = bot_app_id
+        self._engine_source = engine_source
+        self.subscriptions = subscriptions
+        self.hour_utc = hour_utc
+        self.exports = exports
+
+    async def send_due_digests(self, now: dt.datetime) -> list[str]:
+        """Send today's digest to every subscriber who has not had it; returns the user ids it went to."""
+        now = _utc(now)
+        if now.hour < self.hour_utc:
+            return []
+        engine = self._engine_source()
+        if engine is None or not engine.ready or not hasattr(engine, "export_sweep"):
+            return []                                   # loading: the next pass will send
+        today = now.date()
+        sent: list[str] = []
+        subscribers = await asyncio.to_thread(self.subscriptions.all)
+        skipped = 0
+        for subscription in subscribers:
+            if subscription.last_sent_date == today.isoformat():
+                continue
+            if subscription.failed_date == today.isoformat() and subscription.failures >= MAX_FAILURES_PER_DAY:
+                continue
+            workflow_engine: WorkflowEngine = engine  # type: ignore[assignment]  # checked above
+            user = workflow_engine.user_context(subscription.user_id, name=subscription.user_name,
+                                                conversation_type="personal")
+            if not user.sees_pipeline:
+                skipped += 1
+                continue
+            activity = await asyncio.to_thread(digest_activity, workflow_engine, user, today,
+                                               brief=subscription.reference.get("channelId") == "msteams")
+            if await self._deliver(subscription, activity):
+                await asyncio.to_thread(self.subscriptions.mark_sent, subscription.user_id, today)
+                sent.append(subscription.user_id)
+            else:
+                failures = await asyncio.to_thread(self.subscriptions.mark_failed, subscription.user_id, today)
+                log.warning("daily sweep not delivered (attempt %d today)", failures)
+        if sent or skipped:
+            log.info("daily sweep sent to %d subscribers; %d skipped (no longer channel managers)", len(sent), skipped)
+        return sent
+
+    async def _deliver(self, subscription: Subscription, activity: Activity) -> bool:
+        reference = ConversationReference().deserialize(subscription.reference)
+        failure: list[BaseException] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            # The continuation activity has a made-up id, and a reply would be addressed to it: without an
+            # id the digest is posted as a new message in the chat.
+            turn_context.activity.id = None
+            # Failures are caught here, not by the adapter's on_turn_error: that would reset the user's
+            # conversation state and try to post an apology into the chat.
+            try:
+                await turn_context.send_activity(activity)
+            except Exception as exc:
+                failure.append(exc)
+
+        try:
+            await self.adapter.continue_conversation(reference, send, self.bot_app_id or None)
+        except Exception as exc:
+            failure.append(exc)
+        if failure:
+            log.warning("proactive message failed: %s: %s", type(failure[0]).__name__, str(failure[0])[:200])
+        return not failure
+
+    async def run(self, stop: asyncio.Event, *, interval: float = CHECK_INTERVAL_SECONDS,
+                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        """Check once a minute until `stop` is set; one failing pass never ends the loop."""
+        log.info("daily sweep scheduler started (sends at or after %02d:00 UTC)", self.hour_utc)
+        while not stop.is_set():
+            try:
+                await self.send_due_digests(clock())
+                if self.exports is not None:
+                    await asyncio.to_thread(self.exports.purge_expired)
+            except Exception:
+                log.exception("daily sweep pass failed")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass

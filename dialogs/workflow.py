@@ -1,0 +1,264 @@
+"""What channel managers do around the answers: attach decisions from card buttons, exports behind
+short-lived links, and the daily-sweep subscription ("send me a daily sweep", "unsubscribe",
+"sweep now", "export decisions").
+
+The buttons are only rendered for channel managers (group "ecm") in a 1:1 chat, but a card submit
+can be forged, so every action asks the engine who the sender is and refuses anyone else with the
+same "not available to you". The engine records decisions and builds the export rows; this module
+turns them into replies, files and subscriptions.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, cast
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
+
+from dialogs import render, teams
+from dialogs.conversation import send
+from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
+from dialogs.subscriptions import SubscriptionStore
+from retrieval.answers import Answer, AnswerKind
+from retrieval.engine import AnswerEngine, UserContext
+
+log = logging.getLogger(__name__)
+
+EngineSource = Callable[[], AnswerEngine | None]
+DIGEST_QUESTION = "Which of my opportunities have no partner attached?"
+
+Table = tuple[list[str], list[list[object]]]
+
+_SUBSCRIBE = re.compile(r"(please )?(subscribe|subscribe me|subscribe to the (daily )?(sweep|digest)|"
+                        r"send me (a|the) daily (sweep|digest)|(start (the |a )?)?daily (sweep|digest))( please)?")
+_UNSUBSCRIBE = re.compile(r"(please )?(unsubscribe|unsubscribe me|stop (the |my |sending me the |sending me a )?daily "
+                          r"(sweep|digest)|stop the digest|no more (daily )?(sweeps|digests))( please)?")
+_SWEEP_NOW = re.compile(r"(send (me )?(the |my )?)?sweep now|(send me )?(the |my )?daily (sweep|digest) now")
+_EXPORT_DECISIONS = re.compile(r"export (my |the |all )?(attach )?decisions( as| to| in)?( (?P<fmt>csv|xlsx|excel))?")
+
+
+class WorkflowEngine(Protocol):
+    """What the knowledge engine offers channel managers beyond answering questions."""
+
+    def user_context(self, aad_object_id: str | None, *, name: str = "",
+                     conversation_type: str = "personal") -> UserContext: ...
+
+    def answer(self, question: str, user: UserContext, previous: Any = None) -> Answer: ...
+
+    def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str,
+               reason: str = "") -> Answer: ...
+
+    def export_sweep(self, question: str, user: UserContext) -> Table | None: ...
+
+    def export_decisions(self, user: UserContext) -> Table | None: ...
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str             # subscribe | unsubscribe | sweep_now | export_decisions
+    fmt: str = "csv"
+
+
+def command_of(text: str) -> Command | None:
+    """A channel-manager command typed as a whole message (never a word inside a question)."""
+    said = re.sub(r"\s+", " ", text.lower()).strip(" !.?")
+    if _UNSUBSCRIBE.fullmatch(said):
+        return Command("unsubscribe")
+    if _SUBSCRIBE.fullmatch(said):
+        return Command("subscribe")
+    if _SWEEP_NOW.fullmatch(said):
+        return Command("sweep_now")
+    if match := _EXPORT_DECISIONS.fullmatch(said):
+        return Command("export_decisions", "xlsx" if match.group("fmt") in ("xlsx", "excel") else "csv")
+    return None
+
+
+def gap_table(answer: Answer) -> Table:
+    header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
+              "unattached_opportunities", "pipeline_value_usd", "gap_score"]
+    return header, [[c.workload, c.country, c.partners_on_map, c.spare_capacity, c.open_opportunities,
+                     c.unattached_opportunities, c.pipeline_value_usd, round(c.gap_score, 1)] for c in answer.gaps]
+
+
+def digest_answer(engine: WorkflowEngine, user: UserContext, day: dt.date) -> Answer:
+    """The daily sweep: the user's unattached opportunities, answered as that user."""
+    answer = engine.answer(DIGEST_QUESTION, user)
+    if answer.kind is AnswerKind.PIPELINE:
+        answer = replace(answer, title=f"Daily sweep, {day.isoformat()}: {answer.title}")
+    return answer
+
+
+def digest_activity(engine: WorkflowEngine, user: UserContext, day: dt.date, *, brief: bool) -> Activity:
+    return render.answer_to_activity(digest_answer(engine, user, day), brief=brief, manage=user.sees_pipeline)
+
+
+def refusal(user: UserContext) -> str:
+    """Why this user may not do channel-manager things here."""
+    phrases = render.messages()
+    return str(phrases["workflow_private_only"] if "ecm" in user.groups else phrases["workflow_denied"])
+
+
+class ChannelManagerActions:
+    """Card submits and typed commands for channel managers; None of it answers a question."""
+
+    def __init__(self, engine_source: EngineSource, *, exports: ExportStore, public_base_url: str,
+                 subscriptions: SubscriptionStore, digest_hour_utc: int = 7,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        self._engine_source = engine_source
+        self.exports = exports
+        self.public_base_url = public_base_url.rstrip("/")
+        self.subscriptions = subscriptions
+        self.digest_hour_utc = digest_hour_utc
+        self._clock = clock
+
+    # ------------------------------------------------------------------ entry points
+    async def on_submit(self, turn_context: TurnContext) -> bool:
+        """Handle an attach or export button; False when the submit is not one of ours."""
+        value = turn_context.activity.value
+        decision = render.decision_of(value)
+        if decision is not None:
+            await self._decide(turn_context, decision)
+            return True
+        export = render.export_of(value)
+        if export is not None:
+            await self._export(turn_context, export)
+            return True
+        return False
+
+    async def on_command(self, turn_context: TurnContext, text: str) -> bool:
+        command = command_of(text)
+        if command is None:
+            return False
+        if command.name == "unsubscribe":    # anyone may stop what they started, even after leaving "ecm"
+            await self._unsubscribe(turn_context)
+            return True
+        context = await self._channel_manager(turn_context)
+        if context is None:
+            return True
+        engine, user = context
+        if command.name == "subscribe":
+            await self._subscribe(turn_context, user)
+        elif command.name == "sweep_now":
+            await self._sweep_now(turn_context, engine, user)
+        else:
+            await self._export(turn_context, render.ExportRequest("decisions", command.fmt, ""))
+        return True
+
+    # ------------------------------------------------------------------ who asks
+    def _user(self, engine: WorkflowEngine, turn_context: TurnContext) -> UserContext:
+        activity = turn_context.activity
+        sender = activity.from_property
+        return engine.user_context(sender.aad_object_id if sender else None,
+                                   name=(sender.name or "") if sender else "",
+                                   conversation_type=teams.conversation_type(activity))
+
+    def _engine(self) -> WorkflowEngine | None:
+        engine = self._engine_source()
+        if engine is None or not engine.ready:
+            return None
+        if not all(hasattr(engine, name) for name in ("decide", "export_sweep", "export_decisions")):
+            return None
+        return cast(WorkflowEngine, engine)
+
+    async def _channel_manager(self, turn_context: TurnContext) -> tuple[WorkflowEngine, UserContext] | None:
+        """The engine and the sender when the sender is a channel manager in a 1:1 chat; else says why not."""
+        engine = self._engine()
+        if engine is None:
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return None
+        user = self._user(engine, turn_context)
+        if not user.sees_pipeline:
+            log.info("channel-manager action refused (%s)", "not in 1:1" if "ecm" in user.groups else "not ecm")
+            await send(turn_context, render.text_activity(refusal(user)))
+            return None
+        return engine, user
+
+    # ------------------------------------------------------------------ actions
+    async def _decide(self, turn_context: TurnContext, request: render.DecisionRequest) -> None:
+        engine = self._engine()
+        if engine is None:
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return
+        user = self._user(engine, turn_context)
+        # the engine decides access (ecm, 1:1) and validates the decision; it answers DENIED otherwise
+        answer = await asyncio.to_thread(engine.decide, user, request.opportunity_id, request.partner_id,
+                                         request.action, request.reason)
+        if answer.kind is AnswerKind.CLARIFY and "reason" in answer.missing:
+            await send(turn_context, render.text_activity(render.messages()["dismiss_needs_reason"]))
+            return
+        await send(turn_context, render.answer_to_activity(answer, brief=self._brief(turn_context),
+                                                           manage=user.sees_pipeline))
+
+    async def _export(self, turn_context: TurnContext, request: render.ExportRequest) -> None:
+        context = await self._channel_manager(turn_context)
+        if context is None:
+            return
+        engine, user = context
+        phrases = render.messages()
+        table: Table | None
+        if request.subject == "sweep":
+            table = await asyncio.to_thread(engine.export_sweep, request.query or DIGEST_QUESTION, user)
+            what = "sweep"
+        elif request.subject == "gaps":
+            answer = await asyncio.to_thread(engine.answer, request.query or "coverage gaps", user)
+            table = gap_table(answer) if answer.kind is AnswerKind.GAPS else None
+            what = "coverage gaps"
+        else:
+            table = await asyncio.to_thread(engine.export_decisions, user)
+            what = "attach decisions"
+        if table is None:
+            # access was checked above: None here means the question no longer selects gaps
+            text = phrases["export_nothing"] if request.subject == "gaps" else refusal(user)
+            await send(turn_context, render.text_activity(str(text)))
+            return
+        header, rows = table
+        name = await asyncio.to_thread(self.exports.save, header, rows, request.fmt,
+                                       sheet=what.title().replace(" ", ""))
+        url = f"{self.public_base_url}/exports/{name}"
+        text = str(phrases["export_ready"]).format(what=what, count=len(rows), rows="row" if len(rows) == 1 else "rows",
+                                                   fmt=request.fmt.upper(), url=url,
+                                                   minutes=EXPORT_TTL_SECONDS // 60)
+        await send(turn_context, render.text_activity(text))
+
+    async def _subscribe(self, turn_context: TurnContext, user: UserContext) -> None:
+        activity = turn_context.activity
+        reference = TurnContext.get_conversation_reference(activity)
+        reference.activity_id = None          # the digest is a new message, not a reply to "subscribe"
+        if reference.conversation is not None and not reference.conversation.tenant_id:
+            tenants = teams.tenant_ids(activity)
+            reference.conversation.tenant_id = next(iter(sorted(tenants)), None)
+        now = self._clock()
+        new = await asyncio.to_thread(self.subscriptions.subscribe, user.aad_object_id or "", user.name,
+                                      reference.serialize())
+        if new and now.hour >= self.digest_hour_utc:
+            # subscribed after today's digest hour: the first one comes tomorrow, not within the minute
+            await asyncio.to_thread(self.subscriptions.mark_sent, user.aad_object_id or "", now.date())
+        log.info("digest subscription %s", "added" if new else "refreshed")
+        phrases = render.messages()
+        text = phrases["subscribed"] if new else phrases["already_subscribed"]
+        await send(turn_context, render.text_activity(str(text).format(hour=f"{self.digest_hour_utc:02d}:00")))
+
+    async def _unsubscribe(self, turn_context: TurnContext) -> None:
+        sender = turn_context.activity.from_property
+        user_id = (sender.aad_object_id or "") if sender else ""
+        removed = await asyncio.to_thread(self.subscriptions.unsubscribe, user_id) if user_id else False
+        log.info("digest subscription %s", "removed" if removed else "not found")
+        phrases = render.messages()
+        await send(turn_context, render.text_activity(phrases["unsubscribed" if removed else "not_subscribed"]))
+
+    async def _sweep_now(self, turn_context: TurnContext, engine: WorkflowEngine, user: UserContext) -> None:
+        activity = turn_context.activity
+        if activity.delivery_mode != DeliveryModes.expect_replies:
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+        reply = await asyncio.to_thread(digest_activity, engine, user, self._clock().date(),
+                                        brief=self._brief(turn_context))
+        await send(turn_context, reply)
+
+    @staticmethod
+    def _brief(turn_context: TurnContext) -> bool:
+        return turn_context.activity.channel_id == "msteams"
