@@ -55,6 +55,8 @@ class WorkflowEngine(Protocol):
 
     def export_sweep(self, question: str, user: UserContext) -> Table | None: ...
 
+    def export_gaps(self, question: str, user: UserContext) -> Table | None: ...
+
     def export_decisions(self, user: UserContext) -> Table | None: ...
 
 
@@ -76,13 +78,6 @@ def command_of(text: str) -> Command | None:
     if match := _EXPORT_DECISIONS.fullmatch(said):
         return Command("export_decisions", "xlsx" if match.group("fmt") in ("xlsx", "excel") else "csv")
     return None
-
-
-def gap_table(answer: Answer) -> Table:
-    header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
-              "unattached_opportunities", "pipeline_value_usd", "gap_score"]
-    return header, [[c.workload, c.country, c.partners_on_map, c.spare_capacity, c.open_opportunities,
-                     c.unattached_opportunities, c.pipeline_value_usd, round(c.gap_score, 1)] for c in answer.gaps]
 
 
 def digest_answer(engine: WorkflowEngine, user: UserContext, day: dt.date) -> Answer:
@@ -161,7 +156,7 @@ class ChannelManagerActions:
         engine = self._engine_source()
         if engine is None or not engine.ready:
             return None
-        if not all(hasattr(engine, name) for name in ("decide", "export_sweep", "export_decisions")):
+        if not all(hasattr(engine, name) for name in ("decide", "export_sweep", "export_gaps", "export_decisions")):
             return None
         return cast(WorkflowEngine, engine)
 
@@ -205,8 +200,7 @@ class ChannelManagerActions:
             table = await asyncio.to_thread(engine.export_sweep, request.query or DIGEST_QUESTION, user)
             what = "sweep"
         elif request.subject == "gaps":
-            answer = await asyncio.to_thread(engine.answer, request.query or "coverage gaps", user)
-            table = gap_table(answer) if answer.kind is AnswerKind.GAPS else None
+            table = await asyncio.to_thread(engine.export_gaps, request.query or "coverage gaps", user)
             what = "coverage gaps"
         else:
             table = await asyncio.to_thread(engine.export_decisions, user)

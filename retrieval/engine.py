@@ -61,6 +61,15 @@ class AnswerEngine(Protocol):
 
     def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer: ...
 
+    def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str,
+               reason: str = "") -> Answer: ...
+
+    def export_sweep(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
+
+    def export_gaps(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
+
+    def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
+
 
 _ATTACH_WORDS = ("suggest", "suggestion", "suggestions", "attach", "recommend", "recommendation", "who should",
                  "best partner", "best fit", "fit", "candidates", "candidate", "partner for", "partners for",
@@ -175,6 +184,18 @@ class KnowledgeEngine:
                          line.citation.label() if line.citation else ""])
         return header, rows
 
+    def export_gaps(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
+        """Every coverage-gap cell a gaps question selects (the card shows the largest 40); None when the
+        user may not see the pipeline or the question is not about coverage gaps."""
+        linked = link(question, self.catalog)
+        if not user.sees_pipeline or not linked.has(*_GAP_WORDS):
+            return None
+        answer = self._gaps(linked, user, self._understood(linked), limit=None)
+        header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
+                  "unattached_opportunities", "pipeline_value_usd", "gap_score"]
+        return header, [[c.workload, c.country, c.partners_on_map, c.spare_capacity, c.open_opportunities,
+                         c.unattached_opportunities, c.pipeline_value_usd, c.gap_score] for c in answer.gaps]
+
     def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
         if not user.sees_pipeline:
             return None
@@ -183,7 +204,7 @@ class KnowledgeEngine:
         return header, [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by, d.decided_at]
                         for d in decisions]
 
-    def _gaps(self, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+    def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
         names = linked.names
@@ -201,8 +222,9 @@ class KnowledgeEngine:
         summary = (f"{len(cells)} workload × country cells have unattached pipeline ({scope}). Largest gap: "
                    f"{top.workload} in {country_name(top.country)}: {top.unattached_opportunities} unattached "
                    f"opportunities worth ${top.pipeline_value_usd:,.0f} and {top.partners_on_map} partners on the map.")
-        return Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(cells[:40]),
-                      total=len(cells) if len(cells) > 40 else None, export_query=linked.text,
+        shown = cells if limit is None else cells[:limit]
+        return Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(shown),
+                      total=len(cells) if len(shown) < len(cells) else None, export_query=linked.text,
                       notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:

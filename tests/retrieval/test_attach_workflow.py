@@ -111,3 +111,13 @@ def test_the_sweeps_fast_top_suggestion_equals_the_full_rankings_top() -> None:
         assert (fast.name, fast.score) == (full[0].name, full[0].score) if full else fast is None, opportunity.id
         compared += bool(full)
     assert compared >= 30
+
+
+def test_gaps_export_has_every_cell_not_only_the_cards_forty(engine: KnowledgeEngine) -> None:
+    ecm = engine.user_context(ECM)
+    header, rows = engine.export_gaps("coverage gaps", ecm)
+    shown = engine.answer("coverage gaps", ecm).gaps
+    assert header[:2] == ["workload", "country"]
+    assert [(r[0], r[1]) for r in rows if r[-1] > 0] == [(c.workload, c.country) for c in shown]
+    assert engine.export_gaps("coverage gaps", engine.user_context(SELLER)) is None
+    assert engine.export_gaps("Which partners cover AKS in Germany?", ecm) is None
