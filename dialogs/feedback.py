@@ -7,12 +7,12 @@ text from the knowledge folder is stored, so the file holds nothing confidential
 from __future__ import annotations
 
 import logging
-import sqlite3
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from retrieval.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +48,9 @@ class FeedbackRow:
     user_id: str
 
 
-class FeedbackStore:
+class FeedbackStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        # WAL + NORMAL: a commit is an append, not an fsync per answer (that cost ~50 ms a turn);
-        # a power cut can lose the last few rows, never corrupt the file.
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=normal")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        super().__init__(path, _SCHEMA)
 
     def record_answer(self, *, question_id: str, conversation_type: str, user_id: str, question: str,
                       kind: str, title: str) -> str:
@@ -90,6 +80,3 @@ class FeedbackStore:
                 "from feedback f join answers a using (answer_id) order by f.created_at").fetchall()
         return [FeedbackRow(*row) for row in rows]
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from retrieval.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -42,17 +42,9 @@ class Subscription:
     failures: int
 
 
-class SubscriptionStore:
+class SubscriptionStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=normal")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        super().__init__(path, _SCHEMA)
 
     def subscribe(self, user_id: str, user_name: str, reference: dict[str, Any]) -> bool:
         """Store (or refresh) the user's subscription; True when it is new."""
@@ -100,6 +92,3 @@ class SubscriptionStore:
                              (day.isoformat(), failures, user_id))
         return failures
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

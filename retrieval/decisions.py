@@ -7,12 +7,11 @@ used by the ranking (a dismissed partner is not suggested again for that opportu
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-import threading
 from collections import defaultdict
 from pathlib import Path
 
 from retrieval.answers import Decision
+from retrieval.sqlite_store import SqliteStore
 
 ACTIONS = ("propose", "attach", "dismiss")
 
@@ -32,16 +31,9 @@ create index if not exists decisions_by_opportunity on decisions (opportunity_id
 """
 
 
-class DecisionStore:
+class DecisionStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        super().__init__(path, _SCHEMA)
 
     def record(self, *, opportunity_id: str, partner_id: str, partner_name: str, action: str, reason: str,
                decided_by: str, decided_by_id: str = "") -> Decision:
@@ -85,6 +77,3 @@ class DecisionStore:
                 out[decision.opportunity_id] = decision
         return out
 
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
