@@ -61,3 +61,12 @@ e2e-setup: setup $(E2E_DIR)/node_modules/.e2e-installed
 ## The Agents Playground end-to-end test (real bot, real Playground web UI, headless Chromium)
 e2e: e2e-setup
 	$(BIN)/python -m pytest tests/e2e -q -m e2e
+
+## Benchmark vs the LangChain quickstart and BM25, speed, memory, scale: bench/RESULTS.md (BENCH_QUICK=1: smoke run)
+.PHONY: bench
+$(VENV)/.bench-installed: bench/requirements.txt | $(VENV)/.installed
+	$(BIN)/pip install --quiet -r bench/requirements.txt -c constraints.txt
+	touch $@
+
+bench: setup $(VENV)/.bench-installed
+	$(BIN)/python -m bench.run
