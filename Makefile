@@ -35,7 +35,7 @@ test: lint e2e-setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot.py dialogs retrieval knowledge appmanifest
+	$(BIN)/mypy bot.py dialogs retrieval knowledge appmanifest bench
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ import functools
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -153,8 +154,11 @@ def serve(knowledge_dir: Path, index_dir: Path, *, timeout: float = 300.0) -> It
         if not health.get("chunks"):
             raise RuntimeError(f"bot.py serve has no document index ({health}); see {log_path}")
         yield Server(url, proc.pid, ready, log_path, health)
-    finally:
+    except BaseException:
         stop_process_group(proc)
+        raise  # the work dir stays: its serve.log is what the error points at
+    stop_process_group(proc)
+    shutil.rmtree(work, ignore_errors=True)
 
 
 def stop_process_group(proc: subprocess.Popen[Any]) -> None:

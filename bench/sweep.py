@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -38,7 +39,7 @@ def generate(knowledge: Path, partners: int, opportunities: int) -> None:
     whose ground-truth search is quadratic in the pipeline size and takes hours at 100,000."""
     spec = importlib.util.spec_from_file_location("gen_catalog", GENERATOR)
     assert spec and spec.loader
-    gen = importlib.util.module_from_spec(spec)
+    gen: Any = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     # Its names are A x B x C = 40 x 20 x 12 = 9,600 combinations, so it loops forever at 10,000
     # partners: add regional variants of the suffixes (57,600 names).
