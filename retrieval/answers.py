@@ -205,3 +205,4 @@ class Answer:
     gaps: tuple[GapCell, ...] = ()       # coverage gaps, largest first
     decisions: tuple[Decision, ...] = ()  # for DECISION answers and attach suggestions: what was decided
     export_query: str = ""               # the question that reproduces the full list, for exports
+    low_confidence: bool = False         # answered, but weakly: a passage that only just passed, profile-only partners

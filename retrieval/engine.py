@@ -14,7 +14,7 @@ import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
@@ -26,6 +26,9 @@ from retrieval.document_search import DocumentSearch, stored_chunk_visible
 from retrieval.gaps import coverage_gaps
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
+
+if TYPE_CHECKING:
+    from retrieval.quiz import Quiz
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +134,23 @@ class KnowledgeEngine:
             answer = replace(answer, understood=replace(answer.understood, follow_up=True))
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
         return answer
+
+    # ------------------------------------------------------------------ readiness sessions
+    def embed(self, text: str) -> list[float] | None:
+        """The question's MiniLM vector (unit length), for near-duplicate detection; None without a model."""
+        if self.search is None:
+            return None
+        return [float(x) for x in self.search.embed_query((text or "")[:MAX_QUESTION_CHARS])]
+
+    def understand(self, question: str) -> Understood:
+        """What the question links to (workloads, places, ids…), without answering it."""
+        return self._understood(link((question or "")[:MAX_QUESTION_CHARS], self.catalog))
+
+    def quiz(self, subject: str, *, seed: int) -> Quiz | None:
+        """Three multiple-choice questions on a program or solution play, from the records (see retrieval/quiz.py)."""
+        from retrieval.quiz import make_quiz  # noqa: PLC0415
+
+        return make_quiz(self.catalog, subject, seed=seed)
 
     # ------------------------------------------------------------------ attach workflow and exports
     def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str, reason: str = "") -> Answer:
@@ -373,7 +393,8 @@ class KnowledgeEngine:
             return Answer(AnswerKind.NO_MATCH, "Documents unavailable",
                           "The program documents are not indexed yet, so I can't search them. "
                           "Run `python bot.py index` and ask again.", understood)
-        result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat))
+        subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
+        result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat), subjects=subjects)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",
                           "I found nothing in the knowledge folder that answers this. Try naming the workload, "
@@ -383,7 +404,7 @@ class KnowledgeEngine:
         summary = f"From {best.citation.title}" + (f" — {best.heading}" if best.heading else "") + ":"
         citations = tuple(dict.fromkeys(p.citation for p in result.passages))
         return Answer(AnswerKind.DOCUMENT, best.heading or best.citation.title, summary, understood,
-                      passages=result.passages, citations=citations)
+                      passages=result.passages, citations=citations, low_confidence=not result.sure)
 
     def _relink(self, understood: Understood) -> Linked:
         """The entities of a previous answer, as if the user had typed them again."""

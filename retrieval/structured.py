@@ -144,7 +144,8 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
                    f"{len(profile_only)} partner profile{'s list' if len(profile_only) != 1 else ' lists'} "
                    f"{subject}{where}: profile evidence only, not a map alignment.")
         return Answer(AnswerKind.COVERAGE, f"No map coverage for {subject}{where}", summary, understood,
-                      other_partners=tuple(profile_only[:MAX_PARTNERS]), notes=tuple(notes), missing=tuple(missing))
+                      other_partners=tuple(profile_only[:MAX_PARTNERS]), notes=tuple(notes), missing=tuple(missing),
+                      low_confidence=True)
     near = _near_misses(catalog, need)
     summary = f"No partner is on the solution map for {subject}{where}, and no partner profile lists it there."
     if near:
