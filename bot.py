@@ -3,6 +3,7 @@
   python bot.py index --knowledge DIR --index DIR [--embedder minilm|hashing]
   python bot.py serve --knowledge DIR --index DIR --port N [--host H] [--allow-public]
   python bot.py ask "question" [--as-group ecm] [--as-user AAD_ID] [--json]
+  python bot.py gaps [--since DAYS] [--limit N] [--format table|csv|md|json] [--output FILE]
 
 `serve` listens first and loads the engine in a background thread (GET /healthz says 503 "loading",
 then 200). Without an app id it runs in local mode: unauthenticated, bound to loopback only. It also
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
 
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
+    from dialogs.feedback import KnowledgeGap
     from dialogs.partner_bot import PartnerBot
     from retrieval.engine import AnswerEngine
 
@@ -447,7 +449,10 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
     from dialogs.feedback import FeedbackStore
+    from dialogs.knowledge_gaps import KnowledgeGapActions
     from dialogs.partner_bot import PartnerBot
+    from dialogs.session_store import SessionStore
+    from dialogs.sessions import ReadinessSessions
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
 
@@ -456,7 +461,11 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
                                     subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
-    bot = PartnerBot(slot.current, feedback=FeedbackStore(settings.data_dir / "partner-atlas.db"), actions=actions)
+    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
+    sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
+                                 exports=exports, public_base_url=settings.export_base_url)
+    knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
+    bot = PartnerBot(slot.current, feedback=feedback, actions=actions, sessions=sessions, knowledge_gaps=knowledge_gaps)
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
@@ -550,6 +559,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--as-user", metavar="AAD_ID", help="ask as this Teams user (aadObjectId in access.yaml)")
     ask.add_argument("--json", action="store_true", help="print the Answer object as JSON")
 
+    gaps = commands.add_parser("gaps", help="list the knowledge gaps: questions unanswered, answered with low "
+                                            "confidence or rated not helpful")
+    gaps.add_argument("--since", type=float, metavar="DAYS", help="only questions asked in the last DAYS days")
+    gaps.add_argument("--limit", type=int, metavar="N", help="at most N gaps (most asked first)")
+    gaps.add_argument("--format", choices=("table", "csv", "md", "json"), default="table",
+                      help="table (default, aligned plain text), csv, md (Markdown) or json")
+    gaps.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
+    gaps.set_defaults(knowledge=None, index=None, embedder=None)   # it reads the database only
+
     from appmanifest.build import configure_parser  # light: standard library only
 
     package = commands.add_parser("package", help="build the Teams app package (zip) a Teams admin uploads")
@@ -621,6 +639,70 @@ def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _gaps_plain_table(gaps: list[KnowledgeGap]) -> str:
+    """Aligned columns for a terminal; long questions and topics are cut (the other formats have them whole)."""
+    from dialogs.feedback import iso_utc
+
+    def cut(text: str, width: int) -> str:
+        text = " ".join(text.split())
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    header = ["ASKED", "ASKERS", "REASONS", "LAST ASKED (UTC)", "TOPIC", "QUESTION"]
+    rows = [[str(g.times_asked), str(g.askers), ",".join(g.reasons), iso_utc(g.last_asked)[:16].replace("T", " "),
+             cut(g.topic, 30), cut(g.question, 80)] for g in gaps]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in [header, *rows])
+
+
+NO_GAPS = "no knowledge gaps recorded yet"
+
+
+def _command_gaps(settings: Settings, args: argparse.Namespace) -> int:
+    """The knowledge-gaps log from the server's database (settings.data_dir), read without the engine."""
+    from dialogs.exports import csv_bytes
+    from dialogs.feedback import FeedbackStore, gaps_markdown, gaps_table, iso_utc
+
+    if args.since is not None and args.since <= 0:
+        print("error: --since must be a positive number of days", file=sys.stderr)
+        return 2
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be at least 1", file=sys.stderr)
+        return 2
+    database = settings.data_dir / "partner-atlas.db"
+    gaps: list[KnowledgeGap] = []
+    if database.is_file():      # never create the server's database just to report that it is empty
+        store = FeedbackStore(database)
+        try:
+            since = time.time() - args.since * 86400 if args.since is not None else None
+            gaps = store.knowledge_gaps(since=since, limit=args.limit)
+        finally:
+            store.close()
+    data: bytes
+    if args.format == "table":
+        data = ((_gaps_plain_table(gaps) if gaps else NO_GAPS) + "\n").encode("utf-8")
+    elif args.format == "csv":
+        data = csv_bytes(*gaps_table(gaps))
+    elif args.format == "md":
+        data = gaps_markdown(gaps).encode("utf-8")
+    else:
+        records = [{**asdict(g), "first_asked": iso_utc(g.first_asked), "last_asked": iso_utc(g.last_asked)}
+                   for g in gaps]
+        data = (json.dumps(records, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    if args.output is None:
+        if not gaps and args.format != "table":
+            print(NO_GAPS, file=sys.stderr)     # standard output stays a valid (empty) CSV, Markdown or JSON
+        sys.stdout.write(data.decode("utf-8-sig"))
+        sys.stdout.flush()
+        return 0
+    try:
+        args.output.write_bytes(data)
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(f"{len(gaps)} knowledge gap{'' if len(gaps) == 1 else 's'} written to {args.output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "package":
@@ -640,6 +722,8 @@ def main(argv: list[str] | None = None) -> int:
         return _command_index(settings, args)
     if args.command == "serve":
         return _command_serve(settings)
+    if args.command == "gaps":
+        return _command_gaps(settings, args)
     return _command_ask(settings, args)
 
 

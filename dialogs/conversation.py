@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from botbuilder.core import StatePropertyAccessor, TurnContext
 from botbuilder.dialogs import (
@@ -26,7 +26,7 @@ from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
 from dialogs import render, teams
-from dialogs.feedback import FeedbackStore
+from dialogs.feedback import FeedbackStore, answer_outcome
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import AnswerEngine
 
@@ -90,12 +90,22 @@ class CancelAndHelpDialog(ComponentDialog):
         return None
 
 
+class ReplyHooks(Protocol):
+    """Around each answer (readiness sessions): replace the reply, and record what was answered."""
+
+    async def before_reply(self, turn_context: TurnContext, question: str, answer: Answer) -> bool: ...
+
+    async def after_reply(self, turn_context: TurnContext, question: str, answer: Answer | None,
+                          answer_id: str | None) -> None: ...
+
+
 class QuestionDialog(CancelAndHelpDialog):
     def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
                  feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]], *,
-                 channel_manager_buttons: bool = False) -> None:
+                 channel_manager_buttons: bool = False, hooks: ReplyHooks | None = None) -> None:
         super().__init__(QuestionDialog.__name__, on_reset)
         self._engine_source = engine_source
+        self._hooks = hooks
         self._channel_manager_buttons = channel_manager_buttons
         self._context = context_accessor
         self._feedback = feedback
@@ -144,18 +154,29 @@ class QuestionDialog(CancelAndHelpDialog):
             log.exception("answering failed in a %s conversation", conversation)
             await self._on_reset(turn_context)
             await send(turn_context, render.text_activity(render.messages()["apology"]))
+            if self._hooks is not None:
+                await self._hooks.after_reply(turn_context, question, None, None)
+            return None
+        if self._hooks is not None and await self._hooks.before_reply(turn_context, question, answer):
+            # a repeat in a readiness session: pointed to the earlier answer; the context still follows it
+            await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
             return None
         answer_id = None
         if self._feedback is not None:
             answer_id = await asyncio.to_thread(
                 self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
-                user_id=user.aad_object_id or "", question=question, kind=answer.kind.value, title=answer.title)
+                user_id=user.aad_object_id or "", question=_as_asked(question, answer.understood), kind=answer.kind.value,
+                title=answer.title,
+                outcome=answer_outcome(answer), topic=answer.understood.describe(),
+                unknown_terms=answer.understood.unknown_terms)
         # attach and export buttons only for channel managers in a 1:1 chat (the engine re-checks on every press)
         manage = self._channel_manager_buttons and user.sees_pipeline
         reply = render.answer_to_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
                                           manage=manage)
         await send(turn_context, reply)
         await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
+        if self._hooks is not None:
+            await self._hooks.after_reply(turn_context, question, answer, answer_id)
         # counts and timings only: the question and the answer may be confidential
         log.info("answered kind=%s partners=%d other=%d incentives=%d opportunities=%d passages=%d follow_up=%s "
                  "bytes=%d in %.0f ms (%s)", answer.kind.value, len(answer.partners), len(answer.other_partners),
@@ -171,6 +192,13 @@ class QuestionDialog(CancelAndHelpDialog):
             return Understood.from_dict(saved["understood"])
         except (KeyError, TypeError):
             return None
+
+
+def _as_asked(question: str, understood: Understood) -> str:
+    """A follow-up ("and in France?") with the question it completes, so logs read as whole questions."""
+    if understood.follow_up and understood.question and understood.question != question:
+        return f"{understood.question} → {question}"
+    return question
 
 
 async def send(turn_context: TurnContext, reply: Activity) -> None:

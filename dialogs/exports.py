@@ -1,4 +1,4 @@
-"""Exports a channel manager downloads: CSV and XLSX files behind short-lived bearer links.
+"""Exports people download: CSV, XLSX and Markdown files behind short-lived bearer links.
 
 A file is stored as `<token>.<ext>` in one folder, where the token is `secrets.token_urlsafe(24)`
 (192 random bits): the link itself is the credential, so it must be unguessable, and it lives
@@ -25,12 +25,13 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 EXPORT_TTL_SECONDS = 15 * 60
-FORMATS = ("csv", "xlsx")
+FORMATS = ("csv", "xlsx")            # tables; `save_text` writes "md"
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "md": "text/markdown; charset=utf-8",
 }
-_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(csv|xlsx)$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(csv|xlsx|md)$")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 Header = Sequence[str]
@@ -89,6 +90,20 @@ class ExportStore:
         if fmt not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
         data = csv_bytes(header, rows) if fmt == "csv" else xlsx_bytes(header, rows, sheet=sheet)
+        name = self._write(data, fmt)
+        log.info("export written: %s, %d rows, %d bytes", fmt, len(rows), len(data))
+        return name
+
+    def save_text(self, text: str, fmt: str = "md") -> str:
+        """Write a text document (Markdown) and return the file's name (`<token>.md`)."""
+        if fmt != "md":
+            raise ValueError(f"text exports are Markdown ('md'), not {fmt!r}")
+        data = text.encode("utf-8")
+        name = self._write(data, fmt)
+        log.info("export written: %s, %d bytes", fmt, len(data))
+        return name
+
+    def _write(self, data: bytes, fmt: str) -> str:
         name = f"{secrets.token_urlsafe(24)}.{fmt}"
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +116,6 @@ class ExportStore:
             os.utime(partial, (now, now))     # the expiry counts from here, on the store's clock
             partial.replace(target)
         self.purge_expired()
-        log.info("export written: %s, %d rows, %d bytes", fmt, len(rows), len(data))
         return name
 
     def path_for(self, name: str) -> Path | None:

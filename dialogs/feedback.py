@@ -1,17 +1,30 @@
-"""Answers given and the thumbs up/down users give them, in SQLite.
+"""Answers given and the thumbs up/down users give them, in SQLite; and the knowledge-gaps log built on them.
 
 Every answer gets an id that its card's feedback buttons carry back. What is stored: ids, who asked
-(AAD object id), the kind and title of the answer, the question as typed, and the rating. No record
-text from the knowledge folder is stored, so the file holds nothing confidential beyond what users typed.
+(AAD object id), the kind and title of the answer, the question as typed, its outcome (answered,
+no_match, low_confidence, denied, clarify), the topic labels the question linked to, the terms it did
+not understand, and the rating. No record text from the knowledge folder is stored, so the file holds
+nothing confidential beyond what users typed.
+
+The knowledge-gaps log is a view over the same rows: the questions that found nothing, were answered
+only weakly, or that someone rated not helpful (their *current* rating: a later thumbs up replaces it),
+grouped by their normalised wording, so the knowledge owners see where users stumble.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import re
+import sqlite3
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from retrieval.answers import Answer, AnswerKind
 from retrieval.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -25,7 +38,10 @@ create table if not exists answers (
     question text,
     kind text,
     title text,
-    created_at real
+    created_at real,
+    outcome text not null default '',
+    topic text not null default '',
+    unknown_terms text not null default '[]'
 );
 create table if not exists feedback (
     answer_id text not null,
@@ -36,6 +52,57 @@ create table if not exists feedback (
     primary key (answer_id, user_id)
 );
 """
+# Columns added after the first release: an older file gets them on open (see FeedbackStore._migrate).
+_ADDED_COLUMNS = {
+    "outcome": "text not null default ''",
+    "topic": "text not null default ''",
+    "unknown_terms": "text not null default '[]'",
+}
+# Created after the migration: on an older file the columns they index do not exist before it.
+_INDEXES = """
+create index if not exists answers_by_time on answers (created_at);
+create index if not exists feedback_by_rating on feedback (rating, answer_id);
+"""
+
+OUTCOMES = ("answered", "no_match", "low_confidence", "denied", "clarify")
+GAP_OUTCOMES = ("no_match", "low_confidence")
+GAP_REASONS = ("low_confidence", "no_match", "thumbs_down")
+MAX_TOPIC_CHARS = 300
+MAX_UNKNOWN_TERMS = 20
+_SQL_CHUNK = 500                       # ids per `in (…)`: well under SQLite's bound-variable limit
+_TRAILING_PUNCTUATION = " \t.,;:!?…‽¿¡"
+_MARKDOWN_SPECIAL = re.compile(r"([|\\`*_\[\]<>])")      # as the readiness digest escapes them
+
+
+def answer_outcome(answer: Answer) -> str:
+    """How an answer went, for the log: only "no_match" and "low_confidence" are knowledge gaps.
+
+    A denial is the access rules working and a clarifying question is a fact the user left out, so
+    they are not gaps even when the engine also marked them weak: they are checked first.
+    """
+    if answer.kind is AnswerKind.NO_MATCH:
+        return "no_match"
+    if answer.kind is AnswerKind.DENIED:
+        return "denied"
+    if answer.kind is AnswerKind.CLARIFY:
+        return "clarify"
+    if answer.low_confidence:
+        return "low_confidence"
+    return "answered"
+
+
+def normalise_question(text: str) -> str:
+    """The grouping key: lower-case, whitespace collapsed, trailing punctuation gone ("AKS in DE?" = "aks in de")."""
+    return re.sub(r"\s+", " ", (text or "").lower()).strip().rstrip(_TRAILING_PUNCTUATION).strip()
+
+
+def escape_markdown(text: object) -> str:
+    """User text made inert in Markdown: one line, no table breaks, no links, emphasis or HTML.
+
+    What people typed is shown to admins; a pasted `[link](…)` or a `|` must not change what they see.
+    """
+    one_line = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
 
 
 @dataclass(frozen=True)
@@ -48,17 +115,66 @@ class FeedbackRow:
     user_id: str
 
 
+@dataclass(frozen=True)
+class KnowledgeGap:
+    """One question (all its wordings that normalise alike) that users stumbled on."""
+
+    question: str                          # the latest wording
+    times_asked: int                       # askings that were gaps (no match, low confidence, rated down)
+    askers: int                            # distinct users among them
+    reasons: tuple[str, ...]               # sorted, from GAP_REASONS
+    kinds: tuple[str, ...]                 # answer kinds given, sorted
+    topic: str                             # what the latest asking linked to (workload · country …), if anything
+    unknown_terms: tuple[str, ...]         # terms the linker did not know, over every asking (case-insensitive), sorted
+    first_asked: float                     # epoch seconds
+    last_asked: float
+    conversation_types: tuple[str, ...]    # personal | groupChat | channel, sorted
+
+
 class FeedbackStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, _SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns a file from an older release lacks; its answers get an outcome from their kind."""
+        with self._lock:
+            present = {row[1] for row in self._db.execute("pragma table_info(answers)")}
+            missing = [name for name in _ADDED_COLUMNS if name not in present]
+            for name in missing:
+                try:
+                    with self._db:
+                        self._db.execute(f"alter table answers add column {name} {_ADDED_COLUMNS[name]}")
+                except sqlite3.OperationalError as exc:
+                    # another process (the CLI next to the server) migrated the same file a moment ago
+                    if "duplicate column" not in str(exc).lower():
+                        raise
+            if "outcome" in missing:
+                # low confidence was never recorded before: those answers count as answered
+                with self._db:
+                    self._db.execute(
+                        "update answers set outcome = case kind when 'no_match' then 'no_match' "
+                        "when 'denied' then 'denied' when 'clarify' then 'clarify' else 'answered' end "
+                        "where outcome = ''")
+            if missing:
+                log.info("feedback store migrated: added %s", ", ".join(missing))
+            self._db.executescript(_INDEXES)
+            self._db.commit()
 
     def record_answer(self, *, question_id: str, conversation_type: str, user_id: str, question: str,
-                      kind: str, title: str) -> str:
+                      kind: str, title: str, outcome: str = "answered", topic: str = "",
+                      unknown_terms: tuple[str, ...] = ()) -> str:
+        """Store one answer given; `outcome` is `answer_outcome(answer)`, `topic` the linked labels."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         answer_id = uuid.uuid4().hex
+        terms = json.dumps([str(t)[:100] for t in unknown_terms[:MAX_UNKNOWN_TERMS]], ensure_ascii=False)
         with self._lock, self._db:
-            self._db.execute("insert into answers values (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (answer_id, question_id, conversation_type, user_id, question[:2000], kind, title[:300],
-                              time.time()))
+            self._db.execute(
+                "insert into answers (answer_id, question_id, conversation_type, user_id, question, kind, title, "
+                "created_at, outcome, topic, unknown_terms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (answer_id, question_id, conversation_type, user_id, question[:2000], kind, title[:300], time.time(),
+                 outcome, topic[:MAX_TOPIC_CHARS], terms))
         return answer_id
 
     def record_feedback(self, *, answer_id: str, user_id: str, rating: str, comment: str = "") -> bool:
@@ -80,3 +196,105 @@ class FeedbackStore(SqliteStore):
                 "from feedback f join answers a using (answer_id) order by f.created_at").fetchall()
         return [FeedbackRow(*row) for row in rows]
 
+    def ratings(self, answer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Current thumbs up and down per answer: {answer_id: {"up": n, "down": n}}, zeros for the unrated."""
+        wanted = list(dict.fromkeys(answer_ids))
+        out = {answer_id: {"up": 0, "down": 0} for answer_id in wanted}
+        with self._lock:
+            for start in range(0, len(wanted), _SQL_CHUNK):
+                chunk = wanted[start:start + _SQL_CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                for answer_id, rating, count in self._db.execute(
+                        f"select answer_id, rating, count(*) from feedback where answer_id in ({marks}) "
+                        "group by answer_id, rating", chunk):
+                    out[answer_id][rating] = int(count)
+        return out
+
+    def knowledge_gaps(self, *, since: float | None = None, limit: int | None = None) -> list[KnowledgeGap]:
+        """Questions asked since `since` (epoch seconds) that found nothing, were answered weakly, or that
+        someone currently rates not helpful, grouped by normalised wording: most asked first, then latest."""
+        query = ("select a.question, a.user_id, a.kind, a.outcome, a.topic, a.unknown_terms, a.created_at, "
+                 "a.conversation_type, exists (select 1 from feedback f where f.answer_id = a.answer_id "
+                 "and f.rating = 'down') as rated_down from answers a "
+                 "where (a.outcome in ('no_match', 'low_confidence') or exists (select 1 from feedback f "
+                 "where f.answer_id = a.answer_id and f.rating = 'down'))")
+        params: list[object] = []
+        if since is not None:
+            query += " and a.created_at >= ?"
+            params.append(float(since))
+        with self._lock:
+            rows = self._db.execute(query + " order by a.created_at, a.rowid", params).fetchall()
+
+        groups: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            key = normalise_question(str(row[0] or ""))
+            if key:
+                groups.setdefault(key, []).append(row)
+        gaps = [_gap(asked) for asked in groups.values()]
+        gaps.sort(key=lambda g: (-g.times_asked, -g.last_asked))
+        return gaps[:limit] if limit is not None else gaps
+
+
+def _gap(asked: list[tuple[Any, ...]]) -> KnowledgeGap:
+    """One group's rows (oldest first) as a KnowledgeGap."""
+    reasons: set[str] = set()
+    terms: dict[str, str] = {}             # "narnia" and "Narnia" are one term: its first spelling is kept
+    for _, _, _, outcome, _, unknown, _, _, rated_down in asked:
+        if outcome in GAP_OUTCOMES:
+            reasons.add(str(outcome))
+        if rated_down:
+            reasons.add("thumbs_down")
+        for term in _terms(unknown):
+            terms.setdefault(term.lower(), term)
+    topics = [str(row[4]) for row in asked if row[4]]
+    times = [float(row[6] or 0.0) for row in asked]
+    return KnowledgeGap(
+        question=" ".join(str(asked[-1][0]).split()), times_asked=len(asked),
+        askers=len({str(row[1] or "") for row in asked}), reasons=tuple(sorted(reasons)),
+        kinds=tuple(sorted({str(row[2]) for row in asked if row[2]})), topic=topics[-1] if topics else "",
+        unknown_terms=tuple(terms[key] for key in sorted(terms)), first_asked=min(times), last_asked=max(times),
+        conversation_types=tuple(sorted({str(row[7]) for row in asked if row[7]})))
+
+
+def _terms(stored: object) -> list[str]:
+    try:
+        value = json.loads(str(stored or "[]"))
+    except ValueError:
+        return []
+    return [str(t) for t in value if str(t).strip()] if isinstance(value, list) else []
+
+
+# --------------------------------------------------------------------------- exports
+GAPS_HEADER = ["question", "times_asked", "askers", "reasons", "answer_kinds", "topic", "unknown_terms",
+               "first_asked_utc", "last_asked_utc", "conversation_types"]
+
+
+def iso_utc(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+def gaps_table(gaps: Sequence[KnowledgeGap]) -> tuple[list[str], list[list[object]]]:
+    """Header and rows for the CSV / XLSX export (times in ISO 8601, UTC)."""
+    rows: list[list[object]] = [
+        [g.question, g.times_asked, g.askers, "; ".join(g.reasons), "; ".join(g.kinds), g.topic,
+         "; ".join(g.unknown_terms), iso_utc(g.first_asked), iso_utc(g.last_asked), "; ".join(g.conversation_types)]
+        for g in gaps]
+    return list(GAPS_HEADER), rows
+
+
+def gaps_markdown(gaps: Sequence[KnowledgeGap], *, title: str = "Knowledge gaps") -> str:
+    """The gaps as a Markdown document with one table; what users typed is escaped (see escape_markdown)."""
+    lines = [f"# {escape_markdown(title)}", ""]
+    if not gaps:
+        return "\n".join([*lines, "No knowledge gaps recorded yet."]) + "\n"
+    lines += [f"{len(gaps)} question{'s' if len(gaps) != 1 else ''} that found no match, were answered with low "
+              "confidence, or were rated not helpful; most asked first.", "",
+              "| Question | Asked | Askers | Reasons | Answer kinds | Topic | Unknown terms | First asked (UTC) "
+              "| Last asked (UTC) | Where |",
+              "|---|---:|---:|---|---|---|---|---|---|---|"]
+    for g in gaps:
+        cells = [escape_markdown(g.question), str(g.times_asked), str(g.askers), ", ".join(g.reasons),
+                 ", ".join(g.kinds), escape_markdown(g.topic), escape_markdown(", ".join(g.unknown_terms)),
+                 iso_utc(g.first_asked), iso_utc(g.last_asked), ", ".join(g.conversation_types)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

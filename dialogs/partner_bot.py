@@ -5,7 +5,8 @@ runs the root dialog. Messages count in 1:1 chats always, elsewhere only when th
 @mentioned (or a button on its own card is pressed). Who asks comes from the channel's
 `from.aadObjectId`, never from typed text. Feedback buttons and the welcome are handled here; the
 channel managers' buttons and commands (attach decisions, exports, the daily sweep) go to
-`ChannelManagerActions` before anything is treated as a question.
+`ChannelManagerActions`, readiness-session commands to `ReadinessSessions`, the admins' knowledge-gaps
+log to `KnowledgeGapActions` and quizzes to `QuizFlow`, before anything is treated as a question; a running session also sees every answer (to point repeats to the earlier one).
 """
 from __future__ import annotations
 
@@ -23,9 +24,12 @@ from botbuilder.core import (
 from botbuilder.dialogs import DialogExtensions
 from botbuilder.schema import ChannelAccount
 
-from dialogs import render, teams
+from dialogs import quiz, render, teams
 from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
+from dialogs.knowledge_gaps import KnowledgeGapActions
+from dialogs.quiz import QuizFlow
+from dialogs.sessions import ReadinessSessions
 from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
 
@@ -38,7 +42,8 @@ EngineSource = Callable[[], AnswerEngine | None]
 class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
-                 actions: ChannelManagerActions | None = None) -> None:
+                 actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
+                 knowledge_gaps: KnowledgeGapActions | None = None) -> None:
         super().__init__()
         storage = MemoryStorage()
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -47,9 +52,13 @@ class PartnerBot(ActivityHandler):
         self.private_state = private_state or PrivateConversationState(storage)
         self.feedback = feedback
         self.actions = actions
+        self.sessions = sessions
+        self.knowledge_gaps = knowledge_gaps
         self._dialog_state = self.private_state.create_property("DialogState")
+        self.quiz = QuizFlow(engine_source, self.private_state.create_property("QuizState"))
         self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
-                                     feedback, self.reset, channel_manager_buttons=actions is not None)
+                                     feedback, self.reset, channel_manager_buttons=actions is not None,
+                                     hooks=sessions)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
@@ -63,6 +72,13 @@ class PartnerBot(ActivityHandler):
             await self._record_feedback(turn_context, *rated)
             return
         if self.actions is not None and await self.actions.on_submit(turn_context):
+            return
+        if self.sessions is not None and await self.sessions.on_submit(turn_context):
+            return
+        if self.knowledge_gaps is not None and await self.knowledge_gaps.on_submit(turn_context):
+            return
+        if quiz.is_quiz_submit(activity):      # quiz buttons carry no question text: not "addressed" in a channel
+            await self.quiz.on_message(turn_context, "")
             return
         if not teams.addressed_to_bot(activity):
             log.debug("message in a %s without a mention: not for me", teams.conversation_type(activity))
@@ -78,6 +94,12 @@ class PartnerBot(ActivityHandler):
             return
         # typed as a whole message, so they take precedence even over a pending clarifying question
         if self.actions is not None and await self.actions.on_command(turn_context, question):
+            return
+        if self.sessions is not None and await self.sessions.on_command(turn_context, question):
+            return
+        if self.knowledge_gaps is not None and await self.knowledge_gaps.on_command(turn_context, question):
+            return
+        if await self.quiz.on_message(turn_context, question):
             return
         prompt = render.messages()["command_prompts"].get(question.lower().strip(" !.?"))
         if prompt and not await self._in_dialog(turn_context):

@@ -246,6 +246,11 @@ def _fact_value(fact: Fact) -> str:
 
 def source_labels(answer: Answer) -> list[str]:
     """The answer's citations, or else every citation its parts carry, in order of appearance."""
+    return list(dict.fromkeys(c.label() for c in source_citations(answer)))
+
+
+def source_citations(answer: Answer) -> list[Citation]:
+    """The citations behind `source_labels`, distinct, in order of appearance."""
     citations: Iterable[Citation | None]
     if answer.citations:
         citations = answer.citations
@@ -261,7 +266,7 @@ def source_labels(answer: Answer) -> list[str]:
         found += [p.citation for p in answer.passages]
         found += [f.source for f in answer.facts]
         citations = found
-    return list(dict.fromkeys(c.label() for c in citations if c is not None))
+    return list(dict.fromkeys(c for c in citations if c is not None))
 
 
 def _primary_total_note(answer: Answer, shown: int, listed: int) -> str:

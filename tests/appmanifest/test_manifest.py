@@ -26,9 +26,12 @@ VALUES = {"BOT_ID": BOT_ID, "BOT_DOMAIN": "bot.example.com", "VERSION": "1.2.3",
           "WEBSITE_URL": "https://contoso.example.com/atlas", "PRIVACY_URL": "https://contoso.example.com/privacy",
           "TERMS_URL": "https://contoso.example.com/terms"}
 SCOPES = ["personal", "team", "groupChat"]
-COMMANDS = ["help", "find partner", "incentives", "specialization", "unattached", "suggest partners", "coverage gaps", "reset"]
-# the daily sweep is delivered into a 1:1 chat, so only the personal menu offers it
-PERSONAL_COMMANDS = COMMANDS[:-1] + ["send me a daily sweep", "reset"]
+# Teams shows at most 10 commands a scope. Opportunity details are for 1:1 chats and readiness sessions
+# for channels and group chats, so each menu offers what works there.
+COMMANDS = ["help", "find partner", "incentives", "specialization", "coverage gaps", "start readiness session",
+            "session summary", "end session", "quiz me on", "reset"]
+PERSONAL_COMMANDS = ["help", "find partner", "incentives", "specialization", "unattached", "suggest partners",
+                     "coverage gaps", "send me a daily sweep", "quiz me on", "reset"]
 
 
 @pytest.fixture

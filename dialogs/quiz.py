@@ -1,0 +1,335 @@
+"""Quiz mode for readiness sessions: `quiz me on <program or solution play>`.
+
+Three multiple-choice questions generated from the records (retrieval/quiz.py), one Adaptive Card
+each with a lettered button per option. An answer (a button, or typed: "B", "2", the option's text)
+gets right or wrong with the correct option, the fact behind it and its source, then the next
+question; after the last one the score ("You got 2 of 3") and a one-line recap. `stop quiz` ends it
+with the score so far.
+
+The pending quiz is kept per user and conversation (PrivateConversationState), so in a channel each
+seller answers their own quiz. A typed message that does not look like an answer is not swallowed:
+`on_message` returns False and the bot answers it as a question, with the quiz still pending.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from botbuilder.core import StatePropertyAccessor, TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from dialogs import render
+from dialogs.conversation import send
+from retrieval.quiz import Quiz, QuizQuestion, check_answer, describe, letter, options_text, quiz_subjects
+
+log = logging.getLogger(__name__)
+
+EngineSource = Callable[[], Any]
+"""Returns the loaded engine (anything with `ready`, `quiz(subject, seed=)` and `catalog`), or None."""
+
+QUIZ_ANSWER_KEY = "quiz_answer"       # the data of our Action.Submit buttons: {"quiz_answer": {"quiz", "q", "choice"}}
+QUIZ_TTL_SECONDS = 2 * 60 * 60        # an unanswered quiz is forgotten after two hours
+MAX_LISTED_SUBJECTS = 8
+MAX_BUTTON_CHARS = 60
+MAX_ANSWER_WORDS = 2                  # a longer reply that is not an answer is a question for the bot
+
+# user-facing phrases
+PROMPT_WHAT = "What should I quiz you on? Name a program or solution play, for example: {subjects}."
+PROMPT_WHAT_NO_SUBJECTS = "What should I quiz you on? Name a program or solution play: `quiz me on <name>`."
+UNKNOWN_SUBJECT = ("I can't make a quiz on “{subject}”: it isn't a program, solution play or solution area in the "
+                   "records. Try one of: {subjects}.")
+UNKNOWN_SUBJECT_NO_LIST = ("I can't make a quiz on “{subject}”: it isn't a program, solution play or solution area "
+                           "in the records.")
+SUBJECTS = "I can quiz you on: {subjects}. Say `quiz me on <name>`."
+NO_SUBJECTS = "The records hold no program or solution play I can quiz you on yet."
+STARTED = "**Quiz: {subject}** — {count} question{s} from the {source}. Answer with a button or type the letter."
+QUESTION_HEADER = "Question {number} of {total} · {subject}"
+QUESTION_FOOTER = "Press a button or type the letter. `stop quiz` ends the quiz."
+RIGHT = "✅ Right: {option}."
+WRONG = "❌ Not quite: you picked {picked}. The answer is {option}."
+SOURCE = "Source: {label}"
+SCORE = "**You got {right} of {total}** on {subject}."
+STOPPED = "Quiz stopped. **You got {right} of {answered}** answered so far ({total} questions in all)."
+STOPPED_NOTHING = "Quiz stopped before the first answer."
+NOT_RUNNING = "No quiz is running. `quiz me on <program or solution play>` starts one."
+RECAP = "Recap: {items}"
+RECAP_RIGHT = "Q{number} ✅"
+RECAP_WRONG = "Q{number} ❌ (answer {letter}: {option})"
+UNCLEAR = "I didn't catch that answer: reply with {letters}, or the option's text. `stop quiz` ends the quiz."
+STALE = "That quiz is over (or it was someone else's): `quiz me on <program or solution play>` starts a new one."
+ALREADY_ANSWERED = "You already answered question {number} of this quiz."
+AGAIN = "quiz me on {subject}"
+
+_POLITE = r"(?:(?:please|pls|ok|okay|now|hey|can\s+you|could\s+you|let's|lets)\s+)*"
+_LIST = re.compile(rf"^{_POLITE}(?:what\s+(?:can|could|will)\s+you\s+quiz\s+(?:me\s+)?(?:on|about)|"
+                   r"(?:list\s+(?:the\s+)?)?quiz\s+(?:topics|subjects|options)|what\s+quizzes(?:\s+are\s+there)?|"
+                   r"which\s+quizzes)\W*$", re.IGNORECASE)
+_START = re.compile(rf"^{_POLITE}(?:(?:start|begin|run|do|take|give\s+me|make)\s+(?:me\s+)?(?:a\s+|the\s+|an?\s+new\s+)?"
+                    r"quiz|quiz\s+me|quiz)\b(?:\s*(?:on|about|for|in|of)\b)?[\s:\-–]*(?P<subject>.*?)[\s?!.]*$",
+                    re.IGNORECASE | re.DOTALL)
+_STOP = re.compile(rf"^{_POLITE}(?:(?:stop|end|cancel|quit|exit|finish|abort|close)\s+(?:the\s+|this\s+|my\s+)?quiz|"
+                   r"quiz\s+(?:stop|end|over|off|done))\W*$", re.IGNORECASE)
+_STOP_PENDING = re.compile(r"^(?:stop|quit|exit|end|i'?m\s+done|done)\W*$", re.IGNORECASE)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """('start', subject) ('' for a bare "quiz me") | ('list', '') | ('stop', '') for a whole-message quiz command."""
+    said = " ".join((text or "").split())
+    if not said:
+        return None
+    if _LIST.match(said):
+        return "list", ""
+    if _STOP.match(said):
+        return "stop", ""
+    match = _START.match(said)
+    if match:
+        return "start", match.group("subject").strip(" \"'“”‘’")
+    return None
+
+
+def answer_of(value: object) -> tuple[str, int, int] | None:
+    """(quiz id, question index, option index) when a card submit is one of our quiz buttons."""
+    if not isinstance(value, dict) or not isinstance(value.get(QUIZ_ANSWER_KEY), dict):
+        return None
+    data = value[QUIZ_ANSWER_KEY]
+    quiz_id, question, choice = data.get("quiz"), data.get("q"), data.get("choice")
+    if not isinstance(quiz_id, str) or not isinstance(question, int) or not isinstance(choice, int):
+        return None
+    return quiz_id, question, choice
+
+
+def is_quiz_submit(activity: Activity) -> bool:
+    """A press of a quiz button (in a channel it carries no @mention: let it through like our other buttons)."""
+    return not (activity.text or "").strip() and answer_of(activity.value) is not None
+
+
+# --------------------------------------------------------------------------- rendering
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def question_card(quiz: Quiz, index: int) -> dict[str, Any]:
+    """One question as an Adaptive Card 1.5: the prompt, the lettered options, a Submit button per option."""
+    question = quiz.questions[index]
+    body = [render.text_block(QUESTION_HEADER.format(number=index + 1, total=len(quiz.questions), subject=quiz.subject),
+                              isSubtle=True, size="Small"),
+            render.text_block(question.prompt, weight="Bolder", size="Medium"),
+            *[render.text_block(f"**{letter(i)})** {option}", spacing="Small") for i, option in enumerate(question.options)],
+            render.text_block(QUESTION_FOOTER, isSubtle=True, size="Small", spacing="Medium")]
+    actions = [{"type": "Action.Submit", "title": _shorten(f"{letter(i)}) {option}", MAX_BUTTON_CHARS),
+                "data": {QUIZ_ANSWER_KEY: {"quiz": quiz.quiz_id, "q": index, "choice": i}}}
+               for i, option in enumerate(question.options)]
+    return render.adaptive_card(body, actions)
+
+
+def question_markdown(quiz: Quiz, index: int) -> str:
+    question = quiz.questions[index]
+    header = QUESTION_HEADER.format(number=index + 1, total=len(quiz.questions), subject=quiz.subject)
+    return f"{header}\n\n**{question.prompt}**\n\n{options_text(question.options)}\n\n{QUESTION_FOOTER}"
+
+
+def question_activity(quiz: Quiz, index: int, *, brief: bool = False) -> Activity:
+    """The card, whose fallbackText is the whole question as Markdown. The message text is that Markdown too,
+    except in Teams (`brief`), which shows the text above the card: there it is the prompt only, as render
+    does for answers."""
+    card = question_card(quiz, index)
+    text = question_markdown(quiz, index)
+    card["fallbackText"] = text
+    if brief:
+        text = f"Question {index + 1} of {len(quiz.questions)}: {quiz.questions[index].prompt}"
+    return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
+                    attachments=[render.card_attachment(card)])
+
+
+def feedback_text(question: QuizQuestion, choice: int) -> str:
+    verdict = RIGHT.format(option=describe(question)) if choice == question.correct else \
+        WRONG.format(picked=describe(question, choice), option=describe(question))
+    parts = [verdict, question.explanation]
+    if question.source is not None:
+        parts.append(SOURCE.format(label=question.source.label()))
+    return "\n\n".join(p for p in parts if p)
+
+
+def recap(quiz: Quiz, answers: list[int]) -> str:
+    items = [RECAP_RIGHT.format(number=i + 1) if choice == quiz.questions[i].correct
+             else RECAP_WRONG.format(number=i + 1, letter=letter(quiz.questions[i].correct),
+                                    option=quiz.questions[i].answer)
+             for i, choice in enumerate(answers)]
+    return RECAP.format(items=" · ".join(items))
+
+
+def _score(quiz: Quiz, answers: list[int]) -> int:
+    return sum(1 for i, choice in enumerate(answers) if choice == quiz.questions[i].correct)
+
+
+def _listing(subjects: list[str]) -> str:
+    return ", ".join(f"**{s}**" for s in subjects)
+
+
+# --------------------------------------------------------------------------- the flow
+class QuizFlow:
+    def __init__(self, engine_source: EngineSource, state: StatePropertyAccessor, *,
+                 seed_source: Callable[[], int] | None = None) -> None:
+        self._engine_source = engine_source
+        self._state = state
+        self._seed = seed_source or (lambda: secrets.randbelow(1 << 31))
+
+    async def on_message(self, turn_context: TurnContext, text: str) -> bool:
+        """Handle the turn when it is a quiz command, a quiz button or an answer to the pending quiz."""
+        activity = turn_context.activity
+        pressed = answer_of(activity.value) if not (activity.text or "").strip() else None
+        if pressed is not None:
+            await self._pressed(turn_context, *pressed)
+            return True
+        command = parse_command(text)
+        if command is not None and command[0] == "stop":
+            await self._stop(turn_context)
+            return True
+        if command is not None:
+            return await self._start(turn_context, *command)
+        pending = await self._pending(turn_context)
+        if pending is None:
+            return False
+        quiz, answers = pending
+        question = quiz.questions[len(answers)]
+        choice = check_answer(question, text)
+        if choice is not None:
+            await self._answer(turn_context, quiz, answers, choice)
+            return True
+        if _STOP_PENDING.match(text.strip()):
+            await self._stop(turn_context)
+            return True
+        if "?" in text or len(text.split()) > MAX_ANSWER_WORDS or not text.strip():
+            return False                  # a question for the bot: the quiz stays pending
+        letters = ", ".join(letter(i) for i in range(len(question.options)))
+        await send(turn_context, render.text_activity(UNCLEAR.format(letters=letters)))
+        return True
+
+    # ------------------------------------------------------------------ commands
+    async def _start(self, turn_context: TurnContext, action: str, subject: str) -> bool:
+        engine = self._engine_source()
+        if engine is not None and not hasattr(engine, "quiz"):
+            return False
+        if engine is None or not engine.ready:
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return True
+        if action == "list":
+            subjects = await self._subjects(engine)
+            await send(turn_context, self._with_suggestions(
+                SUBJECTS.format(subjects=_listing(subjects)) if subjects else NO_SUBJECTS, subjects))
+            return True
+        if not subject:
+            subjects = await self._subjects(engine)
+            await send(turn_context, self._with_suggestions(
+                PROMPT_WHAT.format(subjects=_listing(subjects)) if subjects else PROMPT_WHAT_NO_SUBJECTS, subjects))
+            return True
+        try:
+            quiz: Quiz | None = await asyncio.to_thread(engine.quiz, subject, seed=self._seed())
+        except Exception:
+            log.exception("making a quiz failed")
+            await send(turn_context, render.text_activity(render.messages()["apology"]))
+            return True
+        if quiz is None or not quiz.questions:
+            subjects = await self._subjects(engine)
+            phrase = UNKNOWN_SUBJECT if subjects else UNKNOWN_SUBJECT_NO_LIST
+            await send(turn_context, self._with_suggestions(
+                phrase.format(subject=subject, subjects=_listing(subjects)), subjects))
+            return True
+        # a fresh id per run: buttons of an earlier run of the same quiz are stale
+        quiz = replace(quiz, quiz_id=f"{quiz.quiz_id}-{uuid.uuid4().hex[:8]}")
+        await self._save(turn_context, quiz, [])
+        log.info("quiz started kind=%s questions=%d", quiz.kind, len(quiz.questions))
+        source = "solution map" if quiz.kind in ("solution_play", "solution_area") else "incentive rules"
+        count = len(quiz.questions)
+        await send(turn_context, render.text_activity(
+            STARTED.format(subject=quiz.subject, count=count, s="" if count == 1 else "s", source=source)))
+        await send(turn_context, question_activity(quiz, 0, brief=self._brief(turn_context)))
+        return True
+
+    async def _stop(self, turn_context: TurnContext) -> None:
+        pending = await self._pending(turn_context)
+        if pending is None:
+            await send(turn_context, render.text_activity(NOT_RUNNING))
+            return
+        quiz, answers = pending
+        await self._state.delete(turn_context)
+        if not answers:
+            await send(turn_context, render.text_activity(STOPPED_NOTHING))
+            return
+        text = STOPPED.format(right=_score(quiz, answers), answered=len(answers), total=len(quiz.questions))
+        await send(turn_context, render.text_activity(f"{text}\n\n{recap(quiz, answers)}"))
+
+    # ------------------------------------------------------------------ answers
+    async def _pressed(self, turn_context: TurnContext, quiz_id: str, index: int, choice: int) -> None:
+        pending = await self._pending(turn_context)
+        if pending is None or pending[0].quiz_id != quiz_id:
+            await send(turn_context, render.text_activity(STALE))
+            return
+        quiz, answers = pending
+        if index < len(answers):
+            await send(turn_context, render.text_activity(ALREADY_ANSWERED.format(number=index + 1)))
+            return
+        if index != len(answers) or not 0 <= choice < len(quiz.questions[index].options):
+            await send(turn_context, render.text_activity(STALE))
+            return
+        await self._answer(turn_context, quiz, answers, choice)
+
+    async def _answer(self, turn_context: TurnContext, quiz: Quiz, answers: list[int], choice: int) -> None:
+        question = quiz.questions[len(answers)]
+        answers = [*answers, choice]
+        feedback = feedback_text(question, choice)
+        if len(answers) < len(quiz.questions):
+            await self._save(turn_context, quiz, answers)
+            await send(turn_context, render.text_activity(feedback))
+            await send(turn_context, question_activity(quiz, len(answers), brief=self._brief(turn_context)))
+            return
+        await self._state.delete(turn_context)
+        right = _score(quiz, answers)
+        log.info("quiz finished kind=%s score=%d/%d", quiz.kind, right, len(quiz.questions))
+        score = SCORE.format(right=right, total=len(quiz.questions), subject=quiz.subject)
+        reply = render.text_activity(f"{feedback}\n\n{score}\n\n{recap(quiz, answers)}")
+        reply.suggested_actions = render.suggested_actions([AGAIN.format(subject=quiz.subject)])
+        await send(turn_context, reply)
+
+    @staticmethod
+    async def _subjects(engine: Any) -> list[str]:
+        catalog = getattr(engine, "catalog", None)
+        if catalog is None:
+            return []
+        return await asyncio.to_thread(quiz_subjects, catalog, MAX_LISTED_SUBJECTS)
+
+    # ------------------------------------------------------------------ state
+    async def _pending(self, turn_context: TurnContext) -> tuple[Quiz, list[int]] | None:
+        saved: Any = await self._state.get(turn_context, lambda: None)
+        if not isinstance(saved, dict) or "quiz" not in saved:
+            return None
+        try:
+            quiz = Quiz.from_dict(saved["quiz"])
+            answers = [int(a) for a in saved.get("answers") or []]
+        except (KeyError, TypeError, ValueError):
+            await self._state.delete(turn_context)
+            return None
+        if time.time() - float(saved.get("at", 0)) > QUIZ_TTL_SECONDS or len(answers) >= len(quiz.questions):
+            await self._state.delete(turn_context)
+            return None
+        return quiz, answers
+
+    async def _save(self, turn_context: TurnContext, quiz: Quiz, answers: list[int]) -> None:
+        await self._state.set(turn_context, {"quiz": quiz.to_dict(), "answers": list(answers), "at": time.time()})
+
+    @staticmethod
+    def _brief(turn_context: TurnContext) -> bool:
+        return turn_context.activity.channel_id == "msteams"
+
+    @staticmethod
+    def _with_suggestions(text: str, subjects: list[str]) -> Activity:
+        activity = render.text_activity(text)
+        activity.suggested_actions = render.suggested_actions([AGAIN.format(subject=s) for s in subjects])
+        return activity

@@ -1,0 +1,594 @@
+"""Readiness Q&A sessions in channels, group chats and meeting chats.
+
+  @Partner Atlas start readiness session "FY27 Azure incentives"   (a member of "ecm" or "admins")
+  @Partner Atlas <any question>          answered in its thread as usual, and recorded
+  @Partner Atlas session summary         the digest so far (anyone in the conversation)
+  @Partner Atlas end session             the digest, and the session is closed (its starter, ecm or admins)
+
+While a session runs, a question that repeats an earlier one of the session (the same meaning by
+MiniLM similarity and the same facts by the linker: retrieval/clustering.py) is answered by pointing
+to the earlier answer — who asked, the answer's title and sources, and a link to that message —
+instead of a second copy of the card, so a busy channel stays readable. An "Answer here anyway"
+button gets the full answer.
+
+The digest: questions and askers, the top question clusters, what was answered with which sources,
+and what needs follow-up (no match, low confidence, a thumbs down), exported as Markdown and CSV
+behind short-lived links. Everything is stored in SQLite (dialogs/session_store.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity, ActivityTypes
+
+from dialogs import render, teams
+from dialogs.conversation import send
+from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
+from dialogs.feedback import FeedbackStore, answer_outcome
+from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore, Source
+from retrieval.answers import Answer, AnswerKind, Understood
+from retrieval.clustering import Signature, cluster, first_duplicate, signature
+from retrieval.engine import AnswerEngine, UserContext
+
+log = logging.getLogger(__name__)
+
+EngineSource = Callable[[], AnswerEngine | None]
+HOSTS = frozenset({"ecm", "admins"})
+SESSION_KEY = "partnerAtlasSession"
+ANSWER_ANYWAY_KEY = "answerAnyway"
+MAX_SOURCES_PER_QUESTION = 5
+DIGEST_TOP_CLUSTERS = 5
+DIGEST_CARD_ITEMS = 8
+FOLLOW_UP_OUTCOMES = {"no_match": "no match", "low_confidence": "low confidence", "failed": "error"}
+DEFAULT_TOPIC = "Readiness Q&A"
+
+_QUOTES = "\"'“”‘’«»"
+_START = re.compile(r"(?:please\s+)?(?:start|begin|open|run)\s+(?:a\s+|the\s+|new\s+)?(?:readiness\s+)?(?:q\s*&\s*a\s+)?"
+                    r"session\b(?:\s*(?:on|about|for|called|named|:|-|–)\s*|\s+)?(?P<topic>.*)", re.IGNORECASE | re.DOTALL)
+_END = re.compile(r"(?:please\s+)?(?:end|stop|close|finish|wrap\s+up)\s+(?:the\s+|this\s+)?(?:readiness\s+)?(?:q\s*&\s*a\s+)?"
+                  r"session", re.IGNORECASE)
+_SUMMARY = re.compile(r"(?:(?:the\s+|this\s+)?(?:readiness\s+)?session\s+(?:summary|digest|recap|so\s+far)|"
+                      r"summari[sz]e\s+(?:the\s+|this\s+)?session|(?:show\s+)?(?:the\s+)?session\s+digest)", re.IGNORECASE)
+
+PHRASES = {
+    "started": "**Readiness session started: {topic}**\n\n@mention me with your questions: I answer each one in its "
+               "thread and keep track of what was asked. A question asked before gets a pointer to the earlier "
+               "answer. `@{bot} session summary` shows the digest so far; `@{bot} end session` closes it.",
+    "already_running": "A readiness session is already running here: **{topic}**, started by {by} at {at}. "
+                       "`end session` closes it first.",
+    "not_host": "Only channel managers and admins can start or end a readiness session. Ask away: I answer every "
+                "question that @mentions me.",
+    "personal_chat": "Readiness sessions run where many people ask: a channel, a group chat or a meeting chat. "
+                     "Add me there and @mention me with `start readiness session \"<topic>\"`.",
+    "none_running": "No readiness session is running here. `start readiness session \"<topic>\"` starts one.",
+    "nothing_yet": "No readiness session has run here yet.",
+    "duplicate": "🔁 Asked before in this session, by {asker} at {at}: “{earlier}”. {answer_line}{link}",
+    "answer_anyway": "Answer here anyway",
+    "export_ready": "Here is the session digest as {fmt}: [download]({url}) (the link works for {minutes} minutes).",
+    "export_unavailable": "Exports are not set up on this server.",
+    "session_over": "That session is not found here any more.",
+}
+
+
+class SessionEngine(Protocol):
+    """What sessions need from the engine beyond answering: who asks, vectors and linked facts."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    def user_context(self, aad_object_id: str | None, *, name: str = "",
+                     conversation_type: str = "personal") -> UserContext: ...
+
+    def embed(self, text: str) -> list[float] | None: ...
+
+    def understand(self, question: str) -> Understood: ...
+
+
+def conversation_key(activity: Activity) -> str:
+    """A channel (all of its threads) or a chat: the conversation id without its ';messageid=' thread part."""
+    conversation_id = (activity.conversation.id if activity.conversation else "") or ""
+    return conversation_id.split(";messageid=", 1)[0]
+
+
+def thread_id(activity: Activity) -> str:
+    """The root message of the thread a channel message is in (the message itself when it starts one)."""
+    conversation_id = (activity.conversation.id if activity.conversation else "") or ""
+    if ";messageid=" in conversation_id:
+        return conversation_id.split(";messageid=", 1)[1]
+    return activity.reply_to_id or activity.id or ""
+
+
+def message_link(key: str, conversation_type: str, message_id: str, thread: str, tenant: str) -> str:
+    """A Teams deep link to a message (https://learn.microsoft.com/microsoftteams/platform/concepts/build-and-test/deep-link-teams)."""
+    if not (key and message_id):
+        return ""
+    base = f"https://teams.microsoft.com/l/message/{urllib.parse.quote(key, safe=':@.')}/{urllib.parse.quote(message_id)}"
+    if conversation_type == teams.CHANNEL:
+        query = {"tenantId": tenant, "parentMessageId": thread or message_id}
+    else:
+        query = {"tenantId": tenant, "context": '{"contextType":"chat"}'}
+    return f"{base}?{urllib.parse.urlencode({k: v for k, v in query.items() if v})}"
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """('start', topic) | ('end', '') | ('summary', '') for a whole-message session command."""
+    said = " ".join(text.split()).strip(" !.?")
+    if match := _START.fullmatch(said):
+        topic = match.group("topic").strip().strip(_QUOTES).strip()
+        return "start", topic or DEFAULT_TOPIC
+    if _END.fullmatch(said):
+        return "end", ""
+    if _SUMMARY.fullmatch(said) or said.lower() in ("summary", "digest", "session"):
+        return "summary", ""
+    return None
+
+
+def _when(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M UTC")
+
+
+def _day_time(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def answer_sources(answer: Answer) -> tuple[Source, ...]:
+    """The first few distinct sources an answer cited: titles, paths and locators, never passages."""
+    out: list[Source] = []
+    for citation in render.source_citations(answer):
+        source = Source(citation.title, citation.path, citation.locator)
+        if source not in out:
+            out.append(source)
+        if len(out) >= MAX_SOURCES_PER_QUESTION:
+            break
+    return tuple(out)
+
+
+def answer_key(title: str, sources: tuple[Source, ...]) -> str:
+    """What an answer was, for "the same answer": its title and first source."""
+    first = sources[0] if sources else None
+    return f"{title}|{first.path}|{first.locator}" if first else title
+
+
+def answer_topic(answer: Answer) -> str:
+    """What the question was about, for grouping: the linked subject, else the first document cited."""
+    u = answer.understood
+    subject = [*u.workloads, *u.solution_plays, *u.solution_areas, *u.specializations, *u.designations, *u.programs]
+    if subject:
+        return ", ".join(subject[:3])
+    if u.opportunities:
+        return "Pipeline"
+    if answer.kind is AnswerKind.DOCUMENT and answer.citations:
+        return answer.citations[0].title
+    return ""
+
+
+# --------------------------------------------------------------------------- the digest
+@dataclass(frozen=True)
+class Cluster:
+    questions: tuple[SessionQuestion, ...]
+    askers: tuple[str, ...]
+    answered_by: SessionQuestion | None      # the asking whose answer the others were pointed to
+    follow_up: tuple[str, ...]               # why it needs follow-up: "no match", "low confidence", "1 👎"
+    up: int
+    down: int
+
+    @property
+    def first(self) -> SessionQuestion:
+        return self.questions[0]
+
+
+@dataclass(frozen=True)
+class Digest:
+    session: Session
+    questions: int
+    askers: int
+    duplicates_pointed: int
+    clusters: tuple[Cluster, ...]            # in order asked
+    final: bool
+
+    @property
+    def top(self) -> list[Cluster]:
+        ranked = sorted(self.clusters, key=lambda c: (-len(c.questions), -len(c.askers), c.first.id))
+        return [c for c in ranked if len(c.questions) > 1][:DIGEST_TOP_CLUSTERS]
+
+    @property
+    def answered(self) -> list[Cluster]:
+        return [c for c in self.clusters if not c.follow_up]
+
+    @property
+    def needs_follow_up(self) -> list[Cluster]:
+        return [c for c in self.clusters if c.follow_up]
+
+
+def build_digest(session: Session, questions: list[SessionQuestion],
+                 ratings: dict[str, dict[str, int]], *, final: bool) -> Digest:
+    groups = cluster([q.signature for q in questions])
+    clusters = []
+    for members in groups:
+        asked = tuple(questions[i] for i in members)
+        answered = [q for q in asked if q.answer_id or q.kind]
+        answered_by = next((q for q in answered if q.duplicate_of is None), answered[0] if answered else None)
+        up = sum(ratings.get(q.answer_id, {}).get("up", 0) for q in asked if q.answer_id)
+        down = sum(ratings.get(q.answer_id, {}).get("down", 0) for q in asked if q.answer_id)
+        reasons = list(dict.fromkeys(FOLLOW_UP_OUTCOMES[q.outcome] for q in asked if q.outcome in FOLLOW_UP_OUTCOMES))
+        if down:
+            reasons.append(f"{down} 👎")
+        askers = tuple(dict.fromkeys(q.asker_name or q.asker_id or "someone" for q in asked))
+        clusters.append(Cluster(asked, askers, answered_by, tuple(reasons), up, down))
+    return Digest(session, len(questions), len({q.asker_id or q.asker_name for q in questions}),
+                  sum(q.duplicate_of is not None for q in questions), tuple(clusters), final)
+
+
+def sources_text(sources: tuple[Source, ...]) -> str:
+    """Sources grouped by document: "FY27 map — maps/fy27.csv (row 2, row 70); ECIF guide — programs/ecif.md"."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for source in sources:
+        locators = grouped.setdefault((source.title, source.path), [])
+        if source.locator and source.locator not in locators:
+            locators.append(source.locator)
+    return "; ".join(Source(title, path, ", ".join(locators)).label() for (title, path), locators in grouped.items())
+
+
+def _sources_text(cluster_: Cluster) -> str:
+    return sources_text(cluster_.answered_by.sources if cluster_.answered_by else ()) or "no sources"
+
+
+def _answer_text(cluster_: Cluster) -> str:
+    q = cluster_.answered_by
+    return q.title if q and q.title else "(not answered)"
+
+
+QUESTION_CHARS_SHOWN = 300
+
+
+def _q(question: str) -> str:
+    """A question as the card and the posted digest show it (the exports keep it whole)."""
+    text = " ".join(question.split())
+    return text if len(text) <= QUESTION_CHARS_SHOWN else text[: QUESTION_CHARS_SHOWN - 1].rstrip() + "…"
+
+
+def _escape_md(text: str) -> str:
+    return re.sub(r"([|\\`*_\[\]<>])", r"\\\1", " ".join(str(text).split()))
+
+
+def _header_lines(digest: Digest) -> list[str]:
+    s = digest.session
+    period = f"{_day_time(s.started_at)} – {_when(s.ended_at)}" if s.ended_at else f"since {_day_time(s.started_at)}"
+    state = "ended" if s.ended_at else "running"
+    return [f"Started by {s.started_by_name or 'a channel manager'}, {period} ({state}).",
+            f"{digest.questions} question{'s' if digest.questions != 1 else ''} from {digest.askers} "
+            f"asker{'s' if digest.askers != 1 else ''}; {len(digest.clusters)} distinct, {digest.duplicates_pointed} "
+            f"pointed to an earlier answer; {len(digest.answered)} answered, {len(digest.needs_follow_up)} to follow up."]
+
+
+def digest_markdown(digest: Digest, *, limit: int | None = None) -> str:
+    title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {digest.session.topic}"
+    show: Callable[[str], str] = _q if limit else str
+    lines = [f"# {_escape_md(title)}", "", *_header_lines(digest), ""]
+    if not digest.questions:
+        return "\n".join([*lines, "No questions were asked."]) + "\n"
+    if digest.top:
+        lines += ["## Top question clusters", ""]
+        lines += [f"{n}. ×{len(c.questions)} “{_escape_md(show(c.first.question))}” — asked by {_escape_md(', '.join(c.askers))}"
+                  for n, c in enumerate(digest.top, 1)]
+        lines.append("")
+    follow = digest.needs_follow_up
+    lines += ["## To follow up (no match, low confidence, thumbs down)", ""]
+    shown = follow[:limit] if limit else follow
+    lines += [f"- “{_escape_md(show(c.first.question))}” — {', '.join(c.follow_up)}; asked by "
+              f"{_escape_md(', '.join(c.askers))}" for c in shown] or ["- Nothing: every question was answered."]
+    if len(follow) > len(shown):
+        lines.append(f"- … and {len(follow) - len(shown)} more (in the export)")
+    answered = digest.answered
+    lines += ["", "## Answered", ""]
+    shown = answered[:limit] if limit else answered
+    for c in shown:
+        times = f" (×{len(c.questions)})" if len(c.questions) > 1 else ""
+        rating = f" · {c.up} 👍" if c.up else ""
+        lines.append(f"- “{_escape_md(show(c.first.question))}”{times} → **{_escape_md(_answer_text(c))}**{rating}  \n"
+                     f"  Sources: {_escape_md(_sources_text(c))}")
+    if not answered:
+        lines.append("- Nothing yet.")
+    if len(answered) > len(shown):
+        lines.append(f"- … and {len(answered) - len(shown)} more (in the export)")
+    return "\n".join(lines) + "\n"
+
+
+CSV_HEADER = ["asked_at_utc", "asker", "question", "cluster", "repeat_of_question", "answer_kind", "answer_title",
+              "outcome", "sources", "thumbs_up", "thumbs_down"]
+
+
+def digest_table(digest: Digest, ratings: dict[str, dict[str, int]]) -> tuple[list[str], list[list[object]]]:
+    rows: list[list[object]] = []
+    by_id = {q.id: q for c in digest.clusters for q in c.questions}
+    for number, c in enumerate(digest.clusters, 1):
+        for q in c.questions:
+            earlier = by_id.get(q.duplicate_of) if q.duplicate_of else None
+            rating = ratings.get(q.answer_id, {}) if q.answer_id else {}
+            rows.append([dt.datetime.fromtimestamp(q.asked_at, dt.UTC).isoformat(timespec="seconds"),
+                         q.asker_name or q.asker_id, q.question, number, earlier.question if earlier else "",
+                         q.kind, q.title, "repeat" if q.duplicate_of else q.outcome,
+                         sources_text(q.sources), rating.get("up", 0), rating.get("down", 0)])
+    rows.sort(key=lambda r: str(r[0]))
+    return CSV_HEADER, rows
+
+
+def digest_activity(digest: Digest) -> Activity:
+    """The digest as a card (top clusters, follow-ups, answered with sources) + export buttons; Markdown fallback."""
+    s = digest.session
+    title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {s.topic}"
+    body: list[dict[str, Any]] = [render.text_block(title, size="Large", weight="Bolder")]
+    body += [render.text_block(line, spacing="Small") for line in _header_lines(digest)]
+    body.append(render.fact_set([("Questions", str(digest.questions)), ("Askers", str(digest.askers)),
+                                 ("Distinct", str(len(digest.clusters))),
+                                 ("Repeats pointed", str(digest.duplicates_pointed)),
+                                 ("To follow up", str(len(digest.needs_follow_up)))]))
+    if digest.top:
+        body.append(render.heading("Top question clusters"))
+        body += [render.text_block(f"{n}. ×{len(c.questions)} “{_q(c.first.question)}” — {', '.join(c.askers)}",
+                                   spacing="Small") for n, c in enumerate(digest.top, 1)]
+    body.append(render.heading("To follow up"))
+    follow = digest.needs_follow_up
+    if follow:
+        body += [render.text_block(f"• “{_q(c.first.question)}” — {', '.join(c.follow_up)}", spacing="Small",
+                                   color="Attention") for c in follow[:DIGEST_CARD_ITEMS]]
+        if len(follow) > DIGEST_CARD_ITEMS:
+            body.append(render.text_block(f"… and {len(follow) - DIGEST_CARD_ITEMS} more in the export", isSubtle=True))
+    else:
+        body.append(render.text_block("Nothing: every question was answered.", spacing="Small"))
+    body.append(render.heading("Answered"))
+    answered = digest.answered
+    for c in answered[:DIGEST_CARD_ITEMS]:
+        times = f" (×{len(c.questions)})" if len(c.questions) > 1 else ""
+        body.append(render.text_block(f"• “{_q(c.first.question)}”{times} → **{_answer_text(c)}**", spacing="Small"))
+        body.append(render.text_block(f"Sources: {_sources_text(c)}", size="Small", isSubtle=True, spacing="None"))
+    if len(answered) > DIGEST_CARD_ITEMS:
+        body.append(render.text_block(f"… and {len(answered) - DIGEST_CARD_ITEMS} more in the export", isSubtle=True))
+    if not answered:
+        body.append(render.text_block("Nothing yet.", spacing="Small"))
+    actions = [{"type": "Action.Submit", "title": f"Export {label}",
+                "data": {SESSION_KEY: "export", "session": s.session_id, "fmt": fmt}}
+               for label, fmt in (("Markdown", "md"), ("CSV", "csv"))]
+    card = render.adaptive_card(body, actions)
+    text = digest_markdown(digest, limit=DIGEST_CARD_ITEMS)
+    card["fallbackText"] = text
+    activity = Activity(type=ActivityTypes.message, text=text, text_format="markdown",
+                        attachments=[render.card_attachment(card)])
+    if render.activity_size(activity) > render.MAX_ACTIVITY_BYTES:
+        # a huge session: the card keeps its head and the counts; everything else is in the exports
+        card["body"] = body[:3]
+        card["fallbackText"] = activity.text = "\n".join(_header_lines(digest))
+    return activity
+
+
+# --------------------------------------------------------------------------- the turn handlers
+class ReadinessSessions:
+    def __init__(self, engine_source: EngineSource, store: SessionStore, *, feedback: FeedbackStore | None = None,
+                 exports: ExportStore | None = None, public_base_url: str = "",
+                 clock: Callable[[], float] = time.time) -> None:
+        self._engine_source = engine_source
+        self.store = store
+        self.feedback = feedback
+        self.exports = exports
+        self.public_base_url = public_base_url.rstrip("/")
+        self._clock = clock
+
+    # ------------------------------------------------------------------ commands and buttons
+    async def on_command(self, turn_context: TurnContext, text: str) -> bool:
+        command = parse_command(text)
+        if command is None:
+            return False
+        activity = turn_context.activity
+        if teams.conversation_type(activity) == teams.PERSONAL:
+            await send(turn_context, render.text_activity(PHRASES["personal_chat"]))
+            return True
+        name, topic = command
+        if name == "summary":
+            await self._summary(turn_context)
+            return True
+        engine = self._engine()
+        if engine is None:
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return True
+        user = self._user(engine, turn_context)
+        if name == "start":
+            await self._start(turn_context, user, topic)
+        else:
+            await self._end(turn_context, user)
+        return True
+
+    async def on_submit(self, turn_context: TurnContext) -> bool:
+        value = turn_context.activity.value
+        if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):
+            return False
+        fmt = "csv" if value.get("fmt") == "csv" else "md"
+        session = await asyncio.to_thread(self.store.get, str(value.get("session") or ""))
+        # a digest's buttons work where the digest was posted, and nowhere else
+        if session is None or session.conversation_key != conversation_key(turn_context.activity):
+            await send(turn_context, render.text_activity(PHRASES["session_over"]))
+            return True
+        await self._export(turn_context, session, fmt)
+        return True
+
+    # ------------------------------------------------------------------ around each answer
+    def running_session(self, activity: Activity) -> Session | None:
+        if teams.conversation_type(activity) == teams.PERSONAL:
+            return None
+        return self.store.running(conversation_key(activity))
+
+    async def before_reply(self, turn_context: TurnContext, question: str, answer: Answer) -> bool:
+        """In a session, a repeat of an earlier question gets a pointer instead of the answer: True when sent."""
+        activity = turn_context.activity
+        session = await asyncio.to_thread(self.running_session, activity)
+        if session is None or answer.kind is AnswerKind.CLARIFY:
+            return False
+        sig = self._signature(question, answer)
+        turn_context.turn_state[SESSION_KEY] = (session, sig)
+        if isinstance(activity.value, dict) and activity.value.get(ANSWER_ANYWAY_KEY):
+            return False
+        earlier = [q for q in await asyncio.to_thread(self.store.questions, session.session_id)
+                   if q.duplicate_of is None and q.kind and q.kind != AnswerKind.CLARIFY.value]
+        found = first_duplicate(sig, [q.signature for q in earlier])
+        if found is None:
+            return False
+        original = earlier[found]
+        sender = activity.from_property
+        await asyncio.to_thread(
+            self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
+            thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
+            asker_name=(sender.name or "") if sender else "", question=question, answer_id="", kind=original.kind,
+            title=original.title, outcome=original.outcome, sources=original.sources, topic=original.topic,
+            duplicate_of=original.id, signature=sig, now=self._clock())
+        log.info("session question answered by pointing to question %d", original.id)
+        await send(turn_context, self._pointer(activity, original, question))
+        return True
+
+    async def after_reply(self, turn_context: TurnContext, question: str, answer: Answer | None,
+                          answer_id: str | None) -> None:
+        """Record an answered question in the running session (with its sources and feedback id)."""
+        activity = turn_context.activity
+        stashed = turn_context.turn_state.get(SESSION_KEY)
+        if stashed is not None:
+            session, sig = stashed
+        else:
+            session = await asyncio.to_thread(self.running_session, activity)
+            if session is None:
+                return
+            sig = self._signature(question, answer) if answer is not None else signature(question, None, Understood())
+        if answer is not None and answer.kind is AnswerKind.CLARIFY:
+            return                       # the question is recorded when the clarified answer comes
+        sender = activity.from_property
+        recorded = answer.understood.question if answer is not None and answer.understood.follow_up else ""
+        text = f"{recorded} → {question}" if recorded and recorded != question else question
+        await asyncio.to_thread(
+            self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
+            thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
+            asker_name=(sender.name or "") if sender else "", question=text, answer_id=answer_id or "",
+            kind=answer.kind.value if answer else "", title=answer.title if answer else "",
+            outcome=answer_outcome(answer) if answer else "failed",
+            sources=answer_sources(answer) if answer else (), topic=answer_topic(answer) if answer else "",
+            duplicate_of=None, signature=sig, now=self._clock())
+
+    # ------------------------------------------------------------------ internals
+    def _engine(self) -> SessionEngine | None:
+        engine = self._engine_source()
+        if engine is None or not engine.ready or not hasattr(engine, "embed"):
+            return None
+        return engine  # type: ignore[return-value]
+
+    def _user(self, engine: SessionEngine, turn_context: TurnContext) -> UserContext:
+        activity = turn_context.activity
+        sender = activity.from_property
+        return engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
+                                   conversation_type=teams.conversation_type(activity))
+
+    def _signature(self, question: str, answer: Answer) -> Signature:
+        engine = self._engine()
+        understood = answer.understood
+        if answer.kind is AnswerKind.DENIED and engine is not None:
+            # a refusal keeps few facts; the question's own (which opportunity) tell two refusals apart
+            understood = engine.understand(question)
+        # a follow-up ("and in France?") is compared as the question it became
+        text = f"{understood.question} {question}" if understood.follow_up and understood.question else question
+        vector = engine.embed(text) if engine is not None else None
+        return signature(question, vector, understood, answer.kind.value, answer_key(answer.title, answer_sources(answer)))
+
+    async def _start(self, turn_context: TurnContext, user: UserContext, topic: str) -> None:
+        if not (set(user.groups) & HOSTS):
+            await send(turn_context, render.text_activity(PHRASES["not_host"]))
+            return
+        activity = turn_context.activity
+        try:
+            session = await asyncio.to_thread(
+                self.store.start, conversation_key=conversation_key(activity),
+                conversation_type=teams.conversation_type(activity), topic=topic, started_by_id=user.aad_object_id or "",
+                started_by_name=user.name, now=self._clock())
+        except SessionAlreadyRunning as running:
+            s = running.session
+            await send(turn_context, render.text_activity(PHRASES["already_running"].format(
+                topic=s.topic, by=s.started_by_name or "a channel manager", at=_when(s.started_at))))
+            return
+        log.info("readiness session started in a %s", session.conversation_type)
+        bot = (activity.recipient.name if activity.recipient else "") or "Partner Atlas"
+        await send(turn_context, render.text_activity(PHRASES["started"].format(topic=session.topic, bot=bot)))
+
+    async def _end(self, turn_context: TurnContext, user: UserContext) -> None:
+        key = conversation_key(turn_context.activity)
+        running = await asyncio.to_thread(self.store.running, key)
+        if running is None:
+            await send(turn_context, render.text_activity(PHRASES["none_running"]))
+            return
+        is_starter = bool(user.aad_object_id) and user.aad_object_id == running.started_by_id
+        if not (is_starter or set(user.groups) & HOSTS):
+            await send(turn_context, render.text_activity(PHRASES["not_host"]))
+            return
+        ended = await asyncio.to_thread(self.store.end, key, ended_by_name=user.name, now=self._clock())
+        if ended is None:         # someone else ended it a moment ago: their reply carries the digest
+            await send(turn_context, render.text_activity(PHRASES["none_running"]))
+            return
+        log.info("readiness session ended")
+        await send(turn_context, await self._digest_activity(ended, final=True))
+
+    async def _summary(self, turn_context: TurnContext) -> None:
+        session = await asyncio.to_thread(self.store.latest, conversation_key(turn_context.activity))
+        if session is None:
+            await send(turn_context, render.text_activity(PHRASES["nothing_yet"]))
+            return
+        await send(turn_context, await self._digest_activity(session, final=not session.running))
+
+    async def _digest(self, session: Session, *, final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
+        questions = await asyncio.to_thread(self.store.questions, session.session_id)
+        ids = [q.answer_id for q in questions if q.answer_id]
+        ratings = await asyncio.to_thread(self.feedback.ratings, ids) if self.feedback is not None and ids else {}
+        return build_digest(session, questions, ratings, final=final), ratings
+
+    async def _digest_activity(self, session: Session, *, final: bool) -> Activity:
+        digest, _ = await self._digest(session, final=final)
+        return digest_activity(digest)
+
+    async def _export(self, turn_context: TurnContext, session: Session, fmt: str) -> None:
+        if self.exports is None or not self.public_base_url:
+            await send(turn_context, render.text_activity(PHRASES["export_unavailable"]))
+            return
+        digest, ratings = await self._digest(session, final=not session.running)
+        if fmt == "csv":
+            header, rows = digest_table(digest, ratings)
+            name = await asyncio.to_thread(self.exports.save, header, rows, "csv")
+        else:
+            name = await asyncio.to_thread(self.exports.save_text, digest_markdown(digest))
+        text = PHRASES["export_ready"].format(fmt="CSV" if fmt == "csv" else "Markdown",
+                                              url=f"{self.public_base_url}/exports/{name}",
+                                              minutes=EXPORT_TTL_SECONDS // 60)
+        await send(turn_context, render.text_activity(text))
+
+    def _pointer(self, activity: Activity, original: SessionQuestion, question: str) -> Activity:
+        tenants = sorted(teams.tenant_ids(activity))
+        link = message_link(conversation_key(activity), teams.conversation_type(activity), original.activity_id,
+                            original.thread_id, tenants[0] if tenants else "")
+        same_thread = original.thread_id and original.thread_id == thread_id(activity)
+        link_text = (" The answer is above in this thread." if same_thread else "") + \
+            (f" [Open the earlier answer]({link})" if link else "")
+        sources = sources_text(original.sources)
+        answer_line = f"My answer: **{original.title}**" + (f" (sources: {sources})." if sources else ".") \
+            if original.title else ""
+        if original.outcome in FOLLOW_UP_OUTCOMES:
+            answer_line = f"I could not answer it well then ({FOLLOW_UP_OUTCOMES[original.outcome]}): it is on the " \
+                          "follow-up list for the program owners."
+        text = PHRASES["duplicate"].format(asker=original.asker_name or "someone", at=_when(original.asked_at),
+                                           earlier=original.question, answer_line=answer_line, link=link_text)
+        card = render.adaptive_card(
+            [render.text_block(text)],
+            [{"type": "Action.Submit", "title": PHRASES["answer_anyway"],
+              "data": {"question": question, ANSWER_ANYWAY_KEY: True}}])
+        card["fallbackText"] = text
+        return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
+                        attachments=[render.card_attachment(card)])
