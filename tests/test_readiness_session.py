@@ -13,6 +13,7 @@ import csv
 import io
 import itertools
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +65,7 @@ SCRIPT: list[tuple[Person, str, int | None]] = [
     (CHLOE, "Who can deliver Dynamics 365 Finance in Poland?", None),                          # 16
     (DEV, "Partners for Dynamics 365 Finance in Poland?", 16),                                 # 17 paraphrase
     (EMMA, "who covers teams phone in australia", 12),                                         # 18 same words
-    (ANNA, "Who can deliver Dynamics 365 Finance in Germany?", None),                          # 19 another country
+    (HOST, "Any internal notes on Xenoline Consulting?", None),                                # 19 confidential
     (BEN, "Which incentives fit an Azure Kubernetes Service deal of $80k for an Enterprise customer?", None),  # 20
 ]
 UNANSWERABLE = 10
@@ -77,6 +78,9 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeEngine:
     index = tmp_path_factory.mktemp("sample-index")
     build_index(SAMPLE, index, embedder="minilm", progress=False)
     return load_engine(SAMPLE, index)
+
+
+CONFIDENTIAL = "CONF0011"        # the sample's confidential partner notes all start with it
 
 
 @pytest.fixture
@@ -130,7 +134,7 @@ def submit_data(card: dict[str, Any], title_part: str) -> dict[str, Any]:
     return found[0]
 
 
-async def test_a_readiness_session_in_a_channel(client: TestClient) -> None:
+async def test_a_readiness_session_in_a_channel(client: TestClient, tmp_path: Path) -> None:
     # a seller may not start one; the channel manager can
     refused = await say(client, channel_payload(ANNA, 'start readiness session "Try"'))
     assert "Only channel managers and admins" in refused[0]["text"]
@@ -228,6 +232,12 @@ async def test_a_readiness_session_in_a_channel(client: TestClient) -> None:
     markdown = (await _download(client, submit_data(card, "Export Markdown"))).decode()
     assert markdown.startswith("# Readiness session digest: FY27 Azure partner incentives")
     assert SCRIPT[UNANSWERABLE - 1][1] in markdown
+
+    # confidential notes were asked for in the channel (by a channel manager, even): none were shown,
+    # and none are stored with the session, the feedback or the knowledge-gaps log
+    assert all(CONFIDENTIAL not in r["text"] for r in replies.values())
+    dump = "\n".join(sqlite3.connect(tmp_path / "partner-atlas.db").iterdump())
+    assert CONFIDENTIAL not in dump and "Any internal notes on Xenoline Consulting?" in dump
 
     # the session is over: a repeat is answered in full again, and the summary shows the ended session
     after = await say(client, channel_payload(DEV, SCRIPT[0][1]))
