@@ -40,6 +40,7 @@ from retrieval.answers import (
     OpportunityLine,
     PartnerMatch,
     Passage,
+    Understood,
 )
 
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -462,6 +463,7 @@ class ExportRequest:
     subject: str          # sweep | gaps | decisions
     fmt: str              # csv | xlsx
     query: str            # the question that reproduces the full list
+    scope: Understood | None = None   # after a follow-up: the merged filters the list was made with
 
 
 def _decision_data(action: str, opportunity_id: str, partner_id: str) -> dict[str, Any]:
@@ -507,9 +509,11 @@ def decision_of(value: object) -> DecisionRequest | None:
                            typed.strip() if isinstance(typed, str) else "")
 
 
-def export_actions(subject: str, query: str) -> list[dict[str, Any]]:
-    return [{"type": "Action.Submit", "title": f"Export {fmt.upper()}",
-             "data": {FEEDBACK_KEY: "export", "subject": subject, "format": fmt, "query": query}}
+def export_actions(subject: str, query: str, scope: Understood | None = None) -> list[dict[str, Any]]:
+    data: dict[str, Any] = {FEEDBACK_KEY: "export", "subject": subject, "query": query}
+    if scope is not None:
+        data["scope"] = scope.to_dict()
+    return [{"type": "Action.Submit", "title": f"Export {fmt.upper()}", "data": {**data, "format": fmt}}
             for fmt in EXPORT_FORMATS]
 
 
@@ -519,7 +523,35 @@ def export_of(value: object) -> ExportRequest | None:
     subject, fmt, query = value.get("subject"), value.get("format"), value.get("query", "")
     if subject not in EXPORT_SUBJECTS or fmt not in EXPORT_FORMATS or not isinstance(query, str):
         return None
-    return ExportRequest(str(subject), str(fmt), query.strip()[:2000])
+    return ExportRequest(str(subject), str(fmt), query.strip()[:2000], _scope_of(value.get("scope")))
+
+
+_SCOPE_NUMBERS = ("deal_usd", "value_min", "value_max")
+_SCOPE_TEXTS = ("intent", "question", "country_label")
+
+
+def _scope_of(value: object) -> Understood | None:
+    """The merged filters a card carried back, checked field by field: a submit's data is client input."""
+    if not isinstance(value, dict):
+        return None
+    fields: dict[str, Any] = {}
+    for name, default in Understood().__dict__.items():
+        item = value.get(name, default)
+        if name in _SCOPE_NUMBERS:
+            ok = item is None or (isinstance(item, int | float) and not isinstance(item, bool))
+        elif name in _SCOPE_TEXTS:
+            ok = isinstance(item, str) and len(item) <= 2000
+        elif isinstance(default, bool):
+            ok = isinstance(item, bool)
+        else:
+            ok = isinstance(item, list | tuple) and len(item) <= 50 and all(isinstance(v, str) and len(v) <= 200
+                                                                              for v in item)
+            item = tuple(item) if ok else item
+        if not ok:
+            return None
+        fields[name] = item
+    scope = Understood(**fields)
+    return scope if scope.question else None
 
 
 def sort_action(query: str) -> dict[str, Any]:
@@ -533,10 +565,12 @@ def _workflow_actions(answer: Answer) -> list[dict[str, Any]]:
     """Export (and sort) buttons for a sweep or a coverage-gap answer that has rows to export."""
     if not answer.export_query:
         return []
+    # a follow-up's list was made with the merged filters, which its first question alone does not say
+    scope = answer.understood if answer.understood.follow_up else None
     if answer.kind is AnswerKind.PIPELINE and answer.opportunities:
-        return export_actions("sweep", answer.export_query) + [sort_action(answer.export_query)]
+        return export_actions("sweep", answer.export_query, scope) + [sort_action(answer.export_query)]
     if answer.kind is AnswerKind.GAPS and answer.gaps:
-        return export_actions("gaps", answer.export_query)
+        return export_actions("gaps", answer.export_query, scope)
     return []
 
 

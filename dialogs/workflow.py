@@ -24,7 +24,7 @@ from dialogs import render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.subscriptions import SubscriptionStore
-from retrieval.answers import Answer, AnswerKind
+from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import AnswerEngine, UserContext
 
 log = logging.getLogger(__name__)
@@ -53,9 +53,9 @@ class WorkflowEngine(Protocol):
     def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str,
                reason: str = "") -> Answer: ...
 
-    def export_sweep(self, question: str, user: UserContext) -> Table | None: ...
+    def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None) -> Table | None: ...
 
-    def export_gaps(self, question: str, user: UserContext) -> Table | None: ...
+    def export_gaps(self, question: str, user: UserContext, scope: Understood | None = None) -> Table | None: ...
 
     def export_decisions(self, user: UserContext) -> Table | None: ...
 
@@ -197,10 +197,10 @@ class ChannelManagerActions:
         phrases = render.messages()
         table: Table | None
         if request.subject == "sweep":
-            table = await asyncio.to_thread(engine.export_sweep, request.query or DIGEST_QUESTION, user)
+            table = await asyncio.to_thread(engine.export_sweep, request.query or DIGEST_QUESTION, user, request.scope)
             what = "sweep"
         elif request.subject == "gaps":
-            table = await asyncio.to_thread(engine.export_gaps, request.query or "coverage gaps", user)
+            table = await asyncio.to_thread(engine.export_gaps, request.query or "coverage gaps", user, request.scope)
             what = "coverage gaps"
         else:
             table = await asyncio.to_thread(engine.export_decisions, user)

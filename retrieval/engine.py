@@ -67,9 +67,11 @@ class AnswerEngine(Protocol):
     def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str,
                reason: str = "") -> Answer: ...
 
-    def export_sweep(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
+    def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None,
+                     ) -> tuple[list[str], list[list[object]]] | None: ...
 
-    def export_gaps(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
+    def export_gaps(self, question: str, user: UserContext, scope: Understood | None = None,
+                    ) -> tuple[list[str], list[list[object]]] | None: ...
 
     def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
 
@@ -183,12 +185,16 @@ class KnowledgeEngine:
                       decisions=tuple(self.decisions.for_opportunity(opportunity.id)), suggestions=follow,
                       citations=(structured.opportunity_citation(opportunity),))
 
-    def export_sweep(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
+    def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None,
+                     ) -> tuple[list[str], list[list[object]]] | None:
         """Every opportunity a sweep question selects (not only the first page), with the top suggestion
-        and the decisions taken, as rows for a CSV/XLSX export. None when the user may not see the pipeline."""
+        and the decisions taken, as rows for a CSV/XLSX export. None when the user may not see the pipeline.
+
+        `scope` is what the answer understood after a follow-up ("… and in France?"): its merged filters
+        decide the rows, since the question alone is the first of the chain."""
         if not user.sees_pipeline:
             return None
-        linked = link(question, self.catalog)
+        linked = self._scope_linked(question, scope)
         answer = self._pipeline(question, linked, user, self._understood(linked), limit=None)
         header = ["opportunity_id", "account", "workload", "country", "segment", "industry", "estimated_value_usd",
                   "stage", "close_date", "owner", "top_suggestion", "top_suggestion_score", "top_suggestion_reasons",
@@ -204,10 +210,11 @@ class KnowledgeEngine:
                          line.citation.label() if line.citation else ""])
         return header, rows
 
-    def export_gaps(self, question: str, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
+    def export_gaps(self, question: str, user: UserContext, scope: Understood | None = None,
+                    ) -> tuple[list[str], list[list[object]]] | None:
         """Every coverage-gap cell a gaps question selects (the card shows the largest 40); None when the
-        user may not see the pipeline or the question is not about coverage gaps."""
-        linked = link(question, self.catalog)
+        user may not see the pipeline or the question is not about coverage gaps. `scope` as for export_sweep."""
+        linked = self._scope_linked(question, scope)
         if not user.sees_pipeline or not linked.has(*_GAP_WORDS):
             return None
         answer = self._gaps(linked, user, self._understood(linked), limit=None)
@@ -405,6 +412,12 @@ class KnowledgeEngine:
         citations = tuple(dict.fromkeys(p.citation for p in result.passages))
         return Answer(AnswerKind.DOCUMENT, best.heading or best.citation.title, summary, understood,
                       passages=result.passages, citations=citations, low_confidence=not result.sure)
+
+    def _scope_linked(self, question: str, scope: Understood | None) -> Linked:
+        """The question's entities, or those of a merged follow-up chain when its scope is given."""
+        if scope is not None and scope.question:
+            return self._relink(scope)
+        return link(question, self.catalog)
 
     def _relink(self, understood: Understood) -> Linked:
         """The entities of a previous answer, as if the user had typed them again."""

@@ -327,6 +327,39 @@ async def test_the_sweep_export_has_every_opportunity_not_only_the_first_page(tm
         await served.close()
 
 
+async def test_the_export_of_a_follow_up_keeps_the_follow_ups_filter(tmp_path: Path) -> None:
+    knowledge = make_knowledge(tmp_path / "kb")
+    ids = big_pipeline(knowledge, count=30)
+    rows = list(csv.DictReader(io.StringIO((knowledge / "opportunities" / "pipeline.csv").read_text())))
+    for row in rows[::3]:
+        row["country"] = "FR"
+    write_table(knowledge / "opportunities" / "pipeline.csv", OPP_HEADER, rows)
+    in_france = sorted(r["opportunity_id"] for r in rows if r["country"] == "FR")
+    assert 0 < len(in_france) < len(ids)
+    served = await serve(knowledge, tmp_path / "data")
+    try:
+        await served.say("Which opportunities have no partner attached?")
+        follow_up = await served.say("and in France?")
+        card = card_of(follow_up)
+        assert sorted(set(re.findall(r"OPP-\d+", text_of(follow_up)))) == in_france
+        exports = submits(card, "export")
+        assert exports and all(e["scope"]["countries"] == ["FR"] for e in exports)
+
+        [reply] = await served.say(value=exports[0])
+        status, body, _ = await download(served, reply["text"])
+        assert status == 200
+        exported = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+        assert sorted(r["opportunity_id"] for r in exported) == in_france
+        assert {r["country"] for r in exported} == {"FR"}
+
+        # a scope that is not what the bot wrote (client input) is ignored, not trusted: the question decides
+        [reply] = await served.say(value={**exports[0], "scope": {"question": ["not", "text"], "countries": "FR"}})
+        status, body, _ = await download(served, reply["text"])
+        assert sorted(r["opportunity_id"] for r in csv.DictReader(io.StringIO(body.decode("utf-8-sig")))) == sorted(ids)
+    finally:
+        await served.close()
+
+
 async def test_exported_decisions_and_gaps(served: Served) -> None:
     card = card_of(await served.say("Suggest partners for OPP-100"))
     propose = next(d for d in submits(card, "attach") if d["action"] == "propose" and d["partnerId"] == "P-1")
