@@ -19,6 +19,7 @@ from botbuilder.core import (
     ConversationState,
     MemoryStorage,
     PrivateConversationState,
+    Storage,
     TurnContext,
 )
 from botbuilder.dialogs import DialogExtensions
@@ -43,9 +44,9 @@ class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
-                 knowledge_gaps: KnowledgeGapActions | None = None) -> None:
+                 knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None) -> None:
         super().__init__()
-        storage = MemoryStorage()
+        storage = storage if storage is not None else MemoryStorage()   # the server passes its durable store
         self.conversation_state = conversation_state or ConversationState(storage)
         # Dialog state and follow-up context are per user *and* conversation: in a channel thread two
         # sellers asking at once must not answer each other's clarifying questions.
