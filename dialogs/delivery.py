@@ -7,9 +7,9 @@ never re-sends an activity that already went out.
 Which connector answers are retried (each one says the activity was *not* accepted):
 - 429 Too Many Requests: the rate limit (Teams: per bot per thread, per tenant), refused before
   processing. Retry-After is honoured.
-- 412 Precondition Failed: Teams documents it among the codes to retry with backoff (with 429, 502
-  and 504); the connector returns it when a conversation is busy with a concurrent operation and it
-  rejected the request before acting on it — a refusal, so a re-post cannot duplicate.
+- 412 Precondition Failed: Teams' rate-limit guidance says 412, 502 and 504 must be retried like 429.
+  And by HTTP's definition (RFC 9110 §13.1) a server answering 412 has not applied the request: the
+  precondition is checked first, so the activity was not posted and a re-post cannot duplicate it.
 - 502 Bad Gateway, 503 Service Unavailable, 504 Gateway Timeout: a gateway in front of the connector
   could not reach it or gave up; the connector itself never saw the request, or did not finish it
   (Teams treats 502/504 as retryable for this reason). Retry-After is honoured on 503.
