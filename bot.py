@@ -342,7 +342,8 @@ class MessagesEndpoint:
     def __init__(self, settings: Settings, adapter: CloudAdapter, bot: PartnerBot,
                  replay_guard: ReplayGuard | None = None) -> None:
         self.settings, self.adapter, self.bot = settings, adapter, bot
-        self.replay_guard = replay_guard or ReplayGuard()
+        # not `or`: an empty guard has len() 0, so a test's guard (with its own clock) was silently replaced
+        self.replay_guard = replay_guard if replay_guard is not None else ReplayGuard()
         self._warned_local_auth = False
 
     async def __call__(self, request: web.Request) -> web.Response:
