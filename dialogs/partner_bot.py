@@ -31,6 +31,7 @@ from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.sessions import ReadinessSessions
+from dialogs.storage import ETagConflictError
 from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
 
@@ -63,8 +64,13 @@ class PartnerBot(ActivityHandler):
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
-        await self.conversation_state.save_changes(turn_context)
-        await self.private_state.save_changes(turn_context)
+        for state in (self.conversation_state, self.private_state):
+            try:
+                await state.save_changes(turn_context)
+            except ETagConflictError:
+                # A concurrent turn of the same user in the same conversation saved first. This turn's
+                # replies are out already; keeping the winner's state (not overwriting it) is the lesser loss.
+                log.info("conversation state saved by a concurrent turn first: this turn's state change is dropped")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

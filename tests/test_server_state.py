@@ -6,6 +6,7 @@ first one was shut down.
 """
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -95,3 +96,18 @@ def test_blob_state_needs_a_connection_string() -> None:
     with pytest.raises(ValueError):
         bot.Settings(_env_file=None, app_id="", app_password="", state_store="redis")
     assert bot.Settings(_env_file=None, app_id="", app_password="").state_store == "sqlite"
+
+
+async def test_two_turns_racing_in_one_conversation_both_answer_and_the_state_stays_readable(
+        tmp_path: Path, engine: KnowledgeEngine, request: pytest.FixtureRequest) -> None:
+    """Both turns read the same state version; the second save loses the ETag race. That is not an error
+    the user should see: both got their answers, and the winner's state is kept (not overwritten)."""
+    settings = settings_for("sqlite", tmp_path / "data", request)
+    conversation_id = f"a:{uuid.uuid4().hex}"
+    async with serving(settings, engine) as client:
+        chat = Conversation(client, conversation_id)
+        await chat.say("Which partners cover AKS in Germany?")        # state exists, with an e_tag
+        replies = await asyncio.gather(*(chat.say(text) for text in ("and in France?", "and in Austria?")))
+        assert all("Sorry" not in texts(reply) and texts(reply) for reply in replies)
+        follow_up = texts(await chat.say("and in Germany?"))
+    assert "Alpha Cloud" in follow_up
