@@ -42,6 +42,7 @@ from retrieval.sqlite_store import SqliteStore
 log = logging.getLogger(__name__)
 
 STATE_STORES = ("sqlite", "blob", "memory")
+STATE_KEEP_DAYS = 30.0
 
 _SCHEMA = """
 create table if not exists bot_state (
@@ -82,8 +83,14 @@ class SqliteStorage(Storage):
     Calls run in a worker thread: SQLite may wait on another process's lock and the event loop must not.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, keep_days: float = STATE_KEEP_DAYS) -> None:
         self._store = SqliteStore(path, _SCHEMA)
+        # state nobody touched for weeks is a dialog nobody will finish: drop it at start, so the table stays small
+        with self._store._lock, self._store._db:
+            purged = self._store._db.execute("delete from bot_state where updated_at < ?",
+                                             (time.time() - keep_days * 86400,)).rowcount
+        if purged:
+            log.info("conversation state: %d item(s) idle for over %g days removed", purged, keep_days)
 
     @property
     def path(self) -> str:

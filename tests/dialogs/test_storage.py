@@ -232,3 +232,15 @@ async def test_writing_over_an_item_deleted_since_it_was_read_is_a_conflict(stor
     with pytest.raises(ETagConflictError):
         await store.write({"k": item})
     assert await store.read(["k"]) == {}
+
+
+async def test_sqlite_state_idle_past_the_keep_period_is_dropped_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "partner-atlas.db"
+    store = SqliteStorage(path)
+    await store.write({"old": {"n": 1}, "recent": {"n": 2}})
+    with store._store._lock, store._store._db:
+        store._store._db.execute("update bot_state set updated_at = updated_at - 31 * 86400 where key = 'old'")
+    store.close()
+    reopened = SqliteStorage(path, keep_days=30)
+    assert set(await reopened.read(["old", "recent"])) == {"recent"}
+    reopened.close()
