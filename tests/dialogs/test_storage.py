@@ -177,10 +177,13 @@ async def test_two_writers_racing_on_one_key_lose_no_update(stores: StoreFactory
     assert attempts == {"a": 2, "b": 1}                    # A lost the race once and retried
 
 
-async def test_many_concurrent_writers_each_count_once(stores: StoreFactory) -> None:
+async def test_many_concurrent_writers_each_count_once(stores: StoreFactory, request: pytest.FixtureRequest) -> None:
     writers = [stores() for _ in range(6)]
+    tries = [0]
 
     def increment(item: dict[str, Any]) -> Awaitable[None]:
+        tries[0] += 1
+
         async def later() -> None:
             value = item.get("count", 0)
             await asyncio.sleep(0.01)           # widen the window between read and write
@@ -188,7 +191,10 @@ async def test_many_concurrent_writers_each_count_once(stores: StoreFactory) -> 
         return later()
 
     await asyncio.gather(*(update_with_retry(store, "counter", increment, attempts=30) for store in writers))
-    assert (await stores().read(["counter"]))["counter"]["count"] == len(writers)
+    final = (await stores().read(["counter"]))["counter"]["count"]
+    print(f"\n{request.node.callspec.id}: {len(writers)} concurrent read-modify-write writers, {tries[0]} attempts "
+          f"({tries[0] - len(writers)} lost races retried), final count {final}")
+    assert final == len(writers)
 
 
 async def test_a_new_key_raced_by_two_creators_keeps_both_changes(stores: StoreFactory) -> None:
