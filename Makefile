@@ -29,9 +29,19 @@ serve: setup
 ## Set up, index the embedded sample knowledge and serve the bot on 127.0.0.1:$(PORT)
 run: index serve
 
-## Set up (Python, and Chromium + Agents Playground for the end-to-end test), lint (ruff, mypy), run every test
-test: lint e2e-setup
+## Set up (Python, Chromium + Agents Playground for the end-to-end test, Azurite), lint (ruff, mypy), run every test
+test: lint e2e-setup test-services
 	$(BIN)/python -m pytest -q
+
+# --- Services the tests start on loopback: Azurite (Azure Blob Storage emulator) from tools/npm/package-lock.json
+TOOLS_NPM := tools/npm
+.PHONY: test-services
+
+$(TOOLS_NPM)/node_modules/.installed: $(TOOLS_NPM)/package.json $(TOOLS_NPM)/package-lock.json
+	cd $(TOOLS_NPM) && npm ci --no-audit --no-fund
+	touch $@
+
+test-services: $(TOOLS_NPM)/node_modules/.installed
 
 lint: setup
 	$(BIN)/ruff check .

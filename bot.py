@@ -38,7 +38,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import asdict, replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     from botbuilder.core import InvokeResponse, TurnContext
     from botbuilder.integration.aiohttp import CloudAdapter
 
+    from dialogs.delivery import Timing
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
     from dialogs.feedback import KnowledgeGap
@@ -93,6 +94,19 @@ class Settings(BaseSettings):
     public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
                                  description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
+    # conversation state (dialog stack, follow-up context): sqlite (in data_dir) | blob (Azure, scale-out) | memory
+    state_store: Literal["sqlite", "blob", "memory"] = Field(
+        "sqlite", validation_alias=AliasChoices("STATE_STORE", "state_store"))
+    azure_storage_connection_string: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices(
+        "AZURE_STORAGE_CONNECTION_STRING", "azure_storage_connection_string"))
+    azure_storage_container: str = Field("partner-atlas-state", min_length=3, max_length=63, pattern=r"^[a-z0-9-]+$",
+                                         validation_alias=AliasChoices("AZURE_STORAGE_CONTAINER",
+                                                                       "azure_storage_container"))
+    # replies the connector refuses (429, 412, 502, 503, 504) are retried: at most this many posts, this long waiting
+    outgoing_max_attempts: int = Field(4, ge=1, le=10, validation_alias=AliasChoices(
+        "OUTGOING_MAX_ATTEMPTS", "outgoing_max_attempts"))
+    outgoing_retry_budget_seconds: float = Field(10.0, ge=0, le=60, validation_alias=AliasChoices(
+        "OUTGOING_RETRY_BUDGET_SECONDS", "outgoing_retry_budget_seconds"))
 
     @field_validator("app_type")
     @classmethod
@@ -142,6 +156,8 @@ class Settings(BaseSettings):
             raise ValueError("MicrosoftAppId is set but MicrosoftAppPassword is not")
         if self.app_type in ("SingleTenant", "UserAssignedMSI") and not self.app_tenant_id:
             raise ValueError(f"MicrosoftAppType {self.app_type} needs MicrosoftAppTenantId")
+        if self.state_store == "blob" and not self.azure_storage_connection_string.get_secret_value():
+            raise ValueError("STATE_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING")
         return self
 
     @property
@@ -326,7 +342,8 @@ class MessagesEndpoint:
     def __init__(self, settings: Settings, adapter: CloudAdapter, bot: PartnerBot,
                  replay_guard: ReplayGuard | None = None) -> None:
         self.settings, self.adapter, self.bot = settings, adapter, bot
-        self.replay_guard = replay_guard or ReplayGuard()
+        # not `or`: an empty guard has len() 0, so a test's guard (with its own clock) was silently replaced
+        self.replay_guard = replay_guard if replay_guard is not None else ReplayGuard()
         self._warned_local_auth = False
 
     async def __call__(self, request: web.Request) -> web.Response:
@@ -399,8 +416,13 @@ class MessagesEndpoint:
 def make_turn_error_handler(bot: PartnerBot | None = None) -> Callable[[TurnContext, Exception], Any]:
     """Log the trace, reset the conversation's state, tell the user briefly; the trace never reaches the conversation."""
     from dialogs import render
+    from dialogs.delivery import DeliveryUncertainError
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
+        if isinstance(error, DeliveryUncertainError):
+            # the reply may have arrived: no apology (a second message), no redelivery (the turn ends normally)
+            log.error("a reply's delivery is uncertain (%s): the turn ends without retrying it", error)
+            return
         log.error("unhandled error in a turn", exc_info=error)
         if bot is not None:
             try:
@@ -437,15 +459,18 @@ def make_export_route(store: ExportStore) -> Callable[[web.Request], Awaitable[w
     return download
 
 
-def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None) -> web.Application:
+def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None,
+               delivery_timing: Timing | None = None) -> web.Application:
     """The aiohttp application: POST /api/messages, GET /healthz and GET /exports/{name}.
 
     The daily-sweep sender is built here (`app[DIGEST_SENDER]`) and started by `run_server`, so a
-    test drives it with its own clock.
+    test drives it with its own clock; `delivery_timing` is the outgoing retries' clock and sleep.
+    Conversation state goes to the configured store (STATE_STORE), closed when the app is cleaned up.
     """
     from aiohttp import web
-    from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+    from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
+    from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
     from dialogs.feedback import FeedbackStore
@@ -453,10 +478,18 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.partner_bot import PartnerBot
     from dialogs.session_store import SessionStore
     from dialogs.sessions import ReadinessSessions
+    from dialogs.storage import close_state_storage, open_state_storage
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
 
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()))
+    adapter = ReliableCloudAdapter(
+        ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
+        policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
+                           budget_seconds=settings.outgoing_retry_budget_seconds))
+    state_storage = open_state_storage(
+        settings.state_store, sqlite_path=settings.data_dir / "partner-atlas.db",
+        blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
+        blob_container=settings.azure_storage_container)
     exports = ExportStore(settings.data_dir / "exports")
     subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
@@ -465,7 +498,8 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
                                  exports=exports, public_base_url=settings.export_base_url)
     knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
-    bot = PartnerBot(slot.current, feedback=feedback, actions=actions, sessions=sessions, knowledge_gaps=knowledge_gaps)
+    bot = PartnerBot(slot.current, storage=state_storage, feedback=feedback, actions=actions, sessions=sessions,
+                     knowledge_gaps=knowledge_gaps)
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
@@ -480,6 +514,11 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     app.router.add_get("/exports/{name}", make_export_route(exports))
     app[digest_sender_key()] = DigestSender(adapter, settings.app_id, slot.current, subscriptions,
                                             hour_utc=settings.digest_hour_utc, exports=exports)
+
+    async def close_state(_: web.Application) -> None:
+        await close_state_storage(state_storage)
+
+    app.on_cleanup.append(close_state)
     return app
 
 

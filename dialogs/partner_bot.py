@@ -19,6 +19,7 @@ from botbuilder.core import (
     ConversationState,
     MemoryStorage,
     PrivateConversationState,
+    Storage,
     TurnContext,
 )
 from botbuilder.dialogs import DialogExtensions
@@ -30,6 +31,7 @@ from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.sessions import ReadinessSessions
+from dialogs.storage import ETagConflictError
 from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
 
@@ -43,9 +45,9 @@ class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
-                 knowledge_gaps: KnowledgeGapActions | None = None) -> None:
+                 knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None) -> None:
         super().__init__()
-        storage = MemoryStorage()
+        storage = storage if storage is not None else MemoryStorage()   # the server passes its durable store
         self.conversation_state = conversation_state or ConversationState(storage)
         # Dialog state and follow-up context are per user *and* conversation: in a channel thread two
         # sellers asking at once must not answer each other's clarifying questions.
@@ -62,8 +64,13 @@ class PartnerBot(ActivityHandler):
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
-        await self.conversation_state.save_changes(turn_context)
-        await self.private_state.save_changes(turn_context)
+        for state in (self.conversation_state, self.private_state):
+            try:
+                await state.save_changes(turn_context)
+            except ETagConflictError:
+                # A concurrent turn of the same user in the same conversation saved first. This turn's
+                # replies are out already; keeping the winner's state (not overwriting it) is the lesser loss.
+                log.info("conversation state saved by a concurrent turn first: this turn's state change is dropped")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

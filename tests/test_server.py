@@ -461,6 +461,7 @@ def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answe
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword",
                                                             "APP_PASSWORD")}
+    env["DATA_DIR"] = str(tmp_path / "data")        # not the developer's var/: the turn writes state and answers
     process = subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(tmp_path / "knowledge"),
                                 "--index", str(tmp_path / "index"), "--port", str(port)],
                                cwd=bot.PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

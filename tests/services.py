@@ -1,0 +1,70 @@
+"""Services the tests start on loopback and stop afterwards: Azurite, the Azure Blob Storage emulator.
+
+Azurite comes from tools/npm (installed by `make test-services`, which `make test` runs). It listens on
+a free 127.0.0.1 port, keeps blobs in memory and accepts any API version the Python SDK sends.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+AZURITE_BLOB = PROJECT_DIR / "tools" / "npm" / "node_modules" / ".bin" / "azurite-blob"
+# Azurite's documented development account (public, the same in every installation)
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class Azurite:
+    port: int
+
+    @property
+    def connection_string(self) -> str:
+        return (f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+                f"BlobEndpoint=http://127.0.0.1:{self.port}/{ACCOUNT};")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def run_azurite(timeout: float = 90.0) -> Iterator[Azurite]:
+    if not AZURITE_BLOB.exists():
+        raise RuntimeError(f"{AZURITE_BLOB} is missing: run `make test-services` (npm ci in tools/npm)")
+    port = free_port()
+    workspace = tempfile.mkdtemp(prefix="azurite-")
+    log_path = Path(workspace) / "azurite.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence",
+             "--extentMemoryLimit", "256", "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"],
+            cwd=workspace, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while b"successfully listens" not in log_path.read_bytes():
+            if process.poll() is not None:
+                raise RuntimeError(f"azurite exited ({process.returncode}): {log_path.read_text(errors='replace')}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"azurite did not start in {timeout:.0f}s: {log_path.read_text(errors='replace')}")
+            time.sleep(0.2)
+        yield Azurite(port)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
