@@ -32,6 +32,7 @@ from dialogs.quiz import QuizFlow
 from dialogs.sessions import ReadinessSessions
 from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
+from retrieval.generation import AnswerWriter
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
-                 knowledge_gaps: KnowledgeGapActions | None = None) -> None:
+                 knowledge_gaps: KnowledgeGapActions | None = None, writer: AnswerWriter | None = None) -> None:
         super().__init__()
         storage = MemoryStorage()
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -58,7 +59,7 @@ class PartnerBot(ActivityHandler):
         self.quiz = QuizFlow(engine_source, self.private_state.create_property("QuizState"))
         self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
                                      feedback, self.reset, channel_manager_buttons=actions is not None,
-                                     hooks=sessions)
+                                     hooks=sessions, writer=writer)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)
