@@ -153,6 +153,8 @@ def neutralise_tags(text: str) -> str:
 
 def without_instructions(text: str) -> str:
     """Sentences that read as instructions to a model are not knowledge: they are not sent at all."""
+    if not INSTRUCTION_LIKE.search(text):
+        return text
     lines = []
     for line in text.splitlines():
         parts = re.split(r"(?<=[.!?])\s+", line)
@@ -288,8 +290,11 @@ def build_prompt(question: str, answer: Answer, limits: GenerationLimits, histor
     history_cap = max(0, budget // 10)
     kept_history: list[str] = []
     for turn in reversed([h.strip() for h in history if h and h.strip()]):
-        if sum(len(h) for h in kept_history) + len(turn) > history_cap:
+        room = history_cap - sum(len(h) for h in kept_history)
+        if len(turn) > room:
             truncated = True
+            if room >= 80:          # the newest turns matter most: a long one is cut, not dropped
+                kept_history.insert(0, _cut(turn, room))
             break
         kept_history.insert(0, turn)
     history_block = ("<history>\n" + "\n".join(f"- {neutralise_tags(h)}" for h in kept_history)
@@ -365,6 +370,9 @@ STOPWORDS = frozenset(
     "should will would do does did has have had their they them he she his her you your we our us i me my one two three "
     "four five six seven eight nine ten also about after before between through during up down out off again further "
     "once per via across along among around because while until whether either neither yet still just even".split())
+SENTENCE_STARTS = frozenset(
+    "overall currently however additionally together yes note please instead otherwise finally first second third "
+    "today generally typically usually according based eligible".split())
 
 
 def _normal_number(token: str) -> str:
@@ -438,10 +446,10 @@ def supported(claim: str, support: str, question: str) -> bool:
     content: list[str] = []
     for position, word in enumerate(words):
         lower = word.lower().strip("'’-")
-        if lower in STOPWORDS or len(lower) < 3:
+        if lower in STOPWORDS or len(lower) < 3 or (position == 0 and lower in SENTENCE_STARTS):
             continue
-        if word[0].isupper() and position > 0 and not re.search(rf"\b{re.escape(lower)}", haystack):
-            return False          # a name (capitalised, not first) that the material does not contain
+        if word[0].isupper() and not re.search(rf"\b{re.escape(lower)}", haystack):
+            return False          # a name that the material does not contain (first words included: "Contoso covers…")
         content.append(lower)
     if not content:
         return False
@@ -460,10 +468,14 @@ class Checked:
 def check_output(raw: str, prompt: Prompt, question: str, *, max_sentences: int, structured: bool) -> Checked:
     given = {s.id: s for s in prompt.sources}
     allowed = frozenset({s.citation.path for s in prompt.sources})
-    text = strip_links(raw, allowed)
+    # images and HTML go silently; a sentence that carried a link elsewhere goes whole (it pointed the user away)
+    text = _HTML.sub("", _REF_DEFINITION.sub("", _IMAGE.sub("", raw)))
     kept: list[Claim] = []
     dropped = 0
     for claim in split_claims(text):
+        if strip_links(claim.text, allowed) != claim.text:
+            dropped += 1
+            continue
         if CONFIDENTIAL_MARKERS.search(claim.text):
             return Checked("", 0, dropped + 1, confidential=True)
         if not claim.cited or any(c not in given for c in claim.cited) or INSTRUCTION_LIKE.search(claim.text):
@@ -489,6 +501,16 @@ def check_output(raw: str, prompt: Prompt, question: str, *, max_sentences: int,
         else:
             lines.append(sentence)
     return Checked("\n".join(lines), len(kept), dropped)
+
+
+def cleaned_passages(answer: Answer) -> Answer:
+    """The answer with its passages as the model saw them: no link outside the knowledge folder, no planted
+    instruction. The same object when there was nothing to remove."""
+    allowed = frozenset(p.citation.path for p in answer.passages)
+    passages = tuple(replace(p, text=without_instructions(strip_links(p.text, allowed))) for p in answer.passages)
+    if all(new.text == old.text for new, old in zip(passages, answer.passages, strict=True)):
+        return answer
+    return replace(answer, passages=passages)
 
 
 def response_text(message: Any) -> str:
@@ -544,6 +566,8 @@ class GroundedWriter:
     async def write(self, question: str, answer: Answer, *, user_key: str,
                     history: Sequence[str] = ()) -> Written:
         started = time.perf_counter()
+        # whatever happens below, the passages shown carry no foreign link and no planted instruction
+        answer = cleaned_passages(answer)
         if answer.kind not in DOCUMENT_KINDS | STRUCTURED_KINDS:
             return Written(answer, Outcome.SKIPPED)
         try:
@@ -583,12 +607,10 @@ class GroundedWriter:
             return Written(answer, Outcome.UNUSABLE, checked.kept, checked.dropped, prompt.truncated, seconds)
         log.info("generated %s answer: kept %d of %d sentences, %d sources, truncated=%s, %.0f ms",
                  answer.kind.value, checked.kept, total, len(prompt.sources), prompt.truncated, seconds * 1000)
-        allowed = frozenset({s.citation.path for s in prompt.sources})
-        passages = tuple(replace(p, text=strip_links(p.text, allowed)) for p in answer.passages)
         # [n] in the text is the n-th entry of the Sources list: the given sources first, in their order
         given = tuple(s.citation for s in prompt.sources)
         citations = given + tuple(c for c in cited_sources(answer) if c not in given)
-        return Written(replace(answer, summary=checked.text, passages=passages, citations=citations), Outcome.GENERATED,
+        return Written(replace(answer, summary=checked.text, citations=citations), Outcome.GENERATED,
                        checked.kept, checked.dropped, prompt.truncated, seconds)
 
     async def _call(self, prompt: Prompt) -> Any:
