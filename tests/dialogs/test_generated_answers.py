@@ -214,3 +214,12 @@ async def test_over_the_rate_limit_users_get_the_extractive_answer_not_an_error(
     assert first[0]["text"].startswith("Co-sell ready partners earn a payout of 5%")
     assert second[0]["text"] == engine.answer(QUESTION, engine.user_context(SELLER)).summary
     assert render.messages()["llm_unavailable"] not in texts(second) and len(fake.seen) == 1
+
+
+def test_every_llm_setting_is_documented_in_the_env_example() -> None:
+    example = (Path(bot.__file__).with_name(".env.example")).read_text(encoding="utf-8")
+    names = [str(alias) for name, info in bot.Settings.model_fields.items()
+             if name.startswith(("llm_", "azure_openai_")) and info.validation_alias is not None
+             for alias in getattr(info.validation_alias, "choices", [])[:1]]
+    assert len(names) == 10
+    assert all(name in example for name in names), [n for n in names if n not in example]
