@@ -531,11 +531,11 @@ def classify_error(exc: BaseException) -> Outcome:
     name = type(exc).__name__
     if name in ("APITimeoutError", "ReadTimeout", "ConnectTimeout", "TimeoutException"):
         return Outcome.TIMEOUT
-    code = str(getattr(exc, "code", "") or "")
     body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        code = code or str(body.get("code", "") or (body.get("error") or {}).get("code", "")
-                           if isinstance(body.get("error", {}), dict) else "")
+    error = body.get("error") if isinstance(body, dict) else None
+    codes = [getattr(exc, "code", None), body.get("code") if isinstance(body, dict) else None,
+             error.get("code") if isinstance(error, dict) else None]
+    code = " ".join(str(c) for c in codes if c)
     if "content_filter" in code.lower() or "content_filter" in str(exc).lower() or name == "ContentFilterFinishReasonError":
         return Outcome.CONTENT_FILTER
     return Outcome.PROVIDER_ERROR
