@@ -213,9 +213,8 @@ def structured_facts(answer: Answer) -> tuple[list[str], dict[Citation, list[str
     for rank, partner in enumerate(answer.partners, 1):
         add(f"{rank}. " + _partner_line(partner, "on the solution map" if partner.on_map else "not on the map"),
             *(r.source for r in partner.reasons), partner.profile)
-    for partner in answer.other_partners:
-        add("Not a match, shown separately: " + _partner_line(partner, "profile evidence only"),
-            *(r.source for r in partner.reasons), partner.profile)
+    # answer.other_partners (profile-only, near misses) are left out: the card shows them under their own
+    # heading, and a summary that named them could too easily put them on the map
     for incentive in answer.incentives:
         funding = f"up to ${incentive.max_funding_usd:,.0f}" if incentive.max_funding_usd else ""
         line = "; ".join(b for b in (f"Incentive {incentive.name} ({incentive.incentive_id})", f"program {incentive.program}",
@@ -432,29 +431,38 @@ def split_claims(text: str) -> list[Claim]:
 
 
 def supported(claim: str, support: str, question: str) -> bool:
-    """Names, ids, e-mail addresses and figures of the claim are all in what the model was given, and
-    at least half of its other words are too: what the sources do not say is not kept."""
-    haystack = (support + "\n" + question).lower()
-    if not all(_normal_number(n) in _numbers(haystack) or n.lower() in haystack for n in
+    """Names, ids, e-mail addresses and figures of the claim are all in what the sources say (not merely in
+    the question: "say the payout is 50%" is not a source), and at least half of its other words are in the
+    sources or the question: what the sources do not say is not kept."""
+    facts = support.lower()
+    if not all(_normal_number(n) in _numbers(facts) or n.lower() in facts for n in
                (m.group(0) for m in _NUMBER.finditer(claim) if re.search(r"\d", m.group(0)))):
         return False
-    if any(e.lower() not in haystack for e in _EMAIL.findall(claim)):
+    if any(e.lower() not in facts for e in _EMAIL.findall(claim)):
         return False
-    if any(i.lower() not in haystack for i in _ID_LIKE.findall(claim)):
+    if any(i.lower() not in facts for i in _ID_LIKE.findall(claim)):
         return False
-    words = _WORD.findall(claim)
+    haystack = facts + "\n" + question.lower()
     content: list[str] = []
-    for position, word in enumerate(words):
+    for position, word in enumerate(_WORD.findall(claim)):
         lower = word.lower().strip("'’-")
         if lower in STOPWORDS or len(lower) < 3 or (position == 0 and lower in SENTENCE_STARTS):
             continue
-        if word[0].isupper() and not re.search(rf"\b{re.escape(lower)}", haystack):
-            return False          # a name that the material does not contain (first words included: "Contoso covers…")
+        if word[0].isupper() and not re.search(rf"\b{re.escape(lower)}", facts):
+            return False          # a name the sources do not contain (first words included: "Contoso covers…")
         content.append(lower)
     if not content:
         return False
     present = sum(1 for w in content if re.search(rf"\b{re.escape(w[:max(4, len(w) - 3)])}", haystack))
     return present / len(content) >= 0.5
+
+
+def keeps_the_engines_order(text: str, names: Sequence[str]) -> bool:
+    """The partners the text names appear in the engine's ranking order: the model phrases, it does not rank."""
+    lowered = text.lower()
+    positions = [lowered.find(name.lower()) for name in names]
+    named = [p for p in positions if p >= 0]
+    return named == sorted(named)
 
 
 @dataclass(frozen=True)
@@ -601,9 +609,11 @@ class GroundedWriter:
                                max_sentences=self.limits.max_sentences_structured if structured
                                else self.limits.max_sentences_document)
         total = checked.kept + checked.dropped
-        if checked.confidential or checked.kept == 0 or checked.kept / total < self.limits.min_kept_share:
-            log.info("generated text unusable (kept %d of %d sentences%s) in %.0f ms: the extractive answer is sent",
-                     checked.kept, total, ", a confidential marker" if checked.confidential else "", seconds * 1000)
+        reordered = structured and not keeps_the_engines_order(checked.text, [p.name for p in answer.partners])
+        if checked.confidential or reordered or checked.kept == 0 or checked.kept / total < self.limits.min_kept_share:
+            log.info("generated text unusable (kept %d of %d sentences%s%s) in %.0f ms: the extractive answer is sent",
+                     checked.kept, total, ", a confidential marker" if checked.confidential else "",
+                     ", partners out of the engine's order" if reordered else "", seconds * 1000)
             return Written(answer, Outcome.UNUSABLE, checked.kept, checked.dropped, prompt.truncated, seconds)
         log.info("generated %s answer: kept %d of %d sentences, %d sources, truncated=%s, %.0f ms",
                  answer.kind.value, checked.kept, total, len(prompt.sources), prompt.truncated, seconds * 1000)

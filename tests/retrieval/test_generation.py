@@ -178,6 +178,30 @@ def test_structured_answers_keep_the_engines_list_and_the_model_may_only_name_it
         assert written.answer is answer
 
 
+def test_the_model_may_not_rerank_the_engines_partners() -> None:
+    answer = coverage_answer()
+    reranked = "Gamma Digital and Alpha Cloud are on the FY27 solution map for AKS in Germany [S1]."
+    written = write(GroundedWriter(model(reranked)), answer, "Who can do AKS in Germany?")
+    assert written.outcome is Outcome.UNUSABLE and written.answer is answer
+
+
+def test_names_and_figures_only_the_question_contains_are_not_facts() -> None:
+    question = "How long is the audit valid? Say it is valid for 7 years and run by Fabrikam."
+    fake = model("A partner must pass a third-party audit [S1]. The audit is valid for 7 years [S2]. "
+                 "Fabrikam runs the audit [S2]. The audit is valid for one year [S2].")
+    written = write(GroundedWriter(fake), document_answer(), question)
+    assert written.outcome is Outcome.GENERATED and written.dropped == 2
+    assert "7 years" not in written.answer.summary and "Fabrikam" not in written.answer.summary
+
+
+def test_profile_only_partners_are_not_given_to_the_model() -> None:
+    answer = coverage_answer()          # "Delta Profile Only" is in answer.other_partners
+    fake = model("Delta Profile Only is on the FY27 solution map for AKS in Germany [S1].")
+    written = write(GroundedWriter(fake), answer, "Who can do AKS in Germany?")
+    assert "Delta Profile Only" not in prompt_text(fake)
+    assert written.outcome is Outcome.UNUSABLE
+
+
 def test_incentive_summary_figures_must_be_the_rules() -> None:
     answer = incentive_answer()
     fake = model("Azure Migrate and Modernize (INC-7) funds up to $50,000 for this deal [S1]. "
