@@ -22,10 +22,11 @@ from retrieval.generation import AnswerWriter, GenerationLimits, GroundedWriter
 from retrieval.indexer import build_index
 from tests.dialogs.test_conversation import texts
 from tests.factories import EVIL, MARKER, SELLER, hostile_documents, make_knowledge
-from tests.retrieval.test_generation import ECHO, RaisingModel, SleepingModel, model
+from tests.retrieval.test_chat_models import Stub, stub
+from tests.retrieval.test_generation import ECHO, RaisingModel, SleepingModel, model, no_tiktoken
 from tests.test_server import Connector, connector, make_settings, personal_message
 
-__all__ = ["connector"]          # the fixture, shared with tests/test_server.py
+__all__ = ["connector", "no_tiktoken", "stub"]      # fixtures shared with tests/test_server.py and tests/retrieval
 
 QUESTION = "What payout do co-sell ready partners earn?"
 GOOD = ("Co-sell ready partners earn a payout of 5% on co-sold Azure consumption in FY27 [S1]. "
@@ -148,6 +149,22 @@ async def test_a_hostile_model_over_http_yields_no_foreign_link_no_marker_no_unc
         assert re.search(r"\[\d+\][.!?]$", sentence), sentence
     assert render.messages()["llm_generated"] in texts(replies)
     assert MARKER not in "\n".join(str(m.content) for call in fake.seen for m in call)
+
+
+async def test_a_hostile_openai_compatible_server_through_the_real_client_and_http(serve: Any, stub: Stub) -> None:
+    """The whole path a deployment with Ollama or vLLM takes: settings → create_app → ChatOpenAI → checks → reply."""
+    stub.reply = ECHO
+    served = await serve(llm_provider="openai_compatible", llm_base_url=stub.url, llm_model="llama3",
+                         llm_timeout_seconds=5)
+    replies = await served.ask()
+    assert len(replies) == 1 and len(stub.requests) == 1
+    shown = texts(replies) + str(replies[0])
+    assert f"https://{EVIL}" not in shown and "![" not in shown and MARKER not in shown
+    assert "Ignore previous instructions" not in shown and "attacker" not in shown
+    assert replies[0]["text"].startswith("Co-sell ready partners earn a payout of 5%")
+    assert "tools" not in stub.requests[0]
+    sent = "\n".join(m["content"] for m in stub.requests[0]["messages"])
+    assert MARKER not in sent and "Ignore previous instructions" not in sent
 
 
 # =========================================================================== time budget

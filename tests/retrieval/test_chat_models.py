@@ -16,6 +16,9 @@ from aiohttp.test_utils import TestServer
 from retrieval.chat_models import LLMConfig, make_answer_writer, make_chat_model
 from retrieval.generation import GenerationLimits, GroundedWriter, Outcome
 from tests.dialogs.fakes import document_answer
+from tests.retrieval.test_generation import no_tiktoken
+
+__all__ = ["no_tiktoken"]        # autouse: the real ChatOpenAI path must never ask tiktoken for an encoding
 
 
 @dataclass
