@@ -521,7 +521,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
         from retrieval.chat_models import make_answer_writer
 
         answer_writer = make_answer_writer(settings.llm_config())
-        log.info("LLM answers on: %s, %.0f s budget, %d input tokens, %d calls a minute per user",
+        log.info("LLM answers on: %s, %.1f s budget, %d input tokens, %d calls a minute per user",
                  settings.llm_provider, settings.llm_timeout_seconds, settings.llm_max_input_tokens,
                  settings.llm_rate_per_minute)
     bot = PartnerBot(slot.current, feedback=feedback, actions=actions, sessions=sessions, knowledge_gaps=knowledge_gaps,

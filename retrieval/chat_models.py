@@ -7,10 +7,15 @@ ChatOpenAI counts with tiktoken, which downloads its tables at run time.
 """
 from __future__ import annotations
 
+import ipaddress
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from retrieval.generation import GenerationLimits, GroundedWriter
+
+log = logging.getLogger(__name__)
 
 PROVIDERS = ("none", "azure_openai", "openai", "openai_compatible")
 MAX_OUTPUT_TOKENS = 500
@@ -87,4 +92,17 @@ def make_answer_writer(config: LLMConfig) -> GroundedWriter | None:
     problems = config.problems()
     if problems:
         raise ValueError("; ".join(problems))
+    if config.api_key and config.base_url.startswith("http://") and not _loopback(config.base_url):
+        log.warning("LLM_BASE_URL is plain http to another machine: the API key and the questions cross the "
+                    "network unencrypted")
     return GroundedWriter(make_chat_model(config), config.limits, provider=config.provider)
+
+
+def _loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
