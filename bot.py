@@ -53,7 +53,9 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     from dialogs.exports import ExportStore
     from dialogs.feedback import KnowledgeGap
     from dialogs.partner_bot import PartnerBot
+    from retrieval.chat_models import LLMConfig
     from retrieval.engine import AnswerEngine
+    from retrieval.generation import AnswerWriter
 
 log = logging.getLogger("bot")  # not __name__: the same logger name whether run as a script or imported
 
@@ -107,6 +109,54 @@ class Settings(BaseSettings):
         "OUTGOING_MAX_ATTEMPTS", "outgoing_max_attempts"))
     outgoing_retry_budget_seconds: float = Field(10.0, ge=0, le=60, validation_alias=AliasChoices(
         "OUTGOING_RETRY_BUDGET_SECONDS", "outgoing_retry_budget_seconds"))
+
+    # optional LLM answers (retrieval/generation.py): none keeps the extractive answers
+    llm_provider: str = Field("none", validation_alias=AliasChoices("LLM_PROVIDER", "llm_provider"))
+    llm_model: str = Field("", validation_alias=AliasChoices("LLM_MODEL", "llm_model"))
+    llm_base_url: str = Field("", validation_alias=AliasChoices("LLM_BASE_URL", "llm_base_url"))
+    llm_api_key: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices(
+        "LLM_API_KEY", "AZURE_OPENAI_API_KEY", "llm_api_key"))
+    azure_openai_endpoint: str = Field("", validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "azure_openai_endpoint"))
+    azure_openai_deployment: str = Field("", validation_alias=AliasChoices(
+        "AZURE_OPENAI_DEPLOYMENT", "azure_openai_deployment"))
+    azure_openai_api_version: str = Field("2024-10-21", validation_alias=AliasChoices(
+        "AZURE_OPENAI_API_VERSION", "azure_openai_api_version"))
+    llm_timeout_seconds: float = Field(8.0, gt=0, le=60, validation_alias=AliasChoices(
+        "LLM_TIMEOUT_SECONDS", "llm_timeout_seconds"))
+    llm_max_input_tokens: int = Field(3000, ge=500, le=200_000, validation_alias=AliasChoices(
+        "LLM_MAX_INPUT_TOKENS", "llm_max_input_tokens"))
+    llm_rate_per_minute: int = Field(10, ge=0, le=10_000, validation_alias=AliasChoices(
+        "LLM_RATE_PER_MINUTE", "llm_rate_per_minute"))
+
+    @field_validator("llm_provider")
+    @classmethod
+    def _known_llm_provider(cls, value: str) -> str:
+        from retrieval.chat_models import PROVIDERS  # light: no langchain-openai until a model is built
+
+        provider = value.strip().lower().replace("-", "_") or "none"
+        if provider not in PROVIDERS:
+            raise ValueError(f"must be one of {', '.join(PROVIDERS)}")
+        return provider
+
+    @model_validator(mode="after")
+    def _llm_complete(self) -> Settings:
+        problems = self.llm_config().problems()
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def llm_config(self) -> LLMConfig:
+        from retrieval.chat_models import LLMConfig
+        from retrieval.generation import GenerationLimits
+
+        return LLMConfig(provider=self.llm_provider, model=self.llm_model.strip(), base_url=self.llm_base_url.strip(),
+                         api_key=self.llm_api_key.get_secret_value().strip(),
+                         azure_endpoint=self.azure_openai_endpoint.strip(),
+                         azure_deployment=self.azure_openai_deployment.strip(),
+                         azure_api_version=self.azure_openai_api_version.strip(),
+                         limits=GenerationLimits(timeout_seconds=self.llm_timeout_seconds,
+                                                 max_input_tokens=self.llm_max_input_tokens,
+                                                 rate_per_minute=self.llm_rate_per_minute))
 
     @field_validator("app_type")
     @classmethod
@@ -460,8 +510,10 @@ def make_export_route(store: ExportStore) -> Callable[[web.Request], Awaitable[w
 
 
 def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None,
-               delivery_timing: Timing | None = None) -> web.Application:
+               delivery_timing: Timing | None = None, answer_writer: AnswerWriter | None = None) -> web.Application:
     """The aiohttp application: POST /api/messages, GET /healthz and GET /exports/{name}.
+
+    Answers go through `answer_writer` when one is given, else through the LLM_PROVIDER's (none: extractive).
 
     The daily-sweep sender is built here (`app[DIGEST_SENDER]`) and started by `run_server`, so a
     test drives it with its own clock; `delivery_timing` is the outgoing retries' clock and sleep.
@@ -498,8 +550,15 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
                                  exports=exports, public_base_url=settings.export_base_url)
     knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
+    if answer_writer is None and settings.llm_provider != "none":
+        from retrieval.chat_models import make_answer_writer
+
+        answer_writer = make_answer_writer(settings.llm_config())
+        log.info("LLM answers on: %s, %.1f s budget, %d input tokens, %d calls a minute per user",
+                 settings.llm_provider, settings.llm_timeout_seconds, settings.llm_max_input_tokens,
+                 settings.llm_rate_per_minute)
     bot = PartnerBot(slot.current, storage=state_storage, feedback=feedback, actions=actions, sessions=sessions,
-                     knowledge_gaps=knowledge_gaps)
+                     knowledge_gaps=knowledge_gaps, writer=answer_writer)
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 

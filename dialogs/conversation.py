@@ -4,13 +4,18 @@ A `ComponentDialog` with a two-step waterfall (`answer_step`, `clarified_step`) 
 Help and reset are handled once, in `CancelAndHelpDialog`, so they work in the middle of a
 clarification too. What the last answer understood is kept per user and conversation, so a
 follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
+With an `AnswerWriter` (an LLM configured, see retrieval/generation.py) the engine's answer goes through it
+before it is rendered: the typing indicator is repeated while the model writes, and whatever happens there
+(a timeout, a provider error, an unusable text) the user gets exactly one reply, the extractive answer at worst.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, Protocol
 
 from botbuilder.core import StatePropertyAccessor, TurnContext
@@ -28,7 +33,8 @@ from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 from dialogs import render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.engine import AnswerEngine
+from retrieval.engine import AnswerEngine, UserContext
+from retrieval.generation import AnswerWriter, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,7 @@ HELP_WORDS = frozenset({"help", "/help", "?", "hi", "hello", "start", "/start"})
 RESET_WORDS = frozenset({"reset", "/reset", "start over", "cancel", "/cancel", "restart", "new topic"})
 CLARIFY_TEXT_PROMPT = "clarify"
 _CLARIFIABLE = ("country", "deal size", "segment", "workload")
+TYPING_EVERY_SECONDS = 3.0         # Teams shows a typing indicator for about three seconds
 
 
 def command_of(text: str) -> str | None:
@@ -102,9 +109,11 @@ class ReplyHooks(Protocol):
 class QuestionDialog(CancelAndHelpDialog):
     def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
                  feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]], *,
-                 channel_manager_buttons: bool = False, hooks: ReplyHooks | None = None) -> None:
+                 channel_manager_buttons: bool = False, hooks: ReplyHooks | None = None,
+                 writer: AnswerWriter | None = None) -> None:
         super().__init__(QuestionDialog.__name__, on_reset)
         self._engine_source = engine_source
+        self._writer = writer
         self._hooks = hooks
         self._channel_manager_buttons = channel_manager_buttons
         self._context = context_accessor
@@ -161,6 +170,8 @@ class QuestionDialog(CancelAndHelpDialog):
             # a repeat in a readiness session: pointed to the earlier answer; the context still follows it
             await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
             return None
+        if self._writer is not None:
+            answer = await self._written(turn_context, question, answer, user, previous)
         answer_id = None
         if self._feedback is not None:
             answer_id = await asyncio.to_thread(
@@ -184,6 +195,40 @@ class QuestionDialog(CancelAndHelpDialog):
                  render.activity_size(reply), (time.perf_counter() - started) * 1000, conversation)
         return answer
 
+    async def _written(self, turn_context: TurnContext, question: str, answer: Answer, user: UserContext,
+                       previous: Understood | None) -> Answer:
+        """The writer's answer (or the engine's, whatever goes wrong there), with a note saying which it is."""
+        assert self._writer is not None
+        activity = turn_context.activity
+        typing = None
+        if activity.delivery_mode != DeliveryModes.expect_replies:
+            typing = asyncio.create_task(_keep_typing(turn_context))
+        history = (previous.question,) if previous is not None and answer.understood.follow_up and previous.question else ()
+        sender = activity.from_property
+        user_key = user.aad_object_id or (sender.id if sender else "") or ""
+        outcome = Outcome.PROVIDER_ERROR
+        try:
+            # the writer bounds its own call; this guards against one that does not
+            async with asyncio.timeout(self._writer.budget_seconds):
+                written = await self._writer.write(question, answer, user_key=user_key, history=history)
+            answer, outcome = written.answer, written.outcome
+        except TimeoutError:
+            outcome = Outcome.TIMEOUT
+            log.warning("the answer writer overran its budget: the extractive answer is sent")
+        except Exception:
+            log.exception("the answer writer failed: the extractive answer is sent")
+        finally:
+            if typing is not None:
+                typing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await typing
+        phrases = render.messages()
+        if outcome is Outcome.GENERATED:
+            return _with_note(answer, phrases["llm_generated"])
+        if outcome.provider_failed:
+            return _with_note(answer, phrases["llm_unavailable"])
+        return answer
+
     async def _previous(self, turn_context: TurnContext) -> Understood | None:
         saved: Any = await self._context.get(turn_context, lambda: None)
         if not isinstance(saved, dict) or time.time() - float(saved.get("at", 0)) > CONTEXT_TTL_SECONDS:
@@ -192,6 +237,22 @@ class QuestionDialog(CancelAndHelpDialog):
             return Understood.from_dict(saved["understood"])
         except (KeyError, TypeError):
             return None
+
+
+async def _keep_typing(turn_context: TurnContext) -> None:
+    """Repeat the typing indicator while a model writes (cancelled before the reply is sent)."""
+    try:
+        while True:
+            await asyncio.sleep(TYPING_EVERY_SECONDS)
+            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:       # a typing indicator that cannot be delivered is not worth a failed turn
+        log.debug("typing indicator not sent: %s", type(exc).__name__)
+
+
+def _with_note(answer: Answer, note: str) -> Answer:
+    return replace(answer, notes=(*answer.notes, note))
 
 
 def _as_asked(question: str, understood: Understood) -> str:

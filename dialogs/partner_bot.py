@@ -34,6 +34,7 @@ from dialogs.sessions import ReadinessSessions
 from dialogs.storage import ETagConflictError
 from dialogs.workflow import ChannelManagerActions
 from retrieval.engine import AnswerEngine
+from retrieval.generation import AnswerWriter
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,8 @@ class PartnerBot(ActivityHandler):
     def __init__(self, engine_source: EngineSource, *, conversation_state: ConversationState | None = None,
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
-                 knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None) -> None:
+                 knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None,
+                 writer: AnswerWriter | None = None) -> None:
         super().__init__()
         storage = storage if storage is not None else MemoryStorage()   # the server passes its durable store
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -60,7 +62,7 @@ class PartnerBot(ActivityHandler):
         self.quiz = QuizFlow(engine_source, self.private_state.create_property("QuizState"))
         self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
                                      feedback, self.reset, channel_manager_buttons=actions is not None,
-                                     hooks=sessions)
+                                     hooks=sessions, writer=writer)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)

@@ -41,6 +41,7 @@ from retrieval.answers import (
     PartnerMatch,
     Passage,
     Understood,
+    cited_sources,
 )
 
 ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -251,23 +252,8 @@ def source_labels(answer: Answer) -> list[str]:
 
 
 def source_citations(answer: Answer) -> list[Citation]:
-    """The citations behind `source_labels`, distinct, in order of appearance."""
-    citations: Iterable[Citation | None]
-    if answer.citations:
-        citations = answer.citations
-    else:
-        found: list[Citation | None] = []
-        for partner in (*answer.partners, *answer.other_partners):
-            found += [r.source for r in partner.reasons] + [partner.profile]
-        for incentive in answer.incentives:
-            found.append(incentive.citation)
-            for partner in incentive.partners:
-                found.append(partner.profile)
-        found += [o.citation for o in answer.opportunities]
-        found += [p.citation for p in answer.passages]
-        found += [f.source for f in answer.facts]
-        citations = found
-    return list(dict.fromkeys(c for c in citations if c is not None))
+    """The citations behind `source_labels`, distinct, in order of appearance (retrieval.answers.cited_sources)."""
+    return cited_sources(answer)
 
 
 def _primary_total_note(answer: Answer, shown: int, listed: int) -> str:

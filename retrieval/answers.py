@@ -206,3 +206,26 @@ class Answer:
     decisions: tuple[Decision, ...] = ()  # for DECISION answers and attach suggestions: what was decided
     export_query: str = ""               # the question that reproduces the full list, for exports
     low_confidence: bool = False         # answered, but weakly: a passage that only just passed, profile-only partners
+
+
+def cited_sources(answer: Answer) -> list[Citation]:
+    """The answer's citations, or else every citation its parts carry: distinct, in order of appearance.
+
+    The Sources list a renderer shows, and the order in which a generated answer numbers its sources.
+    """
+    citations: tuple[Citation | None, ...] | list[Citation | None]
+    if answer.citations:
+        citations = answer.citations
+    else:
+        found: list[Citation | None] = []
+        for partner in (*answer.partners, *answer.other_partners):
+            found += [r.source for r in partner.reasons] + [partner.profile]
+        for incentive in answer.incentives:
+            found.append(incentive.citation)
+            for partner in incentive.partners:
+                found.append(partner.profile)
+        found += [o.citation for o in answer.opportunities]
+        found += [p.citation for p in answer.passages]
+        found += [f.source for f in answer.facts]
+        citations = found
+    return list(dict.fromkeys(c for c in citations if c is not None))
