@@ -93,6 +93,16 @@ class Settings(BaseSettings):
     public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
                                  description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
+    environment: str = Field("development", validation_alias=AliasChoices("ENVIRONMENT", "environment"),
+                             description="development | production; production never runs unauthenticated")
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        env = value.strip().lower() or "development"
+        if env not in ("development", "production"):
+            raise ValueError("must be development or production")
+        return env
 
     @field_validator("app_type")
     @classmethod
@@ -591,10 +601,21 @@ def _command_index(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _command_serve(settings: Settings) -> int:
+def serve_refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start with these settings, or None. Production is ENVIRONMENT=production, or a
+    non-loopback host without --allow-public: neither may run in local (unauthenticated) mode."""
+    if settings.environment == "production" and settings.local_mode:
+        return ("refusing to start: ENVIRONMENT=production needs MicrosoftAppId (and MicrosoftAppPassword): "
+                "without an app id every request would be unauthenticated.")
     if settings.local_mode and not is_loopback(settings.host) and not settings.allow_public_bind:
-        print(f"error: refusing to bind {settings.host} without MicrosoftAppId: local mode is unauthenticated. "
-              "Bind 127.0.0.1, configure the app id, or pass --allow-public (ALLOW_PUBLIC_BIND=true).", file=sys.stderr)
+        return (f"refusing to bind {settings.host} without MicrosoftAppId: local mode is unauthenticated. "
+                "Bind 127.0.0.1, configure the app id, or pass --allow-public (ALLOW_PUBLIC_BIND=true).")
+    return None
+
+
+def _command_serve(settings: Settings) -> int:
+    if (refusal := serve_refusal(settings)) is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
     if settings.local_mode and not is_loopback(settings.host):
         log.warning("local mode bound to %s by request (--allow-public): anyone who can reach it can ask",
