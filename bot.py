@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
     environment: str = Field("development", validation_alias=AliasChoices("ENVIRONMENT", "environment"),
                              description="development | production; production never runs unauthenticated")
+    parse_timeout_seconds: float = Field(60.0, ge=0, validation_alias=AliasChoices(
+        "PARSE_TIMEOUT_SECONDS", "parse_timeout_seconds"), description="per-document parse limit for index; 0 = none")
 
     @field_validator("environment")
     @classmethod
@@ -586,8 +588,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _command_index(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
     from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index
 
+    os.environ["PARSE_TIMEOUT_SECONDS"] = str(settings.parse_timeout_seconds)   # read by knowledge/parse_worker.py
     try:
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
                              progress=False if args.no_progress else None)
