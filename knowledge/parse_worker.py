@@ -122,7 +122,10 @@ class ParseWorker:
                 raise DocumentError(f"{TIMED_OUT}: parsing took longer than {self.timeout:g} s")
             status, payload = conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
-            code = self._process.exitcode if self._process is not None else None
+            code = None
+            if self._process is not None:
+                self._process.join(2)          # reap it, so its exit code is known
+                code = self._process.exitcode
             self._kill()
             raise DocumentError(f"the parser crashed on this file (worker exit code {code})") from exc
         if status == "ok":
