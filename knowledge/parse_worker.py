@@ -66,8 +66,15 @@ def _cap_memory(extra_mb: int) -> None:
         pass
 
 
-def _serve(conn: Connection, memory_mb: int) -> None:
+def _serve(conn: Connection, parent_end: Connection, memory_mb: int, parent_pid: int) -> None:
+    parent_end.close()                               # else our own copy of it would hide the parent's exit (no EOF)
     signal.signal(signal.SIGINT, signal.SIG_IGN)     # Ctrl-C is for the parent, which stops us
+    with contextlib.suppress(Exception):             # Linux: die with the parent (an indexer killed with SIGKILL)
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))   # PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:                   # the parent died before that took effect
+        return
     _cap_memory(memory_mb)
     while True:
         try:
@@ -140,7 +147,8 @@ class ParseWorker:
         # fork: the worker starts at once with the parsers' modules already imported and logging configured
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, self.memory_mb), name="document-parser", daemon=True)
+        process = context.Process(target=_serve, args=(child, parent, self.memory_mb, os.getpid()),
+                                  name="document-parser", daemon=True)
         process.start()
         child.close()
         self._process, self._conn = process, parent

@@ -26,7 +26,7 @@ def outcome(reason: str | None) -> str:
     return "timed out" if reason.startswith(parse_worker.TIMED_OUT) else f"skipped: {reason}"
 
 
-def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path) -> None:
+def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected = write_hostile_folder(tmp_path / "knowledge")
     env = {k: v for k, v in os.environ.items() if k not in ("KNOWLEDGE_DIR", "INDEX_DIR", "EMBEDDER")}
     env["PARSE_TIMEOUT_SECONDS"] = str(TIMEOUT)
@@ -50,7 +50,8 @@ def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path) -> N
               for rel in expected]
     lines.append(f"`bot.py index` completed in {seconds:.1f}s with PARSE_TIMEOUT_SECONDS={TIMEOUT:g}; "
                  f"summary: {run.stdout.splitlines()[1].strip()}")
-    print("\n" + "\n".join(lines))
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))
     for rel, want in expected.items():
         assert table[rel].startswith(want), (rel, table[rel])
     assert set(skipped) <= set(expected)
@@ -122,3 +123,31 @@ def test_timeout_zero_parses_in_process_and_the_setting_is_read(monkeypatch: pyt
     assert ParseWorker().timeout == parse_worker.DEFAULT_TIMEOUT_SECONDS
     monkeypatch.delenv("PARSE_TIMEOUT_SECONDS")
     assert ParseWorker().timeout == parse_worker.DEFAULT_TIMEOUT_SECONDS
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((line.split()[1] for line in status if line.startswith("State:")), "")
+    except FileNotFoundError:
+        return "gone"
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_the_worker_dies_with_an_indexer_killed_by_sigkill(tmp_path: Path) -> None:
+    script = ("import sys, time\nfrom pathlib import Path\nfrom knowledge.parse_worker import ParseWorker\n"
+              "w = ParseWorker(timeout=60)\nw._start()\nprint(w._process.pid, flush=True)\ntime.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=bot.PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        assert _state(worker) in ("S", "R")
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while _state(worker) not in ("gone", "Z") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _state(worker) in ("gone", "Z")
+    finally:
+        parent.kill()
+        parent.wait(10)
