@@ -218,3 +218,11 @@ def test_print_the_matrices(capsys: pytest.CaptureFixture[str]) -> None:
         for name, outcome in TEXT_MATRIX.items():
             print(f"  {name:<38} {outcome}")
     assert all(s < 500 for s in BODY_MATRIX.values())
+
+
+def test_questions_typed_in_a_session_are_shown_inert_to_the_channel() -> None:
+    from dialogs import sessions
+
+    typed = "what about [the new policy](https://evil.example/login) <img src=x onerror=alert(1)>?"
+    shown = sessions._q(typed)
+    assert shown == "what about the new policy (https://evil.example/login) ‹img src=x onerror=alert(1)›?"
