@@ -458,6 +458,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from aiohttp import web
     from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
+    from dialogs import openid_keys
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
     from dialogs.feedback import FeedbackStore
@@ -468,6 +469,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
 
+    openid_keys.install()      # signing keys fetched off the event loop, with a timeout, and on key rollover
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()))
     exports = ExportStore(settings.data_dir / "exports")
     subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")

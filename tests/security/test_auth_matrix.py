@@ -6,13 +6,16 @@ cache filled by tests.security.tokens: no network, no identity provider. Every r
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -219,6 +222,95 @@ async def test_a_valid_token_for_a_tenant_outside_the_allow_list_is_403_without_
     assert running.engine.questions == ["Who can do AKS in Germany?"]    # the outsider reached no retrieval
     assert turns == [allowed["id"]]
     assert loopback_only == []
+
+
+# =========================================================================== the signing-key cache (dialogs/openid_keys.py)
+@dataclass
+class FakeIdentityEndpoint:
+    """requests.get as the metadata and JWKS endpoints answer it (no network): the keys it publishes now."""
+
+    keys: list[dict[str, Any]]
+    delay: float = 0.0
+    calls: list[str] = field(default_factory=list)
+
+    def get(self, url: str, *_: Any, timeout: float | None = None, **__: Any) -> Any:
+        import requests
+
+        self.calls.append(url)
+        assert timeout is not None, "fetched without a timeout"
+        if self.delay:
+            time.sleep(min(self.delay, timeout))
+            if self.delay >= timeout:
+                raise requests.Timeout(f"test: {url} did not answer in {timeout} s")
+        response = requests.Response()
+        response.status_code = 200
+        body = {"jwks_uri": "https://login.botframework.com/v1/.well-known/keys"} if "openid" in url else \
+            {"keys": self.keys}
+        response._content = json.dumps(body).encode()
+        return response
+
+
+def _metadata(idp: IdentityProvider) -> Any:
+    from botframework.connector.auth import jwt_token_extractor
+    from botframework.connector.auth.authentication_constants import AuthenticationConstants
+
+    return jwt_token_extractor.JwtTokenExtractor.metadataCache[
+        AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL]
+
+
+async def test_a_rolled_signing_key_is_fetched_once_and_accepted(
+        connector: Connector, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch, loopback_only: list[str],
+        turns: list[str]) -> None:
+    import requests
+
+    client, running = await start_bot(connector, **APP_SETTINGS["SingleTenant"])   # installs the key-cache fix
+    try:
+        rolled = idp.add_key("rolled-2027", ("msteams",))
+        endpoint = FakeIdentityEndpoint(idp.jwks())                  # the endpoint now publishes the new key
+        monkeypatch.setattr(requests, "get", endpoint.get)
+        metadata = _metadata(idp)
+        metadata.last_updated = datetime.now() - timedelta(hours=2)  # keys fetched 2 h ago, before the roll
+        claims = idp.claims(app_id=APP_ID, service_url=connector.url)
+        header = {"Authorization": bearer(idp.token(claims, key=rolled, kid="rolled-2027"))}
+        assert (await running.post(message(connector, "Who can do AKS?"), headers=header)).status == 200
+        assert (await running.post(message(connector, "Who can do AKS?"), headers=header)).status == 200
+        assert len(endpoint.calls) == 2                               # metadata + JWKS, once
+        unknown = {"Authorization": bearer(idp.token(claims, kid="never-published"))}
+        assert (await running.post(message(connector, "Who can do AKS?"), headers=unknown)).status == 401
+        assert len(endpoint.calls) == 2                               # refreshed within the hour: not again
+        MATRIX.setdefault("signing key rolled since the last fetch", {})["SingleTenant"] = 200
+    finally:
+        await client.close()
+    assert len(turns) == 2 and loopback_only == []
+
+
+async def test_a_hanging_identity_endpoint_does_not_stall_the_server(
+        connector: Connector, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch, turns: list[str]) -> None:
+    import requests
+
+    from dialogs import openid_keys
+
+    monkeypatch.setattr(openid_keys, "FETCH_TIMEOUT_SECONDS", 1.5)
+    client, running = await start_bot(connector, **APP_SETTINGS["MultiTenant"])
+    try:
+        endpoint = FakeIdentityEndpoint(idp.jwks(), delay=60)
+        monkeypatch.setattr(requests, "get", endpoint.get)
+        _metadata(idp).last_updated = datetime.min                    # the daily refresh is due
+        header = {"Authorization": bearer(idp.token(idp.claims(app_id=APP_ID, service_url=connector.url)))}
+        pending = asyncio.create_task(running.post(message(connector, "Who can do AKS?"), headers=header))
+        await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        health = await running.client.get("/healthz")                 # the event loop is free meanwhile
+        healthz_seconds = time.perf_counter() - started
+        assert health.status == 200 and not pending.done()
+        response = await pending
+        assert response.status == 503 and await response.json() == {"error": "authentication service unreachable"}
+        MATRIX.setdefault("identity endpoint hangs (refresh due)", {})["MultiTenant"] = response.status
+        print(f"\n/healthz answered in {healthz_seconds * 1000:.0f} ms while the key fetch hung; "
+              f"the request got {response.status} after the fetch timeout")
+    finally:
+        await client.close()
+    assert turns == []
 
 
 def test_print_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
