@@ -324,4 +324,6 @@ def test_print_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
                      f"{statuses.get('SingleTenant', '-')}")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
-    assert all(s < 500 for statuses in MATRIX.values() for s in statuses.values())
+    # a bad token is never a 5xx; only an unreachable identity endpoint is (503, on purpose)
+    assert all(s < 500 for name, statuses in MATRIX.items() for s in statuses.values()
+               if not name.startswith("identity endpoint"))
