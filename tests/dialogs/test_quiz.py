@@ -319,7 +319,7 @@ async def test_markup_in_quiz_text_is_shown_inert(engine: KnowledgeEngine, expec
                            options=("![pixel](https://t.example/p.gif) Alpha", *real.questions[0].options[1:]))
             return change(real, questions=(first, *real.questions[1:]))
 
-    bot = Harness(lambda: Planted())
+    bot = Harness(Planted)
     _, replies = await bot.say(f"quiz me on {SUBJECT}")
     shown = texts(replies) + json.dumps(cards(replies))
     assert "](https://evil" not in shown and "<img" not in shown and "![" not in shown
