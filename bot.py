@@ -158,6 +158,19 @@ class Settings(BaseSettings):
                                                  max_input_tokens=self.llm_max_input_tokens,
                                                  rate_per_minute=self.llm_rate_per_minute))
 
+    environment: str = Field("development", validation_alias=AliasChoices("ENVIRONMENT", "environment"),
+                             description="development | production; production never runs unauthenticated")
+    parse_timeout_seconds: float = Field(60.0, ge=0, validation_alias=AliasChoices(
+        "PARSE_TIMEOUT_SECONDS", "parse_timeout_seconds"), description="per-document parse limit for index; 0 = none")
+
+    @field_validator("environment")
+    @classmethod
+    def _known_environment(cls, value: str) -> str:
+        env = value.strip().lower() or "development"
+        if env not in ("development", "production"):
+            raise ValueError("must be development or production")
+        return env
+
     @field_validator("app_type")
     @classmethod
     def _known_app_type(cls, value: str) -> str:
@@ -522,6 +535,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from aiohttp import web
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
+    from dialogs import openid_keys
     from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
@@ -534,6 +548,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
 
+    openid_keys.install()      # signing keys fetched off the event loop, with a timeout, and on key rollover
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
@@ -674,8 +689,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _command_index(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+
     from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index
 
+    os.environ["PARSE_TIMEOUT_SECONDS"] = str(settings.parse_timeout_seconds)   # read by knowledge/parse_worker.py
     try:
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
                              progress=False if args.no_progress else None)
@@ -689,10 +707,21 @@ def _command_index(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _command_serve(settings: Settings) -> int:
+def serve_refusal(settings: Settings) -> str | None:
+    """Why `serve` must not start with these settings, or None. Production is ENVIRONMENT=production, or a
+    non-loopback host without --allow-public: neither may run in local (unauthenticated) mode."""
+    if settings.environment == "production" and settings.local_mode:
+        return ("refusing to start: ENVIRONMENT=production needs MicrosoftAppId (and MicrosoftAppPassword): "
+                "without an app id every request would be unauthenticated.")
     if settings.local_mode and not is_loopback(settings.host) and not settings.allow_public_bind:
-        print(f"error: refusing to bind {settings.host} without MicrosoftAppId: local mode is unauthenticated. "
-              "Bind 127.0.0.1, configure the app id, or pass --allow-public (ALLOW_PUBLIC_BIND=true).", file=sys.stderr)
+        return (f"refusing to bind {settings.host} without MicrosoftAppId: local mode is unauthenticated. "
+                "Bind 127.0.0.1, configure the app id, or pass --allow-public (ALLOW_PUBLIC_BIND=true).")
+    return None
+
+
+def _command_serve(settings: Settings) -> int:
+    if (refusal := serve_refusal(settings)) is not None:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
     if settings.local_mode and not is_loopback(settings.host):
         log.warning("local mode bound to %s by request (--allow-public): anyone who can reach it can ask",

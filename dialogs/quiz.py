@@ -27,6 +27,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import render
 from dialogs.conversation import send
+from dialogs.markup import inert_value
 from retrieval.quiz import Quiz, QuizQuestion, check_answer, describe, letter, options_text, quiz_subjects
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,8 @@ class QuizFlow:
                 phrase.format(subject=subject, subjects=_listing(subjects)), subjects))
             return True
         # a fresh id per run: buttons of an earlier run of the same quiz are stale
-        quiz = replace(quiz, quiz_id=f"{quiz.quiz_id}-{uuid.uuid4().hex[:8]}")
+        # (and its text inert: prompts and options quote the solution map and incentive rules, see dialogs/markup.py)
+        quiz = inert_value(replace(quiz, quiz_id=f"{quiz.quiz_id}-{uuid.uuid4().hex[:8]}"))
         await self._save(turn_context, quiz, [])
         log.info("quiz started kind=%s questions=%d", quiz.kind, len(quiz.questions))
         source = "solution map" if quiz.kind in ("solution_play", "solution_area") else "incentive rules"

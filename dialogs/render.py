@@ -12,7 +12,7 @@ Mark attached and Dismiss (with a reason) under each suggested partner of an ATT
 CSV / XLSX and a sort toggle on sweeps (PIPELINE) and coverage gaps (GAPS). A GAPS answer is a table
 plus a heatmap image inline (a data URI); under the size budget the image goes before the table does.
 
-Document passages are quoted verbatim. Every activity stays under MAX_ACTIVITY_BYTES: long answers
+Document passages are quoted verbatim, with markup made inert (dialogs/markup.py). Every activity stays under MAX_ACTIVITY_BYTES: long answers
 are shortened step by step (fewer list entries with "… and N more", shorter later passages, then a
 brief card) and the first passage is never cut below FIRST_PASSAGE_MIN_CHARS.
 """
@@ -29,6 +29,7 @@ from typing import Any
 from botbuilder.schema import ActionTypes, Activity, ActivityTypes, Attachment, CardAction, SuggestedActions
 
 from dialogs import heatmap
+from dialogs.markup import inert_value
 from retrieval.answers import (
     Answer,
     AnswerKind,
@@ -277,6 +278,7 @@ def _primary_list(answer: Answer) -> str:
 # --------------------------------------------------------------------------- Markdown text
 def answer_to_text(answer: Answer, limits: Limits = FULL) -> str:
     """The whole answer as Teams Markdown, in the fixed order (see the module docstring)."""
+    answer = inert_value(answer)     # knowledge text is shown, never interpreted (dialogs/markup.py)
     blocks: list[str] = [f"**{answer.title}**" if answer.title else "", answer.summary]
     understood = answer.understood.describe()
     if understood:
@@ -642,6 +644,7 @@ def answer_to_card(answer: Answer, limits: Limits = FULL, *, manage: bool = Fals
 
     `manage` (a channel manager in a 1:1 chat) adds the attach and export buttons.
     """
+    answer = inert_value(answer)
     body: list[dict[str, Any]] = []
     if answer.title:
         body.append(text_block(answer.title, size="Large", weight="Bolder"))

@@ -34,6 +34,7 @@ from dialogs import render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
+from dialogs.markup import inert
 from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore, Source
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.clustering import Signature, cluster, first_duplicate, signature
@@ -252,7 +253,7 @@ QUESTION_CHARS_SHOWN = 300
 
 def _q(question: str) -> str:
     """A question as the card and the posted digest show it (the exports keep it whole)."""
-    text = " ".join(question.split())
+    text = inert(" ".join(question.split()))      # what someone typed is shown to the channel, never interpreted
     return text if len(text) <= QUESTION_CHARS_SHOWN else text[: QUESTION_CHARS_SHOWN - 1].rstrip() + "…"
 
 
@@ -584,7 +585,7 @@ class ReadinessSessions:
             answer_line = f"I could not answer it well then ({FOLLOW_UP_OUTCOMES[original.outcome]}): it is on the " \
                           "follow-up list for the program owners."
         text = PHRASES["duplicate"].format(asker=original.asker_name or "someone", at=_when(original.asked_at),
-                                           earlier=original.question, answer_line=answer_line, link=link_text)
+                                           earlier=inert(original.question), answer_line=answer_line, link=link_text)
         card = render.adaptive_card(
             [render.text_block(text)],
             [{"type": "Action.Submit", "title": PHRASES["answer_anyway"],

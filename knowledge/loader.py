@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -34,6 +34,9 @@ from knowledge.records import (
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_bool, parse_int, parse_money
 
+if TYPE_CHECKING:
+    from knowledge.parse_worker import ParseWorker
+
 log = logging.getLogger(__name__)
 
 PROFILE_SUFFIXES = {".yaml", ".yml", ".json"}
@@ -52,41 +55,22 @@ class KnowledgeFolderError(Exception):
     """The folder is missing or holds nothing we can read."""
 
 
-def load_knowledge(root: Path, *, documents: bool = True) -> Knowledge:
-    """Read every part of the folder. `documents=False` skips program documents (structured data only)."""
+def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float | None = None) -> Knowledge:
+    """Read every part of the folder. `documents=False` skips program documents (structured data only).
+
+    Documents are parsed in a worker process under a per-file time limit (`parse_timeout` seconds,
+    default PARSE_TIMEOUT_SECONDS or 60; 0 = in-process, no limit): see knowledge/parse_worker.py.
+    """
     root = Path(root)
     if not root.is_dir():
         raise KnowledgeFolderError(f"knowledge folder {root} does not exist or is not a folder")
     started = time.perf_counter()
     kb = Knowledge(root=str(root))
-    for path in sorted(_files(root)):
-        rel = path.relative_to(root).as_posix()
-        top = rel.split("/", 1)[0] if "/" in rel else ""
-        suffix = path.suffix.lower()
-        try:
-            if rel in {"access.yaml", "access.yml"}:
-                kb.access = _load_access(path)
-            elif top == "partners" and suffix in PROFILE_SUFFIXES:
-                _load_partners(path, rel, kb)
-            elif top == "solution_maps" and suffix in TABLE_SUFFIXES:
-                _load_map(path, rel, kb)
-            elif top == "opportunities" and suffix in TABLE_SUFFIXES:
-                _load_opportunities(path, rel, kb)
-            elif rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"):
-                _load_incentives(path, rel, kb)
-            elif top == "programs" and suffix in DOCUMENT_SUFFIXES:
-                if not documents:
-                    continue
-                _load_document(path, rel, kb)
-            else:
-                kb.issues.append(FileIssue(rel, _unknown_reason(top, suffix)))
-                continue
-            kb.files_read += 1
-        except (TableError, KnowledgeFileError) as exc:
-            kb.issues.append(FileIssue(rel, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
-            log.warning("could not read %s", rel, exc_info=True)
-            kb.issues.append(FileIssue(rel, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"))
+    from knowledge.parse_worker import ParseWorker  # noqa: PLC0415 - heavy parsers load lazily
+
+    with ParseWorker(parse_timeout) as parser:      # the worker starts with the first document
+        for path in sorted(_files(root)):
+            _load_file(root, path, kb, parser, documents=documents)
     if kb.files_read == 0:
         raise KnowledgeFolderError(
             f"knowledge folder {root} holds nothing readable: expected partners/, solution_maps/, programs/, "
@@ -97,6 +81,37 @@ def load_knowledge(root: Path, *, documents: bool = True) -> Knowledge:
              len(kb.opportunities), len(kb.documents), sum(i.skipped for i in kb.issues),
              time.perf_counter() - started)
     return kb
+
+
+def _load_file(root: Path, path: Path, kb: Knowledge, parser: ParseWorker, *, documents: bool) -> None:
+    """One file into kb, or a FileIssue saying why it was skipped."""
+    rel = path.relative_to(root).as_posix()
+    top = rel.split("/", 1)[0] if "/" in rel else ""
+    suffix = path.suffix.lower()
+    try:
+        if rel in {"access.yaml", "access.yml"}:
+            kb.access = _load_access(path)
+        elif top == "partners" and suffix in PROFILE_SUFFIXES:
+            _load_partners(path, rel, kb)
+        elif top == "solution_maps" and suffix in TABLE_SUFFIXES:
+            _load_map(path, rel, kb)
+        elif top == "opportunities" and suffix in TABLE_SUFFIXES:
+            _load_opportunities(path, rel, kb)
+        elif rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"):
+            _load_incentives(path, rel, kb)
+        elif top == "programs" and suffix in DOCUMENT_SUFFIXES:
+            if not documents:
+                return
+            _load_document(path, rel, kb, parser)
+        else:
+            kb.issues.append(FileIssue(rel, _unknown_reason(top, suffix)))
+            return
+        kb.files_read += 1
+    except (TableError, KnowledgeFileError) as exc:
+        kb.issues.append(FileIssue(rel, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
+        log.warning("could not read %s", rel, exc_info=True)
+        kb.issues.append(FileIssue(rel, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"))
 
 
 class KnowledgeFileError(Exception):
@@ -225,8 +240,12 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
 def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], required: tuple[str, ...],
                build: Callable[[dict[str, str], SourceRef], Any], sink: list[Any]) -> None:
     bad: list[str] = []
+    shifted: list[str] = []
     count = 0
     for row in read_table(path, aliases):
+        if row.extra_cells:          # a stray delimiter shifted the cells: every value would land in the wrong column
+            shifted.append(row.locator)
+            continue
         if any(not row.values.get(field) for field in required):
             bad.append(row.locator)
             continue
@@ -234,6 +253,9 @@ def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], req
         count += 1
     if count == 0:
         raise KnowledgeFileError(f"no rows with {', '.join(required)}" + (f" ({len(bad)} incomplete rows)" if bad else ""))
+    if shifted:
+        kb.issues.append(FileIssue(rel, f"{len(shifted)} rows with more cells than the header ignored "
+                                        f"(first: {shifted[0]})", skipped=False))
     if bad:
         kb.issues.append(FileIssue(rel, f"{len(bad)} rows without {'/'.join(required)} ignored "
                                         f"(first: {bad[0]})", skipped=False))
@@ -323,10 +345,10 @@ def _load_access(path: Path) -> AccessGroups:
     return AccessGroups(groups)
 
 
-def _load_document(path: Path, rel: str, kb: Knowledge) -> None:
-    from knowledge.documents import DocumentError, parse_document  # noqa: PLC0415 - heavy parsers load lazily
+def _load_document(path: Path, rel: str, kb: Knowledge, parser: ParseWorker) -> None:
+    from knowledge.documents import DocumentError  # noqa: PLC0415 - heavy parsers load lazily
 
     try:
-        kb.documents.append(parse_document(path, rel))
+        kb.documents.append(parser.parse(path, rel))
     except DocumentError as exc:
         raise KnowledgeFileError(str(exc)) from exc

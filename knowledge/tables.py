@@ -18,6 +18,7 @@ from knowledge.headers import map_headers
 log = logging.getLogger(__name__)
 
 MAX_TABLE_BYTES = 200 * 1024 * 1024
+MAX_XLSX_UNCOMPRESSED_BYTES = 1024 * 1024 * 1024   # sum of a workbook's declared member sizes (zip-bomb guard)
 _HEADER_SEARCH_ROWS = 10
 
 
@@ -29,6 +30,7 @@ class TableError(Exception):
 class TableRow:
     values: Mapping[str, str]
     locator: str          # "row 12" or "sheet 'FY27' row 4" (1-based, as a spreadsheet shows it)
+    extra_cells: int = 0  # CSV: filled cells beyond the header's width, i.e. the columns are shifted
 
 
 def read_table(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
@@ -73,6 +75,13 @@ def _xlsx(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
     import openpyxl  # noqa: PLC0415 - only needed for workbooks
 
     try:
+        with zipfile.ZipFile(path) as archive:   # declared sizes bound what zipfile inflates (see DOCX)
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise TableError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
+    if expanded > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise TableError(f"XLSX expands beyond {MAX_XLSX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB (zip bomb?)")
+    try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise TableError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
@@ -101,11 +110,12 @@ def _cell(value: object) -> str:
 
 def _rows(rows: Iterator[list[str]], aliases: Mapping[str, str], sheet: str) -> Iterator[TableRow]:
     columns: dict[int, str] | None = None
+    width = 0
     for number, row in enumerate(rows, start=1):
         if columns is None:
             candidate = map_headers(row, aliases)
             if len(candidate) >= 2:
-                columns = candidate
+                columns, width = candidate, len(row)
             elif number >= _HEADER_SEARCH_ROWS:
                 if sheet:
                     log.info("sheet %r: no header row in the first %d rows; skipped", sheet, _HEADER_SEARCH_ROWS)
@@ -116,6 +126,7 @@ def _rows(rows: Iterator[list[str]], aliases: Mapping[str, str], sheet: str) -> 
             continue
         values = {field: str(row[i]).strip() for i, field in columns.items() if i < len(row) and row[i] is not None}
         locator = f"sheet '{sheet}' row {number}" if sheet else f"row {number}"
-        yield TableRow(values, locator)
+        extra = 0 if sheet else sum(1 for v in row[width:] if v is not None and str(v).strip())
+        yield TableRow(values, locator, extra)
     if columns is None and not sheet:
         raise TableError("no recognised header row")

@@ -302,3 +302,25 @@ def test_every_question_card_is_a_valid_adaptive_card(engine: KnowledgeEngine) -
                     assert all(option in card["fallbackText"] for option in question.options)
                     assert question.prompt in (activity.text or "")
                     assert all(option in (activity.text or "") for option in question.options) is not brief
+
+
+async def test_markup_in_quiz_text_is_shown_inert(engine: KnowledgeEngine, expected: Quiz) -> None:
+    """Prompts and options quote the solution map and incentive rules: a planted link or tag stays text."""
+    from dataclasses import replace as change
+
+    class Planted:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def quiz(self, subject: str, seed: int | None = None) -> Quiz:
+            real = engine.quiz(subject, seed=seed)
+            assert real is not None
+            first = change(real.questions[0], prompt="[Win a prize](https://evil.example) <img src=x> which partner?",
+                           options=("![pixel](https://t.example/p.gif) Alpha", *real.questions[0].options[1:]))
+            return change(real, questions=(first, *real.questions[1:]))
+
+    bot = Harness(Planted)
+    _, replies = await bot.say(f"quiz me on {SUBJECT}")
+    shown = texts(replies) + json.dumps(cards(replies))
+    assert "](https://evil" not in shown and "<img" not in shown and "![" not in shown
+    assert "Win a prize (https://evil.example) ‹img src=x› which partner?" in shown

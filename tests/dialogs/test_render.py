@@ -102,7 +102,7 @@ def test_partner_reasons_carry_detail_and_source_label() -> None:
     text = render.answer_to_text(fakes.coverage_answer())
     assert "Lead on the FY27 map for AKS in DE — source: FY27 solution map (solution_maps/fy27_map.csv, row 12)" in text
     assert "Gap: no delivery in AT" in text
-    assert "Contact: Ana Ito <pdm@example.com>" in text
+    assert "Contact: Ana Ito ‹pdm@example.com›" in text       # angle brackets shown, never read as a tag (markup.py)
     assert "Win: Contoso Retail: AKS platform (2026)" in text
 
 

@@ -471,11 +471,14 @@ async def test_the_daily_sweep_skips_someone_no_longer_in_ecm(served: Served, co
 async def test_a_failed_delivery_is_retried_a_few_times_that_day(served: Served, connector: Connector) -> None:
     sender = served.app[bot.digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
+    # subscribing after the real clock's digest hour marks the real today as sent: whatever it is, failures keep it
+    [subscribed] = sender.subscriptions.all()
     connector.refuse_with = 403                               # e.g. the user removed the app
     for minute in range(MAX_FAILURES_PER_DAY + 2):
         assert await sender.send_due_digests(DAY + dt.timedelta(minutes=minute)) == []
     [subscription] = sender.subscriptions.all()
-    assert subscription.failures == MAX_FAILURES_PER_DAY and subscription.last_sent_date is None
+    assert subscription.failures == MAX_FAILURES_PER_DAY and subscription.last_sent_date == subscribed.last_sent_date
+    assert subscription.failed_date == DAY.date().isoformat()
     connector.refuse_with = None
     assert await sender.send_due_digests(DAY + dt.timedelta(hours=1)) == []      # not again today
     assert await sender.send_due_digests(DAY + dt.timedelta(days=1)) == [ECM]
