@@ -9,6 +9,7 @@ function, which downloads a model and fails offline.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -102,13 +103,14 @@ class DocumentIndex:
         # similar lengths together: the embedder pads a batch to its longest text
         to_add = sorted((e for e in entries if e.id not in existing), key=lambda e: len(e.embed_text))
         to_remove = [cid for cid in existing if cid not in wanted_ids]
-        for start in range(0, len(to_add), _BATCH):
-            batch = to_add[start:start + _BATCH]
+        step = _embed_batch()
+        for start in range(0, len(to_add), step):
+            batch = to_add[start:start + step]
             vectors = embed([e.embed_text for e in batch])
             self.collection.upsert(ids=[e.id for e in batch], embeddings=vectors,
                                    documents=[e.document for e in batch], metadatas=[e.metadata for e in batch])
             if progress:
-                progress(sum(1 for e in batch if not e.id.endswith(HEADING_SUFFIX)))
+                progress(len(batch))    # vectors, FAQ question vectors included
         for start in range(0, len(to_remove), _WRITE_BATCH):
             self.collection.delete(ids=to_remove[start:start + _WRITE_BATCH])
         added = sum(1 for e in to_add if not e.id.endswith(HEADING_SUFFIX))
@@ -141,6 +143,14 @@ class DocumentIndex:
             log.exception("the document index could not be queried")
             raise IndexUnavailableError(f"document index unreadable: {type(exc).__name__}") from exc
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+
+def _embed_batch() -> int:
+    """PARTNER_ATLAS_EMBED_BATCH: texts per embedding call and progress step (the fault tests use small ones)."""
+    try:
+        return max(1, int(os.environ.get("PARTNER_ATLAS_EMBED_BATCH", "") or _BATCH))
+    except ValueError:
+        return _BATCH
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:

@@ -211,7 +211,7 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         client = store.client(gen, create=True)
         try:
             index = DocumentIndex(client, model_id, gen.collection)
-            to_embed = len(chunks) - _already(index, chunks)
+            to_embed = len(ids) - _already(index, ids)
             tracker = _Progress(total=to_embed, bar=_progress_bar(progress, total=to_embed))
             embed_started = time.perf_counter()
             try:
@@ -266,12 +266,13 @@ def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value).encode()).hexdigest()
 
 
-def _already(index: DocumentIndex, chunks: list) -> int:  # noqa: ANN001 - list[Chunk]
+def _already(index: DocumentIndex, ids: list[str]) -> int:
+    """How many of these vectors the (seeded) collection holds already: the progress total is the rest."""
     try:
         existing = set(index.collection.get(include=[])["ids"])
     except Exception:  # noqa: BLE001 - only for the progress total
         return 0
-    return sum(1 for c in chunks if c.id in existing)
+    return sum(1 for i in ids if i in existing)
 
 
 def _progress_bar(progress: bool | None, total: int):  # noqa: ANN202 - tqdm or None
@@ -281,7 +282,7 @@ def _progress_bar(progress: bool | None, total: int):  # noqa: ANN202 - tqdm or 
         return None
     from tqdm import tqdm  # noqa: PLC0415
 
-    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+    return tqdm(total=total, unit="vector", desc="embedding", file=sys.stderr)
 
 
 def write_snapshot(index_dir: Path, knowledge_dir: Path, kb: Knowledge) -> None:
