@@ -405,6 +405,8 @@ class KnowledgeEngine:
                       suggestions=tuple(f"Which partners cover {w} in {place}?" for w, _ in top[:3]))
 
     def _documents(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if self.search is None and self.problem:
+            return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
         if self.search is None:
             return Answer(AnswerKind.NO_MATCH, "Documents unavailable",
                           "The program documents are not indexed yet, so I can't search them. "
@@ -514,8 +516,9 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
                 decisions_path: Path | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
     """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
 
-    Raises on an unusable folder or an index that cannot be opened (a damaged file, an unreadable
-    folder): the server reports that on /healthz and keeps running.
+    Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,
+    a read-only folder) does not raise: the engine answers from the records, says the documents are
+    temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
     """
     from retrieval.generations import Generations  # noqa: PLC0415
     from retrieval.indexer import load_snapshot  # noqa: PLC0415
@@ -523,7 +526,12 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     started = time.perf_counter()
     knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
     store = Generations(index_dir, chroma)
-    live = store.live()
+    problem = ""
+    try:
+        live = store.live()
+    except Exception as exc:  # noqa: BLE001 - a damaged pointer: the records still answer
+        log.exception("the index pointer in %s cannot be read", index_dir)
+        live, problem = None, f"document index unreadable: {_one_line(exc)}"
     knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
@@ -533,13 +541,24 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         from retrieval.index import DocumentIndex  # noqa: PLC0415
 
         model = make_embedder(embedder)
-        index = DocumentIndex(store.client(live), getattr(model, "model_id", embedder), live.collection, create=False)
-        search = DocumentSearch(index, model.embed_query)
-    else:
+        try:
+            index = DocumentIndex(store.client(live), getattr(model, "model_id", embedder), live.collection,
+                                  create=False)
+            search = DocumentSearch(index, model.embed_query)
+        except Exception as exc:  # noqa: BLE001 - damaged, unreadable or read-only: the records still answer
+            log.exception("the document index generation %s cannot be opened", live.name)
+            problem = f"document index unreadable: {_one_line(exc)}"
+    elif not problem:
         log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
     log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
              time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
              len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
     engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
     engine.generation = live.name if live else None
+    engine.problem = problem
     return engine
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:240]

@@ -141,11 +141,12 @@ class Generations:
                 return str(current)
             return LEGACY if COLLECTION in self._server_names() else None
         try:
-            name = (self.index_dir / POINTER).read_text(encoding="utf-8").strip()
+            name = (self.index_dir / POINTER).read_bytes().decode("utf-8", errors="replace").strip()
         except FileNotFoundError:
             return LEGACY if (self.index_dir / "chroma").is_dir() else None
         if not _GEN.match(name):
-            raise ValueError(f"{self.index_dir / POINTER} is damaged (it names {name[:40]!r}, not a generation)")
+            raise ValueError(f"the index pointer {self.index_dir / POINTER} is damaged: it names no generation; "
+                             "run `bot.py index` (or write the name of a gen-N folder into it)")
         return name
 
     def manifest(self, generation: Generation | None) -> dict[str, Any] | None:

@@ -141,7 +141,8 @@ class DocumentIndex:
                                            include=["distances"])
         except Exception as exc:
             log.exception("the document index could not be queried")
-            raise IndexUnavailableError(f"document index unreadable: {type(exc).__name__}") from exc
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise IndexUnavailableError(f"document index unreadable: {type(exc).__name__}: {first}") from exc
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
 

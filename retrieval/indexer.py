@@ -207,7 +207,10 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             log.info("index unchanged: generation %s stays live (%d chunks)", live.name, len(chunks))
             return report
         same_model = live is not None and (manifest is None or manifest.get("model_id") == model_id)
-        gen = store.create(seed=live if same_model else None)
+        try:
+            gen = store.create(seed=live if same_model else None)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write to the index folder {index_dir}: {exc.strerror or exc}") from exc
         client = store.client(gen, create=True)
         try:
             index = DocumentIndex(client, model_id, gen.collection)
