@@ -32,6 +32,8 @@ run: index serve
 ## Set up (Python, and Chromium + Agents Playground for the end-to-end test), lint (ruff, mypy), run every test
 test: lint e2e-setup
 	$(BIN)/python -m pytest -q
+	# the retrieval tests again, against a Chroma server (`chroma run`, started by tests/retrieval/conftest.py)
+	PARTNER_ATLAS_TEST_CHROMA=server $(BIN)/python -m pytest -q tests/retrieval
 
 lint: setup
 	$(BIN)/ruff check .

@@ -27,7 +27,7 @@ from typing import Any
 from knowledge.chunking import chunk_document
 from knowledge.loader import KnowledgeFolderError, load_knowledge
 from knowledge.records import FileIssue, Knowledge
-from retrieval.generations import MANIFEST, POINTER, ChromaConfig, Generations, atomic_write
+from retrieval.generations import MANIFEST, ChromaConfig, Generations, atomic_write
 from retrieval.index import DocumentIndex, SyncStats, entry_ids
 
 __all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "IndexValidationError", "IndexWriteError",
@@ -297,8 +297,10 @@ def write_snapshot(index_dir: Path, knowledge_dir: Path, kb: Knowledge) -> None:
 def load_snapshot(index_dir: Path, knowledge_dir: Path) -> Knowledge | None:
     """The structured records from the last index run, if the folder has not changed since."""
     folder = Path(index_dir)
-    with contextlib.suppress(OSError):   # an index folder: its live generation's snapshot
-        folder = folder / (folder / POINTER).read_text(encoding="utf-8").strip()
+    if not (folder / SNAPSHOT).exists():   # an index folder rather than a generation: its live generation's
+        with contextlib.suppress(Exception):
+            live = Generations(folder).live()
+            folder = live.path if live else folder
     path = folder / SNAPSHOT
     if not path.exists():
         return None

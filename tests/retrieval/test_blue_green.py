@@ -17,7 +17,7 @@ import pytest
 
 import bot
 from retrieval.engine import KnowledgeEngine, load_engine
-from retrieval.generations import POINTER, Generations
+from retrieval.generations import Generations
 from retrieval.index import COLLECTION, DocumentIndex
 from retrieval.indexer import IndexLockedError, build_index, write_snapshot, writer_lock
 from tests.factories import SELLER, make_knowledge
@@ -39,6 +39,11 @@ def bulk_documents(count: int, sections: int, tag: str = "") -> dict[str, str]:
             for s in range(sections))
         docs[f"programs/bulk/guide-{d:03d}.md"] = f"---\ntitle: Enablement guide {d}\n---\n# Enablement guide {d}\n\n{body}\n"
     return docs
+
+
+def live_generation(index: Path) -> str | None:
+    """The pointer: CURRENT in the folder, or the pointer collection on a Chroma server."""
+    return Generations(index).live_name()
 
 
 def served(engine: KnowledgeEngine) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -74,7 +79,7 @@ def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_serve
     index = tmp_path / "index"
     build_index(folder, index, embedder="hashing", progress=False)
     before = answers_from(folder, index)
-    live = (index / POINTER).read_text()
+    live = live_generation(index)
     assert before[0][0] == "document" and "five business days" in before[0][2][0]
 
     # the next re-index has 313 chunks to embed, in batches of 32 (10 progress steps) and one edited FAQ answer
@@ -92,7 +97,7 @@ def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_serve
         where = run.stderr.split("killing the indexer at ")[-1].split()[0]
         fraction, done, total = progress.read_text().split()
         assert int(total) == 314 and (kill_at == "validated" or abs(float(where) - float(fraction)) < 0.01)
-        assert (index / POINTER).read_text() == live
+        assert live_generation(index) == live
         after = answers_from(folder, index)
         results.append((kill_at, where, f"{done}/{total} vectors embedded", after == before))
         assert after == before, f"killed at {where}: the served answers changed"
@@ -101,13 +106,13 @@ def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_serve
     final = run_indexer(folder, index)
     assert final.returncode == 0, final.stderr[-2000:]
     assert "live generation: gen-" in final.stdout
-    assert (index / POINTER).read_text() != live
+    assert live_generation(index) != live
     now = answers_from(folder, index)
     assert NEW_FACT in now[0][2][0]                        # the edit is served now
     assert now[1][2][:1] == before[1][2][:1] and now[3] == before[3]
     # only the live generation and the previous one are left: the killed runs' folders are gone
     assert sorted(p.name for p in index.iterdir() if p.name.startswith("gen-")) == \
-        sorted([live.strip(), (index / POINTER).read_text().strip()])
+        sorted([live, live_generation(index)])
 
 
 def test_a_second_writer_is_refused_with_a_clear_message(folder: Path, tmp_path: Path) -> None:
@@ -122,10 +127,12 @@ def test_a_second_writer_is_refused_with_a_clear_message(folder: Path, tmp_path:
     assert run_indexer(folder, index).returncode == 0      # released: the next writer gets it
 
 
-def test_an_unchanged_folder_builds_no_generation_and_an_edit_copies_the_live_vectors(folder: Path,
-                                                                                       tmp_path: Path) -> None:
+def test_an_unchanged_folder_builds_no_generation_and_an_edit_copies_the_live_vectors(
+        folder: Path, tmp_path: Path, chroma_backend: str) -> None:
     index = tmp_path / "index"
     first = build_index(folder, index, embedder="hashing", progress=False)
+    # the vectors are where the configuration says: a chroma folder, or a collection on the server
+    assert (index / "gen-1" / "chroma").is_dir() == (chroma_backend == "embedded")
     again = build_index(folder, index, embedder="hashing", progress=False)
     assert first.generation == again.generation == "gen-1"
     assert (again.stats.added, again.stats.removed) == (0, 0)
@@ -136,6 +143,7 @@ def test_an_unchanged_folder_builds_no_generation_and_an_edit_copies_the_live_ve
     assert edited.stats.kept == first.chunks - 1           # the rest came from the live generation, not re-embedded
 
 
+@pytest.mark.embedded_only
 def test_an_old_layout_index_is_served_then_migrated_into_generations(folder: Path, tmp_path: Path) -> None:
     from knowledge.chunking import chunk_document
     from knowledge.loader import load_knowledge

@@ -25,6 +25,7 @@ from retrieval.generations import POINTER
 from retrieval.indexer import build_index
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
+from tests.retrieval.conftest import SERVER, _chroma_settings, _free_port
 from tests.retrieval.test_blue_green import bulk_documents
 from tests.retrieval.test_indexer import FAQ, GUIDE
 from tests.test_server import free_port, http_post, wait_for_health
@@ -36,7 +37,9 @@ UNAVAILABLE = "temporarily unavailable"
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A folder with ~1,000 chunks (so chromadb persists an HNSW segment) and its index, built once."""
+    """A folder with ~1,000 chunks (so chromadb persists an HNSW segment) and its embedded index, built once."""
+    if SERVER:
+        pytest.skip("about embedded chromadb's files on disk")
     root = tmp_path_factory.mktemp("faults")
     docs = {"programs/co-sell-faq.yml": FAQ, "programs/kubernetes.md": GUIDE, **bulk_documents(50, 20)}
     folder = make_knowledge(root / "kb", documents=docs)
@@ -95,11 +98,10 @@ class Running:
 
 
 @pytest.fixture
-async def serve(built: tuple[Path, Path]) -> Iterator[Callable[..., Any]]:
+async def serve() -> Iterator[Callable[..., Any]]:
     clients: list[TestClient] = []
 
-    async def start(index: Path) -> Running:
-        folder = built[0]
+    async def start(index: Path, folder: Path) -> Running:
         slot = bot.EngineSlot()
         settings = bot.Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
                                 data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
@@ -114,18 +116,19 @@ async def serve(built: tuple[Path, Path]) -> Iterator[Callable[..., Any]]:
         await client.close()
 
 
-async def test_a_healthy_index_answers_documents_and_is_ok(serve: Callable[..., Any], index: Path) -> None:
-    running = await serve(index)
+async def test_a_healthy_index_answers_documents_and_is_ok(serve: Callable[..., Any], built: tuple[Path, Path],
+                                                           index: Path) -> None:
+    running = await serve(index, built[0])
     status, body = await running.health()
     assert status == 200 and body["status"] == "ok" and body["generation"] == "gen-1"
     assert "five business days" in await running.ask(DOC_QUESTION)
 
 
 @pytest.mark.parametrize("case", list(BEFORE_LOAD))
-async def test_an_index_damaged_before_loading_degrades_and_users_are_told(serve: Callable[..., Any], index: Path,
-                                                                          case: str) -> None:
+async def test_an_index_damaged_before_loading_degrades_and_users_are_told(
+        serve: Callable[..., Any], built: tuple[Path, Path], index: Path, case: str) -> None:
     BEFORE_LOAD[case](index)
-    running = await serve(index)
+    running = await serve(index, built[0])
     status, body = await running.health()
     assert status == 503 and body["status"] == "degraded" and body["reason"].startswith("document index unreadable")
     reply = await running.ask(DOC_QUESTION)
@@ -134,10 +137,10 @@ async def test_an_index_damaged_before_loading_degrades_and_users_are_told(serve
     print(f"\n{case}: /healthz {status} {body['reason']!r} | user: {reply[:90]!r}")
 
 
-async def test_a_truncated_hnsw_segment_fails_at_query_time_and_degrades(serve: Callable[..., Any],
-                                                                         index: Path) -> None:
+async def test_a_truncated_hnsw_segment_fails_at_query_time_and_degrades(
+        serve: Callable[..., Any], built: tuple[Path, Path], index: Path) -> None:
     truncate(hnsw_header(index))
-    running = await serve(index)
+    running = await serve(index, built[0])
     status, _ = await running.health()
     assert status == 200                                   # chromadb opens it: the damage shows on the first query
     reply = await running.ask(DOC_QUESTION)
@@ -148,9 +151,9 @@ async def test_a_truncated_hnsw_segment_fails_at_query_time_and_degrades(serve: 
     print(f"\nHNSW header truncated: /healthz {status} {body['reason']!r} | user: {reply[:90]!r}")
 
 
-async def test_an_index_damaged_after_loading_fails_at_runtime_and_degrades(serve: Callable[..., Any],
-                                                                             index: Path) -> None:
-    running = await serve(index)
+async def test_an_index_damaged_after_loading_fails_at_runtime_and_degrades(
+        serve: Callable[..., Any], built: tuple[Path, Path], index: Path) -> None:
+    running = await serve(index, built[0])
     assert (await running.health())[0] == 200
     truncate(live(index) / "chroma" / "chroma.sqlite3")
     reply = await running.ask(DOC_QUESTION)
@@ -161,14 +164,14 @@ async def test_an_index_damaged_after_loading_fails_at_runtime_and_degrades(serv
 
 
 @pytest.mark.parametrize("damage", ["garbled", "missing"])
-async def test_a_bad_record_snapshot_falls_back_to_reading_the_folder(serve: Callable[..., Any], index: Path,
-                                                                      damage: str) -> None:
+async def test_a_bad_record_snapshot_falls_back_to_reading_the_folder(
+        serve: Callable[..., Any], built: tuple[Path, Path], index: Path, damage: str) -> None:
     snapshot = live(index) / "records.pickle"
     if damage == "garbled":
         garble(snapshot)
     else:
         snapshot.unlink()
-    running = await serve(index)
+    running = await serve(index, built[0])
     status, body = await running.health()
     assert status == 200 and body["partners"] == 5         # the records came from the folder instead
     assert "Alpha Cloud" in await running.ask(MAP_QUESTION)
@@ -240,3 +243,45 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     assert health["status"] == "degraded" and "readonly" in health["reason"] and health_again == health
     assert status == 200 and UNAVAILABLE in text
     assert "Alpha Cloud" in json.dumps(partners)
+
+
+async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve: Callable[..., Any], tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scale-out path: the index lives in a `chroma run` of its own, which stops while the bot serves."""
+    import subprocess
+    import sys
+    import time
+
+    import chromadb
+
+    port = _free_port()
+    process = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(tmp_path / "srv"),
+                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                chromadb.AdminClient(_chroma_settings(port)).list_databases()
+                break
+            except Exception:
+                assert process.poll() is None and time.monotonic() < deadline, "chroma run did not start"
+                time.sleep(0.2)
+        monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
+        monkeypatch.setenv("CHROMA_PORT", str(port))
+        monkeypatch.setenv("CHROMA_DATABASE", "default_database")
+        folder = make_knowledge(tmp_path / "kb", documents={"programs/co-sell-faq.yml": FAQ})
+        build_index(folder, tmp_path / "index", embedder="hashing", progress=False)
+        running = await serve(tmp_path / "index", folder)
+        status, body = await running.health()
+        assert status == 200 and body["generation"] == "gen-1"
+        assert "five business days" in await running.ask(DOC_QUESTION)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    reply = await running.ask(DOC_QUESTION)
+    assert UNAVAILABLE in reply and render.messages()["apology"] not in reply
+    status, body = await running.health()
+    assert status == 503 and body["reason"].startswith("document index unreadable")
+    assert "Alpha Cloud" in await running.ask(MAP_QUESTION)
+    print(f"\nChroma server stopped while serving: /healthz {status} {body['reason']!r} | user: {reply[:90]!r}")
