@@ -660,6 +660,10 @@ def _command_index(settings: Settings, args: argparse.Namespace) -> int:
     except (IndexValidationError, IndexWriteError) as exc:
         print(f"error: {exc}; the live index is unchanged", file=sys.stderr)
         return 4
+    except OSError as exc:      # a disk that fills up half-way, say: the live generation is untouched
+        print(f"error: cannot write the index in {settings.index_dir}: {exc.strerror or exc}; "
+              "the live index is unchanged", file=sys.stderr)
+        return 4
     print(report.summary())
     return 0 if report.ok else 1
 

@@ -112,12 +112,13 @@ class KnowledgeEngine:
 
     def close(self) -> None:
         """Release the index (after a newer generation replaced this engine)."""
-        close = getattr(getattr(self.search, "index", None), "client", None)
-        if close is not None and hasattr(close, "close"):
-            try:
-                close.close()
-            except Exception:  # noqa: BLE001 - best effort on the way out
-                log.debug("closing the index client failed", exc_info=True)
+        client = getattr(getattr(self.search, "index", None), "client", None)
+        for resource in (client, self.decisions):
+            if resource is not None and hasattr(resource, "close"):
+                try:
+                    resource.close()
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    log.debug("closing %s failed", type(resource).__name__, exc_info=True)
 
     @property
     def ready(self) -> bool:
