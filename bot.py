@@ -613,6 +613,8 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="read the knowledge folder and build or update the index")
     knowledge_options(index)
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--rebuild", action="store_true",
+                       help="embed everything into a fresh generation, ignoring the live one (a damaged index)")
 
     serve = commands.add_parser("serve", help="run the bot: POST /api/messages, GET /healthz, GET /exports/…")
     knowledge_options(serve)
@@ -650,7 +652,8 @@ def _command_index(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
-                             progress=False if args.no_progress else None, chroma=settings.chroma_config())
+                             progress=False if args.no_progress else None, chroma=settings.chroma_config(),
+                             rebuild=args.rebuild)
     except KnowledgeFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -171,13 +171,17 @@ def _test_kill(where: str) -> None:
 
 
 def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                progress: bool | None = None, chroma: ChromaConfig | None = None) -> IndexReport:
+                progress: bool | None = None, chroma: ChromaConfig | None = None,
+                rebuild: bool = False) -> IndexReport:
     """Build the next index generation beside the live one, validate it, then switch to it atomically.
 
     The live generation is only ever read (its chroma folder is copied, then the copy gets the delta),
     so a run that dies at any point leaves the served index as it was; the next run deletes the
-    leftovers and starts again. An unchanged folder builds nothing.
+    leftovers and starts again. An unchanged folder builds nothing. `rebuild`: embed everything into a
+    fresh generation, ignoring the live one (the way out of a damaged live index).
     """
+    from chromadb.errors import ChromaError  # noqa: PLC0415
+
     from retrieval.embeddings import make_embedder  # noqa: PLC0415 - loads the model
 
     started = time.perf_counter()
@@ -198,7 +202,7 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=kb.files_read, issues=kb.issues,
             documents=len(kb.documents), chunks=len(chunks), partners=len(kb.partners), map_rows=len(kb.map_rows),
             incentives=len(kb.incentives), opportunities=len(kb.opportunities))
-        if (live is not None and manifest is not None and manifest.get("model_id") == model_id
+        if (not rebuild and live is not None and manifest is not None and manifest.get("model_id") == model_id
                 and manifest.get("ids_sha256") == digest and manifest.get("fingerprint_sha256") == prints
                 and manifest.get("snapshot_version") == _SNAPSHOT_VERSION
                 and load_snapshot(live.path, knowledge_dir) is not None):
@@ -208,11 +212,12 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             return report
         same_model = live is not None and (manifest is None or manifest.get("model_id") == model_id)
         try:
-            gen = store.create(seed=live if same_model else None)
+            gen = store.create(seed=live if same_model and not rebuild else None)
         except OSError as exc:
             raise IndexWriteError(f"cannot write to the index folder {index_dir}: {exc.strerror or exc}") from exc
-        client = store.client(gen, create=True)
+        client = None
         try:
+            client = store.client(gen, create=True)
             index = DocumentIndex(client, model_id, gen.collection)
             to_embed = len(ids) - _already(index, ids)
             tracker = _Progress(total=to_embed, bar=_progress_bar(progress, total=to_embed))
@@ -226,8 +231,13 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             tracker.step("snapshot")
             validate_generation(index, gen.path, knowledge_dir, expected=len(ids), chunks=len(chunks))
             tracker.step("validated")
+        except ChromaError as exc:
+            hint = "" if rebuild else "; if the live index is damaged, run `bot.py index --rebuild`"
+            raise IndexValidationError(f"the new index generation could not be built: {type(exc).__name__}: "
+                                       f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                                       f"{hint}") from exc
         finally:
-            if not store.chroma.server:
+            if client is not None and not store.chroma.server:
                 client.close()      # this process may open the generation again (tests, `ask`): a fresh handle
         report.stats = replace(stats, rebuilt=stats.rebuilt or (live is not None and not same_model))
         atomic_write(gen.path / MANIFEST, json.dumps({

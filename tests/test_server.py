@@ -603,7 +603,7 @@ def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
             return "Indexed k -> i in 0.1s"
 
     def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                    progress: bool | None = None, chroma: Any = None) -> Report:
+                    progress: bool | None = None, chroma: Any = None, rebuild: bool = False) -> Report:
         module.calls.append((knowledge_dir, index_dir, embedder, progress))
         if not Path(knowledge_dir).exists():
             raise KnowledgeFolderError(f"knowledge folder {knowledge_dir} does not exist or is not a folder")

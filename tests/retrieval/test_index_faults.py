@@ -285,3 +285,22 @@ async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve:
     assert status == 503 and body["reason"].startswith("document index unreadable")
     assert "Alpha Cloud" in await running.ask(MAP_QUESTION)
     print(f"\nChroma server stopped while serving: /healthz {status} {body['reason']!r} | user: {reply[:90]!r}")
+
+
+def test_a_damaged_live_index_is_replaced_by_index_rebuild(built: tuple[Path, Path], index: Path,
+                                                           tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "kb"
+    shutil.copytree(built[0], folder)
+    truncate(live(index) / "chroma" / "chroma.sqlite3")
+    faq = folder / "programs" / "co-sell-faq.yml"
+    faq.write_text(faq.read_text().replace("five business days", "four business days"))
+    args = ["index", "--knowledge", str(folder), "--index", str(index), "--embedder", "hashing", "--no-progress"]
+    assert bot.main(args) == 4                             # the damaged copy fails: nothing is switched
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: the new index generation could not be built") and "--rebuild" in err
+    assert "\n" not in err and (index / POINTER).read_text().strip() == "gen-1"
+    assert bot.main([*args, "--rebuild"]) == 0
+    assert "live generation: gen-3" in capsys.readouterr().out
+    engine = load_engine(folder, index, embedder="hashing")
+    answer = engine.answer(DOC_QUESTION, engine.user_context(SELLER))
+    assert "four business days" in answer.passages[0].text and not engine.problem
