@@ -32,6 +32,8 @@ run: index serve
 ## Set up (Python, Chromium + Agents Playground for the end-to-end test, Azurite), lint (ruff, mypy), run every test
 test: lint e2e-setup test-services
 	$(BIN)/python -m pytest -q
+	# the retrieval tests again, against a Chroma server (`chroma run`, started by tests/retrieval/conftest.py)
+	PARTNER_ATLAS_TEST_CHROMA=server $(BIN)/python -m pytest -q tests/retrieval
 
 # --- Services the tests start on loopback: Azurite (Azure Blob Storage emulator) from tools/npm/package-lock.json
 TOOLS_NPM := tools/npm

@@ -171,6 +171,18 @@ class Settings(BaseSettings):
             raise ValueError("must be development or production")
         return env
 
+    # scale-out retrieval: a Chroma server (`chroma run`) instead of the embedded store in index_dir
+    chroma_host: str = Field("", validation_alias=AliasChoices("CHROMA_HOST", "chroma_host"),
+                             description="Chroma server host; empty: embedded chromadb in INDEX_DIR")
+    chroma_port: int = Field(8000, ge=1, le=65535, validation_alias=AliasChoices("CHROMA_PORT", "chroma_port"))
+    chroma_ssl: bool = Field(False, validation_alias=AliasChoices("CHROMA_SSL", "chroma_ssl"))
+    chroma_tenant: str = Field("default_tenant", validation_alias=AliasChoices("CHROMA_TENANT", "chroma_tenant"))
+    chroma_database: str = Field("default_database",
+                                 validation_alias=AliasChoices("CHROMA_DATABASE", "chroma_database"))
+    index_reload_seconds: float = Field(5.0, ge=0, validation_alias=AliasChoices(
+        "INDEX_RELOAD_SECONDS", "index_reload_seconds"), description="how often serve checks for a new index "
+                                                                     "generation; 0: only at start")
+
     @field_validator("app_type")
     @classmethod
     def _known_app_type(cls, value: str) -> str:
@@ -237,6 +249,13 @@ class Settings(BaseSettings):
         """Attach decisions live in the same SQLite file as the feedback and subscriptions (WAL)."""
         return self.data_dir / "partner-atlas.db"
 
+    def chroma_config(self) -> Any:
+        from retrieval.generations import ChromaConfig
+
+        return ChromaConfig(host=self.chroma_host.strip(), port=self.chroma_port, ssl=self.chroma_ssl,
+                            tenant=self.chroma_tenant.strip() or "default_tenant",
+                            database=self.chroma_database.strip() or "default_database")
+
     @property
     def tenant_allowlist(self) -> frozenset[str]:
         return frozenset(t.strip().lower() for t in self.allowed_tenants.split(",") if t.strip())
@@ -264,7 +283,12 @@ def is_loopback(host: str) -> bool:
 
 # =========================================================================== engine loading
 class EngineSlot:
-    """The engine, loaded once in a background thread; its state is what GET /healthz reports."""
+    """The engine, loaded in a background thread and swapped when a new index generation goes live.
+
+    Its state is what GET /healthz reports: loading, ok, or degraded (loading failed, or the index
+    failed at runtime: the engine's `problem`). A degraded engine still answers what it can (the
+    records are in memory); a failed reload keeps the engine that works.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -273,6 +297,7 @@ class EngineSlot:
         self.reason = ""
         self.counts: dict[str, int] = {}
         self.seconds = 0.0
+        self.generation: str | None = None
 
     def current(self) -> AnswerEngine | None:
         with self._lock:
@@ -281,32 +306,72 @@ class EngineSlot:
     def set_ready(self, engine: AnswerEngine, seconds: float = 0.0) -> None:
         counts = engine_counts(engine)
         with self._lock:
+            old = self._engine
             self._engine, self.state, self.counts, self.seconds = engine, "ok", counts, seconds
+            self.reason, self.generation = "", getattr(engine, "generation", None)
+        close = getattr(old, "close", None)
+        if old is not None and old is not engine and callable(close):
+            # turns already running on the old engine finish first
+            timer = threading.Timer(30.0, close)
+            timer.daemon = True
+            timer.start()
 
     def set_failed(self, reason: str) -> None:
         with self._lock:
             self._engine, self.state, self.reason = None, "degraded", reason
 
-    def load_in_background(self, loader: Callable[[], AnswerEngine]) -> threading.Thread:
-        def run() -> None:
-            started = time.perf_counter()
-            try:
-                engine = loader()
-            except Exception as exc:  # any failure leaves the server up and says why on /healthz
-                log.exception("loading the knowledge failed")
-                self.set_failed(_one_line(exc))
+    def _load(self, loader: Callable[[], AnswerEngine], *, reload: bool = False) -> None:
+        started = time.perf_counter()
+        try:
+            engine = loader()
+        except Exception as exc:  # any failure leaves the server up and says why on /healthz
+            if reload and self.current() is not None:
+                log.exception("loading the new index generation failed; still serving %s", self.generation)
                 return
-            self.set_ready(engine, time.perf_counter() - started)
-            log.info("knowledge loaded in %.1fs: %s", self.seconds, self.counts)
+            log.exception("loading the knowledge failed")
+            self.set_failed(_one_line(exc))
+            return
+        self.set_ready(engine, time.perf_counter() - started)
+        log.info("knowledge loaded in %.1fs (index generation %s): %s", self.seconds, self.generation, self.counts)
 
-        thread = threading.Thread(target=run, name="engine-loader", daemon=True)
+    def load_in_background(self, loader: Callable[[], AnswerEngine]) -> threading.Thread:
+        thread = threading.Thread(target=self._load, args=(loader,), name="engine-loader", daemon=True)
+        thread.start()
+        return thread
+
+    def watch(self, version: Callable[[], str | None], loader: Callable[[], AnswerEngine], interval: float,
+              stop: threading.Event) -> threading.Thread:
+        """Every `interval` s, reload when the live index generation is no longer the one served."""
+        def run() -> None:
+            attempted: str | None = None
+            while not stop.wait(interval):
+                try:
+                    live = version()
+                except Exception as exc:  # noqa: BLE001 - a damaged pointer: keep serving, say it once
+                    if attempted != f"error:{exc}":
+                        log.warning("cannot read the live index generation: %s", _one_line(exc))
+                        attempted = f"error:{exc}"
+                    continue
+                with self._lock:
+                    loading, served = self.state == "loading", self.generation
+                if loading or live is None or live in (served, attempted):
+                    continue
+                attempted = live
+                log.info("index generation %s is live (serving %s): reloading", live, served)
+                self._load(loader, reload=True)
+
+        thread = threading.Thread(target=run, name="index-watcher", daemon=True)
         thread.start()
         return thread
 
     def health(self) -> tuple[int, dict[str, Any]]:
         with self._lock:
+            problem = str(getattr(self._engine, "problem", "") or "") if self._engine is not None else ""
+            if self.state == "ok" and problem:
+                return 503, {"status": "degraded", "reason": problem, **self.counts}
             if self.state == "ok":
-                return 200, {"status": "ok", **self.counts, "load_seconds": round(self.seconds, 2)}
+                return 200, {"status": "ok", **self.counts, "load_seconds": round(self.seconds, 2),
+                             **({"generation": self.generation} if self.generation else {})}
             if self.state == "degraded":
                 return 503, {"status": "degraded", "reason": self.reason}
             return 503, {"status": "loading"}
@@ -607,10 +672,12 @@ def digest_sender_key() -> web.AppKey[DigestSender]:
 
 
 async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
-                     stop: asyncio.Event | None = None, slot: EngineSlot | None = None) -> None:
+                     stop: asyncio.Event | None = None, slot: EngineSlot | None = None,
+                     version: Callable[[], str | None] | None = None) -> None:
     """Listen first, then load the engine in a thread, so a supervisor sees the port at once.
 
-    Runs until SIGINT/SIGTERM, or until `stop` is set when the caller passes one.
+    With `version` (the live index generation), a new generation is loaded and swapped in while
+    serving (checked every INDEX_RELOAD_SECONDS). Runs until SIGINT/SIGTERM, or until `stop` is set.
     """
     from aiohttp import web
 
@@ -626,6 +693,9 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
         log.info("listening on http://%s:%d (Bot Framework authentication on, app type %s)",
                  settings.host, settings.port, settings.app_type)
     slot.load_in_background(loader)
+    watching = threading.Event()
+    if version is not None and settings.index_reload_seconds > 0:
+        slot.watch(version, loader, settings.index_reload_seconds, watching)
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -637,6 +707,7 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
         await stop.wait()
     finally:
         log.info("shutting down")
+        watching.set()
         digest.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await digest
@@ -656,6 +727,8 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="read the knowledge folder and build or update the index")
     knowledge_options(index)
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.add_argument("--rebuild", action="store_true",
+                       help="embed everything into a fresh generation, ignoring the live one (a damaged index)")
 
     serve = commands.add_parser("serve", help="run the bot: POST /api/messages, GET /healthz, GET /exports/…")
     knowledge_options(serve)
@@ -691,18 +764,26 @@ def _parser() -> argparse.ArgumentParser:
 def _command_index(settings: Settings, args: argparse.Namespace) -> int:
     import os
 
-    from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index
+    from retrieval.indexer import IndexLockedError, IndexValidationError, IndexWriteError, KnowledgeFolderError, build_index
 
     os.environ["PARSE_TIMEOUT_SECONDS"] = str(settings.parse_timeout_seconds)   # read by knowledge/parse_worker.py
     try:
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
-                             progress=False if args.no_progress else None)
+                             progress=False if args.no_progress else None, chroma=settings.chroma_config(),
+                             rebuild=args.rebuild)
     except KnowledgeFolderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except IndexLockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except (IndexValidationError, IndexWriteError) as exc:
+        print(f"error: {exc}; the live index is unchanged", file=sys.stderr)
+        return 4
+    except OSError as exc:      # a disk that fills up half-way, say: the live generation is untouched
+        print(f"error: cannot write the index in {settings.index_dir}: {exc.strerror or exc}; "
+              "the live index is unchanged", file=sys.stderr)
+        return 4
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -731,10 +812,15 @@ def _command_serve(settings: Settings) -> int:
         from retrieval import engine
 
         return engine.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
-                                  decisions_path=settings.decisions_path)
+                                  decisions_path=settings.decisions_path, chroma=settings.chroma_config())
+
+    def live_generation() -> str | None:
+        from retrieval.generations import Generations
+
+        return Generations(settings.index_dir, settings.chroma_config()).live_name()
 
     try:
-        asyncio.run(run_server(settings, load))
+        asyncio.run(run_server(settings, load, version=live_generation))
     except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -747,7 +833,7 @@ def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         engine = engine_module.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
-                                           decisions_path=settings.decisions_path)
+                                           decisions_path=settings.decisions_path, chroma=settings.chroma_config())
     except Exception as exc:
         from retrieval.indexer import KnowledgeFolderError
 

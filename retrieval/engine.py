@@ -24,15 +24,20 @@ from retrieval.catalog import Catalog, Entity, normalize
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch, stored_chunk_visible
 from retrieval.gaps import coverage_gaps
+from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
 
 if TYPE_CHECKING:
+    from retrieval.generations import ChromaConfig
     from retrieval.quiz import Quiz
 
 log = logging.getLogger(__name__)
 
 PIPELINE_GROUP = "ecm"
+UNAVAILABLE = ("The program documents are temporarily unavailable (the document index cannot be read right now), "
+               "so I can't search them. Questions about partners, coverage and incentives still work; please ask "
+               "again later.")
 MAX_QUESTION_CHARS = 2000
 
 
@@ -104,6 +109,18 @@ class KnowledgeEngine:
         self.catalog = catalog
         self.search = search
         self.decisions = decisions
+        self.generation: str | None = None   # the index generation it was loaded from
+        self.problem = ""                     # set when the index failed at runtime: /healthz reports it
+
+    def close(self) -> None:
+        """Release the index (after a newer generation replaced this engine)."""
+        client = getattr(getattr(self.search, "index", None), "client", None)
+        for resource in (client, self.decisions):
+            if resource is not None and hasattr(resource, "close"):
+                try:
+                    resource.close()
+                except Exception:  # noqa: BLE001 - best effort on the way out
+                    log.debug("closing %s failed", type(resource).__name__, exc_info=True)
 
     @property
     def ready(self) -> bool:
@@ -396,12 +413,19 @@ class KnowledgeEngine:
                       suggestions=tuple(f"Which partners cover {w} in {place}?" for w, _ in top[:3]))
 
     def _documents(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+        if self.search is None and self.problem:
+            return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
         if self.search is None:
             return Answer(AnswerKind.NO_MATCH, "Documents unavailable",
                           "The program documents are not indexed yet, so I can't search them. "
                           "Run `python bot.py index` and ask again.", understood)
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
-        result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat), subjects=subjects)
+        try:
+            result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat),
+                                        subjects=subjects)
+        except IndexUnavailableError as exc:
+            self.problem = str(exc)
+            return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",
                           "I found nothing in the knowledge folder that answers this. Try naming the workload, "
@@ -503,25 +527,52 @@ def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
 
 
 def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                decisions_path: Path | None = None) -> KnowledgeEngine:
-    """Load the records (snapshot when fresh) and open the document index; raise on an unusable folder."""
+                decisions_path: Path | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
+    """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
+
+    Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,
+    a read-only folder) does not raise: the engine answers from the records, says the documents are
+    temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
+    """
+    from retrieval.generations import Generations  # noqa: PLC0415
     from retrieval.indexer import load_snapshot  # noqa: PLC0415
 
     started = time.perf_counter()
     knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
-    knowledge = load_snapshot(index_dir, knowledge_dir) or load_knowledge(knowledge_dir, documents=False)
+    store = Generations(index_dir, chroma)
+    problem = ""
+    try:
+        live = store.live()
+    except Exception as exc:  # noqa: BLE001 - a damaged pointer: the records still answer
+        log.exception("the index pointer in %s cannot be read", index_dir)
+        live, problem = None, f"document index unreadable: {_one_line(exc)}"
+    knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
+        or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
     search = None
-    if (index_dir / "chroma").exists():
+    if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415
-        from retrieval.index import DocumentIndex, make_client  # noqa: PLC0415
+        from retrieval.index import DocumentIndex  # noqa: PLC0415
 
         model = make_embedder(embedder)
-        index = DocumentIndex(make_client(index_dir), getattr(model, "model_id", embedder))
-        search = DocumentSearch(index, model.embed_query)
-    else:
+        try:
+            index = DocumentIndex(store.client(live), getattr(model, "model_id", embedder), live.collection,
+                                  create=False)
+            search = DocumentSearch(index, model.embed_query)
+        except Exception as exc:  # noqa: BLE001 - damaged, unreadable or read-only: the records still answer
+            log.exception("the document index generation %s cannot be opened", live.name)
+            problem = f"document index unreadable: {_one_line(exc)}"
+    elif not problem:
         log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
-    log.info("engine loaded in %.1fs: %d partners, %d map rows, %d opportunities, %d chunks",
-             time.perf_counter() - started, len(catalog.partners), len(catalog.map_rows),
-             len(catalog.opportunities), len(search.chunks) if search else 0)
-    return KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
+    log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
+             time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
+             len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
+    engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
+    engine.generation = live.name if live else None
+    engine.problem = problem
+    return engine
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:240]

@@ -1,7 +1,8 @@
 """The vector store: document chunks in chromadb, keyed by stable ids so re-indexing is incremental.
 
 Embedded `PersistentClient` by default (one writer per directory); a Chroma server through
-`HttpClient` when CHROMA_SERVER_URL is set, for deployments that outgrow one machine. We always pass
+`HttpClient` when CHROMA_HOST is set, for deployments that outgrow one machine (which client, and which
+collection is live, is retrieval/generations.py's business). We always pass
 vectors ourselves: a collection queried by text would fall back to chromadb's own embedding
 function, which downloads a model and fails offline.
 """
@@ -11,9 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
 
 if TYPE_CHECKING:
     from knowledge.chunking import Chunk
@@ -54,29 +53,26 @@ class SyncStats:
     rebuilt: bool = False
 
 
-def make_client(index_dir: Path) -> Any:
-    import chromadb  # noqa: PLC0415 - import costs 0.7 s; only the index needs it
-    from chromadb.config import Settings  # noqa: PLC0415
+class IndexUnavailableError(RuntimeError):
+    """The vector index could not be read (a damaged file, a server that went away)."""
 
-    settings = Settings(anonymized_telemetry=False)
-    server = os.environ.get("CHROMA_SERVER_URL", "").strip()
-    if server:
-        url = urlparse(server)
-        return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                   ssl=url.scheme == "https", settings=settings)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+
+def entry_ids(chunks: Sequence[Chunk]) -> list[str]:
+    """Every vector id the collection holds for these chunks: one per chunk, one more per FAQ question."""
+    return [c.id for c in chunks] + [c.id + HEADING_SUFFIX for c in chunks if c.kind == "faq" and c.heading]
 
 
 class DocumentIndex:
-    def __init__(self, client: Any, model_id: str) -> None:
+    def __init__(self, client: Any, model_id: str, collection: str = COLLECTION, *, create: bool = True) -> None:
         self.client = client
         self.model_id = model_id
-        self.collection = self._open()
+        self.name = collection
+        # serving opens an existing collection; only the indexer creates one
+        self.collection = self._open() if create else client.get_collection(collection, embedding_function=None)
 
     def _open(self) -> Any:
         return self.client.get_or_create_collection(
-            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
+            self.name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None,
             metadata={"model_id": self.model_id})
 
     def count(self) -> int:
@@ -95,7 +91,7 @@ class DocumentIndex:
         stored_model = (self.collection.metadata or {}).get("model_id")
         if stored_model and stored_model != self.model_id:
             log.warning("index was built with %s, now %s: rebuilding", stored_model, self.model_id)
-            self.client.delete_collection(COLLECTION)
+            self.client.delete_collection(self.name)
             self.collection = self._open()
             rebuilt = True
         existing = set(self.collection.get(include=[])["ids"])
@@ -107,13 +103,14 @@ class DocumentIndex:
         # similar lengths together: the embedder pads a batch to its longest text
         to_add = sorted((e for e in entries if e.id not in existing), key=lambda e: len(e.embed_text))
         to_remove = [cid for cid in existing if cid not in wanted_ids]
-        for start in range(0, len(to_add), _BATCH):
-            batch = to_add[start:start + _BATCH]
+        step = _embed_batch()
+        for start in range(0, len(to_add), step):
+            batch = to_add[start:start + step]
             vectors = embed([e.embed_text for e in batch])
             self.collection.upsert(ids=[e.id for e in batch], embeddings=vectors,
                                    documents=[e.document for e in batch], metadatas=[e.metadata for e in batch])
             if progress:
-                progress(sum(1 for e in batch if not e.id.endswith(HEADING_SUFFIX)))
+                progress(len(batch))    # vectors, FAQ question vectors included
         for start in range(0, len(to_remove), _WRITE_BATCH):
             self.collection.delete(ids=to_remove[start:start + _WRITE_BATCH])
         added = sum(1 for e in to_add if not e.id.endswith(HEADING_SUFFIX))
@@ -136,11 +133,25 @@ class DocumentIndex:
 
     def query(self, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        total = self.count()
-        if total == 0:
-            return []
-        result = self.collection.query(query_embeddings=[list(vector)], n_results=min(limit, total), include=["distances"])
+        try:
+            total = self.count()
+            if total == 0:
+                return []
+            result = self.collection.query(query_embeddings=[list(vector)], n_results=min(limit, total),
+                                           include=["distances"])
+        except Exception as exc:
+            log.exception("the document index could not be queried")
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise IndexUnavailableError(f"document index unreadable: {type(exc).__name__}: {first}") from exc
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
+
+
+def _embed_batch() -> int:
+    """PARTNER_ATLAS_EMBED_BATCH: texts per embedding call and progress step (the fault tests use small ones)."""
+    try:
+        return max(1, int(os.environ.get("PARTNER_ATLAS_EMBED_BATCH", "") or _BATCH))
+    except ValueError:
+        return _BATCH
 
 
 def _metadata(chunk: Chunk) -> dict[str, Any]:

@@ -1,41 +1,54 @@
-"""`bot.py index`: read the knowledge folder, chunk its documents, sync the vector index, snapshot the records.
+"""`bot.py index`: read the knowledge folder, chunk its documents, build the next index generation, switch to it.
 
 Incremental by construction: chunk ids are derived from source path and content, so an unchanged
 folder embeds nothing, an edited section re-embeds only itself, and deleted files lose their chunks.
 The structured records are pickled beside the index so `serve` starts without re-parsing a large
 catalog; the snapshot carries a fingerprint of the files it came from and is ignored when stale.
+Blue/green: each run builds a new generation beside the live one (see retrieval/generations.py) and
+switches to it only after validation.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import logging
 import os
 import pickle
+import signal
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from knowledge.chunking import chunk_document
 from knowledge.loader import KnowledgeFolderError, load_knowledge
 from knowledge.records import FileIssue, Knowledge
-from retrieval.index import DocumentIndex, SyncStats, make_client
+from retrieval.generations import MANIFEST, ChromaConfig, Generations, atomic_write
+from retrieval.index import DocumentIndex, SyncStats, entry_ids
 
-__all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "build_index", "load_snapshot"]
+__all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "IndexValidationError", "IndexWriteError",
+           "build_index", "load_snapshot"]
 
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "records.pickle"
-MANIFEST = "manifest.json"
 _SNAPSHOT_VERSION = 1
 
 
 class IndexLockedError(Exception):
     """Another indexer is writing to this index directory."""
+
+
+class IndexWriteError(Exception):
+    """The index folder cannot be written (read-only, no space, no permission)."""
+
+
+class IndexValidationError(Exception):
+    """The generation just built failed its checks: it is not switched to, the live one stays."""
 
 
 @dataclass
@@ -53,6 +66,7 @@ class IndexReport:
     opportunities: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    generation: str = ""
 
     @property
     def ok(self) -> bool:
@@ -64,7 +78,8 @@ class IndexReport:
 
     def summary(self) -> str:
         lines = [
-            f"Indexed {self.knowledge_dir} -> {self.index_dir} in {self.seconds:.1f}s",
+            f"Indexed {self.knowledge_dir} -> {self.index_dir} in {self.seconds:.1f}s"
+            + (f" (live generation: {self.generation})" if self.generation else ""),
             f"  files read: {self.files_read}, skipped: {len(self.skipped)}",
             f"  records: {self.partners} partners, {self.map_rows} map rows, {self.incentives} incentive rules, "
             f"{self.opportunities} opportunities",
@@ -95,64 +110,182 @@ def fingerprint(root: Path) -> list[tuple[str, int, int]]:
 
 @contextlib.contextmanager
 def writer_lock(index_dir: Path) -> Iterator[None]:
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".lock", "w") as handle:
+    """One indexer at a time per index folder; the kernel drops the lock when its holder dies."""
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir / ".lock", "a+")  # noqa: SIM115 - held for the whole run
+    except OSError as exc:
+        raise IndexWriteError(f"cannot write to the index folder {index_dir}: {exc.strerror or exc}") from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
-            raise IndexLockedError(f"another indexer is writing to {index_dir}; wait for it to finish") from exc
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise IndexLockedError(f"another indexer{f' (pid {holder})' if holder.isdigit() else ''} is writing "
+                                   f"to {index_dir}; wait for it to finish") from exc
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
         yield
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+class _Progress:
+    """Counts embedded chunks for the progress bar and for the test hooks.
+
+    PARTNER_ATLAS_PROGRESS_FILE: the fraction done is written there after every batch.
+    PARTNER_ATLAS_TEST_KILL_AT: a fraction (0.5) or a step ("validated"): the process sends itself
+    SIGKILL there, so the fault tests exercise a real kill at a known point.
+    """
+
+    def __init__(self, total: int, bar: Any) -> None:
+        self.total, self.done, self.bar = total, 0, bar
+        self.file = os.environ.get("PARTNER_ATLAS_PROGRESS_FILE", "")
+        self.kill_at = os.environ.get("PARTNER_ATLAS_TEST_KILL_AT", "").strip()
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar:
+            self.bar.update(n)
+        fraction = self.done / self.total if self.total else 1.0
+        if self.file:
+            with contextlib.suppress(OSError):
+                Path(self.file).write_text(f"{fraction:.4f} {self.done} {self.total}\n")
+        with contextlib.suppress(ValueError):
+            if self.kill_at and fraction >= float(self.kill_at):
+                _test_kill(f"{fraction:.2f}")
+
+    def step(self, name: str) -> None:
+        if self.kill_at == name:
+            _test_kill(name)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.close()
+
+
+def _test_kill(where: str) -> None:
+    print(f"PARTNER_ATLAS_TEST_KILL_AT: killing the indexer at {where}", file=sys.stderr, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                progress: bool | None = None) -> IndexReport:
+                progress: bool | None = None, chroma: ChromaConfig | None = None,
+                rebuild: bool = False) -> IndexReport:
+    """Build the next index generation beside the live one, validate it, then switch to it atomically.
+
+    The live generation is only ever read (its chroma folder is copied, then the copy gets the delta),
+    so a run that dies at any point leaves the served index as it was; the next run deletes the
+    leftovers and starts again. An unchanged folder builds nothing. `rebuild`: embed everything into a
+    fresh generation, ignoring the live one (the way out of a damaged live index).
+    """
+    from chromadb.errors import ChromaError  # noqa: PLC0415
+
     from retrieval.embeddings import make_embedder  # noqa: PLC0415 - loads the model
 
     started = time.perf_counter()
     knowledge_dir, index_dir = Path(knowledge_dir).resolve(), Path(index_dir).resolve()
     with writer_lock(index_dir):
+        store = Generations(index_dir, chroma)
+        store.discard_incomplete()
         kb = load_knowledge(knowledge_dir)
         chunks = [c for doc in kb.documents for c in chunk_document(doc)]
         model = make_embedder(embedder)
-        index = DocumentIndex(make_client(index_dir), getattr(model, "model_id", embedder))
-        bar = _progress_bar(progress, total=len(chunks) - _already(index, chunks))
-        embed_started = time.perf_counter()
-        stats = index.sync(chunks, model.embed_documents, progress=bar.update if bar else None)
-        embed_seconds = time.perf_counter() - embed_started
-        if bar:
-            bar.close()
-        write_snapshot(index_dir, knowledge_dir, kb)
+        model_id = getattr(model, "model_id", embedder)
+        ids = entry_ids(chunks)
+        digest = _digest(sorted(ids))
+        prints = _digest(fingerprint(knowledge_dir))
+        live = store.live()
+        manifest = store.manifest(live)
         report = IndexReport(
             knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=kb.files_read, issues=kb.issues,
-            documents=len(kb.documents), chunks=len(chunks), stats=stats, partners=len(kb.partners),
-            map_rows=len(kb.map_rows), incentives=len(kb.incentives), opportunities=len(kb.opportunities),
-            seconds=time.perf_counter() - started, embed_seconds=embed_seconds)
-        manifest = {"knowledge_dir": str(knowledge_dir), "model_id": index.model_id, "chunks": len(chunks),
-                    "documents": len(kb.documents), "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "issues": [{"path": i.path, "reason": i.reason, "skipped": i.skipped} for i in kb.issues]}
-        _atomic_write(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
-    log.info("index built: %d chunks (+%d -%d) in %.1fs", len(chunks), stats.added, stats.removed, report.seconds)
+            documents=len(kb.documents), chunks=len(chunks), partners=len(kb.partners), map_rows=len(kb.map_rows),
+            incentives=len(kb.incentives), opportunities=len(kb.opportunities))
+        if (not rebuild and live is not None and manifest is not None and manifest.get("model_id") == model_id
+                and manifest.get("ids_sha256") == digest and manifest.get("fingerprint_sha256") == prints
+                and manifest.get("snapshot_version") == _SNAPSHOT_VERSION
+                and load_snapshot(live.path, knowledge_dir) is not None):
+            report.stats, report.generation = SyncStats(0, 0, len(chunks)), live.name
+            report.seconds = time.perf_counter() - started
+            log.info("index unchanged: generation %s stays live (%d chunks)", live.name, len(chunks))
+            return report
+        same_model = live is not None and (manifest is None or manifest.get("model_id") == model_id)
+        try:
+            gen = store.create(seed=live if same_model and not rebuild else None)
+        except OSError as exc:
+            raise IndexWriteError(f"cannot write to the index folder {index_dir}: {exc.strerror or exc}") from exc
+        client = None
+        try:
+            client = store.client(gen, create=True)
+            index = DocumentIndex(client, model_id, gen.collection)
+            to_embed = len(ids) - _already(index, ids)
+            tracker = _Progress(total=to_embed, bar=_progress_bar(progress, total=to_embed))
+            embed_started = time.perf_counter()
+            try:
+                stats = index.sync(chunks, model.embed_documents, progress=tracker.update)
+            finally:
+                tracker.close()
+            report.embed_seconds = time.perf_counter() - embed_started
+            write_snapshot(gen.path, knowledge_dir, kb)
+            tracker.step("snapshot")
+            validate_generation(index, gen.path, knowledge_dir, expected=len(ids), chunks=len(chunks))
+            tracker.step("validated")
+        except ChromaError as exc:
+            hint = "" if rebuild else "; if the live index is damaged, run `bot.py index --rebuild`"
+            raise IndexValidationError(f"the new index generation could not be built: {type(exc).__name__}: "
+                                       f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                                       f"{hint}") from exc
+        finally:
+            if client is not None and not store.chroma.server:
+                client.close()      # this process may open the generation again (tests, `ask`): a fresh handle
+        report.stats = replace(stats, rebuilt=stats.rebuilt or (live is not None and not same_model))
+        atomic_write(gen.path / MANIFEST, json.dumps({
+            "generation": gen.name, "knowledge_dir": str(knowledge_dir), "model_id": model_id,
+            "chunks": len(chunks), "vectors": len(ids), "documents": len(kb.documents), "ids_sha256": digest,
+            "fingerprint_sha256": prints, "snapshot_version": _SNAPSHOT_VERSION,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "issues": [{"path": i.path, "reason": i.reason, "skipped": i.skipped} for i in kb.issues]},
+            indent=1).encode())
+        tracker.step("manifest")
+        store.switch(gen)
+        tracker.step("switched")
+        store.collect_garbage()
+        report.generation = gen.name
+        report.seconds = time.perf_counter() - started
+    log.info("index built: generation %s, %d chunks (+%d -%d) in %.1fs", gen.name, len(chunks), report.stats.added,
+             report.stats.removed, report.seconds)
     return report
 
 
-def _already(index: DocumentIndex, chunks: list) -> int:  # noqa: ANN001 - list[Chunk]
+def validate_generation(index: DocumentIndex, path: Path, knowledge_dir: Path, *, expected: int, chunks: int) -> None:
+    """What `serve` will do with the generation, done once before anyone is switched to it."""
+    count = index.count()
+    if count != expected:
+        raise IndexValidationError(f"the new index holds {count} vectors, expected {expected}")
+    stored = index.load()
+    if len(stored) != chunks:
+        raise IndexValidationError(f"the new index returns {len(stored)} passages, expected {chunks}")
+    if stored:
+        probe = index.collection.get(ids=[stored[0].id], include=["embeddings"])
+        hits = index.query(list(probe["embeddings"][0]), 5)
+        if not hits or hits[0][1] < 0.999:
+            raise IndexValidationError("the new index does not find a stored passage by its own vector")
+    if load_snapshot(path, knowledge_dir) is None:
+        raise IndexValidationError("the new record snapshot does not load")
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value).encode()).hexdigest()
+
+
+def _already(index: DocumentIndex, ids: list[str]) -> int:
+    """How many of these vectors the (seeded) collection holds already: the progress total is the rest."""
     try:
         existing = set(index.collection.get(include=[])["ids"])
     except Exception:  # noqa: BLE001 - only for the progress total
         return 0
-    return sum(1 for c in chunks if c.id in existing)
+    return sum(1 for i in ids if i in existing)
 
 
 def _progress_bar(progress: bool | None, total: int):  # noqa: ANN202 - tqdm or None
@@ -162,18 +295,23 @@ def _progress_bar(progress: bool | None, total: int):  # noqa: ANN202 - tqdm or 
         return None
     from tqdm import tqdm  # noqa: PLC0415
 
-    return tqdm(total=total, unit="chunk", desc="embedding", file=sys.stderr)
+    return tqdm(total=total, unit="vector", desc="embedding", file=sys.stderr)
 
 
 def write_snapshot(index_dir: Path, knowledge_dir: Path, kb: Knowledge) -> None:
     structured = replace(kb, documents=[])
     payload = {"version": _SNAPSHOT_VERSION, "fingerprint": fingerprint(knowledge_dir), "knowledge": structured}
-    _atomic_write(index_dir / SNAPSHOT, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+    atomic_write(index_dir / SNAPSHOT, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def load_snapshot(index_dir: Path, knowledge_dir: Path) -> Knowledge | None:
     """The structured records from the last index run, if the folder has not changed since."""
-    path = Path(index_dir) / SNAPSHOT
+    folder = Path(index_dir)
+    if not (folder / SNAPSHOT).exists():   # an index folder rather than a generation: its live generation's
+        with contextlib.suppress(Exception):
+            live = Generations(folder).live()
+            folder = live.path if live else folder
+    path = folder / SNAPSHOT
     if not path.exists():
         return None
     try:

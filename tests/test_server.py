@@ -591,6 +591,12 @@ def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     class IndexLockedError(Exception):
         pass
 
+    class IndexValidationError(Exception):
+        pass
+
+    class IndexWriteError(Exception):
+        pass
+
     class Report:
         ok = True
 
@@ -598,7 +604,7 @@ def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
             return "Indexed k -> i in 0.1s"
 
     def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                    progress: bool | None = None) -> Report:
+                    progress: bool | None = None, chroma: Any = None, rebuild: bool = False) -> Report:
         module.calls.append((knowledge_dir, index_dir, embedder, progress))
         if not Path(knowledge_dir).exists():
             raise KnowledgeFolderError(f"knowledge folder {knowledge_dir} does not exist or is not a folder")
@@ -606,6 +612,8 @@ def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
 
     module.KnowledgeFolderError = KnowledgeFolderError      # type: ignore[attr-defined]
     module.IndexLockedError = IndexLockedError              # type: ignore[attr-defined]
+    module.IndexValidationError = IndexValidationError      # type: ignore[attr-defined]
+    module.IndexWriteError = IndexWriteError                # type: ignore[attr-defined]
     module.build_index = build_index                        # type: ignore[attr-defined]
     module.calls = []                                       # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "retrieval.indexer", module)
