@@ -1,4 +1,5 @@
-"""Services the tests start on loopback and stop afterwards: Azurite, the Azure Blob Storage emulator.
+"""Services the tests start on loopback and stop afterwards: Azurite, the Azure Blob Storage emulator, and a
+Chroma server (`chroma run`, from the chromadb package) for the scale-out retrieval path.
 
 Azurite comes from tools/npm (installed by `make test-services`, which `make test` runs). It listens on
 a free 127.0.0.1 port, keeps blobs in memory and accepts any API version the Python SDK sends.
@@ -9,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -68,3 +70,39 @@ def run_azurite(timeout: float = 90.0) -> Iterator[Azurite]:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def chroma_settings(port: int):  # noqa: ANN201 - chromadb.config.Settings, imported late
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, chroma_api_impl="chromadb.api.fastapi.FastAPI",
+                    chroma_server_host="127.0.0.1", chroma_server_http_port=port)
+
+
+@contextmanager
+def run_chroma(folder: Path, timeout: float = 60.0) -> Iterator[int]:
+    """`chroma run` on a free 127.0.0.1 port with its data in `folder`; yields the port once it answers."""
+    import chromadb
+
+    port = free_port()
+    process = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder),
+                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                chromadb.AdminClient(chroma_settings(port)).list_databases()
+                break
+            except Exception:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chroma run did not start on 127.0.0.1:{port}") from None
+                time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -9,33 +9,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.services import chroma_settings, run_chroma
+
 SERVER = os.environ.get("PARTNER_ATLAS_TEST_CHROMA", "").strip().lower() == "server"
 _CHROMA_VARIABLES = ("CHROMA_HOST", "CHROMA_PORT", "CHROMA_SSL", "CHROMA_TENANT", "CHROMA_DATABASE",
                      "CHROMA_SERVER_URL")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _chroma_settings(port: int):  # noqa: ANN202 - chromadb.config.Settings
-    from chromadb.config import Settings
-
-    return Settings(anonymized_telemetry=False, chroma_api_impl="chromadb.api.fastapi.FastAPI",
-                    chroma_server_host="127.0.0.1", chroma_server_http_port=port)
 
 
 @pytest.fixture(scope="session")
@@ -44,32 +29,11 @@ def chroma_server() -> Iterator[int | None]:
     if not SERVER:
         yield None
         return
-    import chromadb
-
     folder = Path(tempfile.mkdtemp(prefix="partner-atlas-chroma-"))
-    port = _free_port()
-    chroma = Path(sys.executable).with_name("chroma")
-    process = subprocess.Popen([str(chroma), "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
-                               env={**os.environ, "ANONYMIZED_TELEMETRY": "False"}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                chromadb.AdminClient(_chroma_settings(port)).list_databases()
-                break
-            except Exception:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start on 127.0.0.1:{port}") from None
-                time.sleep(0.2)
-        yield port
+        with run_chroma(folder) as port:
+            yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -87,7 +51,7 @@ def chroma_backend(request: pytest.FixtureRequest, chroma_server: int | None,
     import chromadb
 
     database = f"test-{uuid.uuid4().hex[:12]}"
-    chromadb.AdminClient(_chroma_settings(chroma_server)).create_database(database)
+    chromadb.AdminClient(chroma_settings(chroma_server)).create_database(database)
     monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
     monkeypatch.setenv("CHROMA_PORT", str(chroma_server))
     monkeypatch.setenv("CHROMA_DATABASE", database)

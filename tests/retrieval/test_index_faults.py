@@ -25,9 +25,10 @@ from retrieval.generations import POINTER
 from retrieval.indexer import build_index
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
-from tests.retrieval.conftest import SERVER, _chroma_settings, _free_port
+from tests.retrieval.conftest import SERVER
 from tests.retrieval.test_blue_green import bulk_documents
 from tests.retrieval.test_indexer import FAQ, GUIDE
+from tests.services import run_chroma
 from tests.test_server import free_port, http_post, wait_for_health
 
 DOC_QUESTION = "How long does co-sell validation take?"
@@ -248,25 +249,7 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
 async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve: Callable[..., Any], tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The scale-out path: the index lives in a `chroma run` of its own, which stops while the bot serves."""
-    import subprocess
-    import sys
-    import time
-
-    import chromadb
-
-    port = _free_port()
-    process = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(tmp_path / "srv"),
-                                "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.STDOUT, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                chromadb.AdminClient(_chroma_settings(port)).list_databases()
-                break
-            except Exception:
-                assert process.poll() is None and time.monotonic() < deadline, "chroma run did not start"
-                time.sleep(0.2)
+    with run_chroma(tmp_path / "srv") as port:
         monkeypatch.setenv("CHROMA_HOST", "127.0.0.1")
         monkeypatch.setenv("CHROMA_PORT", str(port))
         monkeypatch.setenv("CHROMA_DATABASE", "default_database")
@@ -276,9 +259,6 @@ async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve:
         status, body = await running.health()
         assert status == 200 and body["generation"] == "gen-1"
         assert "five business days" in await running.ask(DOC_QUESTION)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
     reply = await running.ask(DOC_QUESTION)
     assert UNAVAILABLE in reply and render.messages()["apology"] not in reply
     status, body = await running.health()
