@@ -30,7 +30,8 @@ serve: setup
 run: index serve
 
 ## Set up (Python, and Chromium + Agents Playground for the end-to-end test), lint (ruff, mypy), run every test
-test: lint e2e-setup
+# (bench/requirements.txt too: tests/bench runs the soak test's Locust users against the bot)
+test: lint e2e-setup $(VENV)/.bench-installed
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -64,9 +65,14 @@ e2e: e2e-setup
 
 ## Benchmark vs the LangChain quickstart and BM25, speed, memory, scale: bench/RESULTS.md (BENCH_QUICK=1: smoke run)
 .PHONY: bench
-$(VENV)/.bench-installed: bench/requirements.txt | $(VENV)/.installed
+$(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(VENV)/.installed
 	$(BIN)/pip install --quiet -r bench/requirements.txt -c constraints.txt
 	touch $@
 
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run
+
+## Locust soak on loopback: ramp to 50 users, 10 min at the peak, re-index under load: bench/SOAK.md (SOAK_QUICK=1: smoke)
+.PHONY: soak
+soak: setup $(VENV)/.bench-installed
+	$(BIN)/python -m bench.soak
