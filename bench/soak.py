@@ -321,7 +321,8 @@ def markdown(r: dict[str, Any]) -> str:
         "",
         f"Locust's own summary (bucketed percentiles, whole run): {lc.get('requests')} requests, "
         f"{lc.get('failures')} failures, p50 / p95 / p99 {lc.get('p50_ms')} / {lc.get('p95_ms')} / "
-        f"{lc.get('p99_ms')} ms, {lc.get('requests_per_s', 0):.1f} req/s, most users running {lc.get('max_users')}.",
+        f"{lc.get('p99_ms')} ms, {lc.get('requests_per_s', 0):.1f} req/s, most users running {lc.get('max_users')}; "
+        f"Locust itself used {r.get('locust_cpu_percent_soak')} % of a CPU over the soak.",
     ]
     if r.get("by_kind"):
         lines += ["", "p95 by question kind over the soak (ms): "
@@ -379,7 +380,11 @@ def run(plan: Plan, index_dir: Path, work: Path) -> dict[str, Any]:
             t_ramp = _first_request_time(request_log, locust, timeout=60.0)
             soak_start, soak_end = t_ramp + plan.ramp_s, t_ramp + plan.ramp_s + plan.soak_s
             log(f"ramping to {plan.users} users over {plan.ramp_s:.0f} s, then soaking {plan.soak_s:.0f} s")
+            _sleep_until(soak_start, locust)
+            locust_cpu = (time.time(), cpu_seconds(locust.pid))
             _sleep_until(soak_end, locust)
+            result["locust_cpu_percent_soak"] = round(100 * (cpu_seconds(locust.pid) - locust_cpu[1])
+                                                      / (time.time() - locust_cpu[0]))
             health_before = healthz(server.url)
             changed = give_reindex_work(knowledge)
             log(f"soak over; re-indexing under load after changing {changed}")
