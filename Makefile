@@ -30,7 +30,8 @@ serve: setup
 run: index serve
 
 ## Set up (Python, Chromium + Agents Playground for the end-to-end test, Azurite), lint (ruff, mypy), run every test
-test: lint e2e-setup test-services
+# (bench/requirements.txt too: tests/bench runs the soak test's Locust users against the bot)
+test: lint e2e-setup test-services $(VENV)/.bench-installed
 	$(BIN)/python -m pytest -q
 	# the retrieval tests again, against a Chroma server (`chroma run`, started by tests/retrieval/conftest.py)
 	PARTNER_ATLAS_TEST_CHROMA=server $(BIN)/python -m pytest -q tests/retrieval
@@ -76,9 +77,14 @@ e2e: e2e-setup
 
 ## Benchmark vs the LangChain quickstart and BM25, speed, memory, scale: bench/RESULTS.md (BENCH_QUICK=1: smoke run)
 .PHONY: bench
-$(VENV)/.bench-installed: bench/requirements.txt | $(VENV)/.installed
+$(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(VENV)/.installed
 	$(BIN)/pip install --quiet -r bench/requirements.txt -c constraints.txt
 	touch $@
 
 bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run
+
+## Locust soak on loopback: ramp to 50 users, 10 min at the peak, re-index under load: bench/SOAK.md (SOAK_QUICK=1: smoke)
+.PHONY: soak
+soak: setup $(VENV)/.bench-installed
+	$(BIN)/python -m bench.soak

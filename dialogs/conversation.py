@@ -182,8 +182,8 @@ class QuestionDialog(CancelAndHelpDialog):
                 unknown_terms=answer.understood.unknown_terms)
         # attach and export buttons only for channel managers in a 1:1 chat (the engine re-checks on every press)
         manage = self._channel_manager_buttons and user.sees_pipeline
-        reply = render.answer_to_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
-                                          manage=manage)
+        reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
+                                                   manage=manage)
         await send(turn_context, reply)
         await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
         if self._hooks is not None:
@@ -192,7 +192,7 @@ class QuestionDialog(CancelAndHelpDialog):
         log.info("answered kind=%s partners=%d other=%d incentives=%d opportunities=%d passages=%d follow_up=%s "
                  "bytes=%d in %.0f ms (%s)", answer.kind.value, len(answer.partners), len(answer.other_partners),
                  len(answer.incentives), len(answer.opportunities), len(answer.passages), answer.understood.follow_up,
-                 render.activity_size(reply), (time.perf_counter() - started) * 1000, conversation)
+                 size, (time.perf_counter() - started) * 1000, conversation)
         return answer
 
     async def _written(self, turn_context: TurnContext, question: str, answer: Answer, user: UserContext,

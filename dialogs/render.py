@@ -784,17 +784,25 @@ def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, a
     moves into the card's fallbackText, and the card carries the details. `manage` (a channel manager
     in a 1:1 chat) adds the attach and export buttons.
     """
+    return sized_answer_activity(answer, max_bytes, answer_id=answer_id, brief=brief, manage=manage)[0]
+
+
+def sized_answer_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None,
+                          brief: bool = False, manage: bool = False) -> tuple[Activity, int]:
+    """`answer_to_activity` and the `activity_size` it measured: serialising a card is a real part of a turn's
+    CPU (bench/SOAK.md), so a caller that logs the size should not do it again."""
     ladder = GAPS_LADDER if answer.gaps else LADDER
     activity = _build_activity(answer, ladder[0], answer_id, brief=brief, manage=manage)
     for limits in ladder[1:]:
-        if activity_size(activity) <= max_bytes:
-            return activity
+        if (size := activity_size(activity)) <= max_bytes:
+            return activity, size
         activity = _build_activity(answer, limits, answer_id, brief=brief, manage=manage)
-    if activity_size(activity) > max_bytes:
+    if (size := activity_size(activity)) > max_bytes:
         # Only a pathological answer gets here (enormous titles, notes or facts): keep the front.
         activity.text = _shorten(activity.text or "", max_bytes // 2)
         activity.suggested_actions = None
-    return activity
+        size = activity_size(activity)
+    return activity, size
 
 
 def text_activity(text: str) -> Activity:

@@ -423,3 +423,12 @@ def test_the_heatmap_is_a_small_png() -> None:
     with Image.open(io.BytesIO(png)) as image:
         assert image.size == (heatmap.WIDTH_PX, heatmap.HEIGHT_PX)
     assert heatmap.gap_heatmap_png(()) == b""
+
+
+@pytest.mark.parametrize("max_bytes", [10**6, 6_000, 2_000, 300])
+def test_the_size_returned_with_an_answer_activity_is_its_measured_size(max_bytes: int) -> None:
+    # from roomy (first rung), through squeezed rungs, to the pathological cut: the size logged is the real one
+    answer = fakes.gaps_answer(40)
+    activity, size = render.sized_answer_activity(answer, max_bytes, brief=True)
+    assert size == render.activity_size(activity)
+    assert activity.serialize() == render.answer_to_activity(answer, max_bytes, brief=True).serialize()
