@@ -158,6 +158,9 @@ class Settings(BaseSettings):
                                                  max_input_tokens=self.llm_max_input_tokens,
                                                  rate_per_minute=self.llm_rate_per_minute))
 
+    # confidential answers in group chats and channels: off (only in 1:1) | roster (when every member may see them)
+    confidential_in_groups: Literal["off", "roster"] = Field("off", validation_alias=AliasChoices(
+        "CONFIDENTIAL_IN_GROUPS", "confidential_in_groups"))
     environment: str = Field("development", validation_alias=AliasChoices("ENVIRONMENT", "environment"),
                              description="development | production; production never runs unauthenticated")
     parse_timeout_seconds: float = Field(60.0, ge=0, validation_alias=AliasChoices(
@@ -624,6 +627,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.feedback import FeedbackStore
     from dialogs.knowledge_gaps import KnowledgeGapActions
     from dialogs.partner_bot import PartnerBot
+    from dialogs.roster import RosterCheck
     from dialogs.session_store import SessionStore
     from dialogs.sessions import ReadinessSessions
     from dialogs.storage import close_state_storage, open_state_storage
@@ -656,7 +660,8 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
                  settings.llm_provider, settings.llm_timeout_seconds, settings.llm_max_input_tokens,
                  settings.llm_rate_per_minute)
     bot = PartnerBot(slot.current, storage=state_storage, feedback=feedback, actions=actions, sessions=sessions,
-                     knowledge_gaps=knowledge_gaps, writer=answer_writer)
+                     knowledge_gaps=knowledge_gaps, writer=answer_writer,
+                     roster=RosterCheck(settings.confidential_in_groups))
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 

@@ -32,6 +32,7 @@ from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
 from dialogs import render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
+from dialogs.roster import RosterCheck
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import AnswerEngine, UserContext
 from retrieval.generation import AnswerWriter, Outcome
@@ -110,9 +111,10 @@ class QuestionDialog(CancelAndHelpDialog):
     def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
                  feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]], *,
                  channel_manager_buttons: bool = False, hooks: ReplyHooks | None = None,
-                 writer: AnswerWriter | None = None) -> None:
+                 writer: AnswerWriter | None = None, roster: RosterCheck | None = None) -> None:
         super().__init__(QuestionDialog.__name__, on_reset)
         self._engine_source = engine_source
+        self._roster = roster
         self._writer = writer
         self._hooks = hooks
         self._channel_manager_buttons = channel_manager_buttons
@@ -152,8 +154,12 @@ class QuestionDialog(CancelAndHelpDialog):
             # with expectReplies the replies come back in one HTTP response: a typing indicator means nothing
             await turn_context.send_activity(Activity(type=ActivityTypes.typing))
         sender = activity.from_property
+        shared: frozenset[str] = frozenset()
+        if self._roster is not None and self._roster.enabled:
+            shared = await self._roster.shared_groups(turn_context, lambda member: engine.user_context(member).groups)
         user = engine.user_context(sender.aad_object_id if sender else None,
-                                   name=(sender.name or "") if sender else "", conversation_type=conversation)
+                                   name=(sender.name or "") if sender else "", conversation_type=conversation,
+                                   shared_groups=shared)
         previous = await self._previous(turn_context)
         started = time.perf_counter()
         try:

@@ -30,6 +30,7 @@ from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
+from dialogs.roster import RosterCheck
 from dialogs.sessions import ReadinessSessions
 from dialogs.storage import ETagConflictError
 from dialogs.workflow import ChannelManagerActions
@@ -47,7 +48,7 @@ class PartnerBot(ActivityHandler):
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
                  knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None,
-                 writer: AnswerWriter | None = None) -> None:
+                 writer: AnswerWriter | None = None, roster: RosterCheck | None = None) -> None:
         super().__init__()
         storage = storage if storage is not None else MemoryStorage()   # the server passes its durable store
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -62,7 +63,7 @@ class PartnerBot(ActivityHandler):
         self.quiz = QuizFlow(engine_source, self.private_state.create_property("QuizState"))
         self.dialog = QuestionDialog(engine_source, self.private_state.create_property("FollowUpContext"),
                                      feedback, self.reset, channel_manager_buttons=actions is not None,
-                                     hooks=sessions, writer=writer)
+                                     hooks=sessions, writer=writer, roster=roster)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         await super().on_turn(turn_context)

@@ -8,7 +8,7 @@ rather than the least bad passage.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,10 +106,10 @@ class DocumentSearch:
         return SearchResult(tuple(passages), confident, best_cosine, best_share)
 
 
-def stored_chunk_visible(groups: frozenset[str], private_chat: bool) -> Callable[[Any], bool]:
+def stored_chunk_visible(may_see: Callable[[Iterable[str]], bool]) -> Callable[[Any], bool]:
+    """A filter for stored chunks: public ones, and confidential ones `may_see` allows (UserContext.may_see)."""
     def can_see(chunk: StoredChunk) -> bool:
         if chunk.visibility != "confidential":
             return True
-        allowed = set(chunk.allowed_groups or ("ecm",))
-        return private_chat and bool(allowed & groups)
+        return may_see(chunk.allowed_groups or ("ecm",))
     return can_see

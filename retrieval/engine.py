@@ -12,6 +12,7 @@ import difflib
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -50,22 +51,31 @@ class UserContext:
     name: str = ""
     email: str = ""
     conversation_type: str = "personal"  # personal | groupChat | channel
+    # In a group chat or channel: the groups *every* member of the conversation belongs to, from its roster
+    # (CONFIDENTIAL_IN_GROUPS=roster); empty when the roster was not checked, so nothing confidential shows there.
+    shared_groups: frozenset[str] = frozenset()
 
     @property
     def private_chat(self) -> bool:
         return self.conversation_type in ("", "personal")
 
+    def may_see(self, allowed: Iterable[str]) -> bool:
+        """May this conversation see a record restricted to `allowed`: the asker is in one of those groups, and
+        the chat is 1:1 or everyone in it is in one of them too (a reply in a channel is read by all its members)."""
+        wanted = frozenset(allowed)
+        return bool(wanted & self.groups) and (self.private_chat or bool(wanted & self.shared_groups))
+
     @property
     def sees_pipeline(self) -> bool:
-        return PIPELINE_GROUP in self.groups and self.private_chat
+        return self.may_see((PIPELINE_GROUP,))
 
 
 class AnswerEngine(Protocol):
     @property
     def ready(self) -> bool: ...
 
-    def user_context(self, aad_object_id: str | None, *, name: str = "",
-                     conversation_type: str = "personal") -> UserContext: ...
+    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
+                     shared_groups: frozenset[str] = frozenset()) -> UserContext: ...
 
     def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer: ...
 
@@ -126,12 +136,12 @@ class KnowledgeEngine:
     def ready(self) -> bool:
         return True
 
-    def user_context(self, aad_object_id: str | None, *, name: str = "",
-                     conversation_type: str = "personal") -> UserContext:
+    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
+                     shared_groups: frozenset[str] = frozenset()) -> UserContext:
         member = self.catalog.access.member(aad_object_id)
         return UserContext(aad_object_id=aad_object_id, groups=self.catalog.access.groups_for(aad_object_id),
                            name=name or (member.name if member else ""), email=member.email if member else "",
-                           conversation_type=conversation_type or "personal")
+                           conversation_type=conversation_type or "personal", shared_groups=shared_groups)
 
     # ------------------------------------------------------------------ routing
     def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer:
@@ -292,7 +302,7 @@ class KnowledgeEngine:
         partners = names("partner")
         if partners and not (workloads or plays or areas):
             partner = self.catalog.partners[partners[0]]
-            show = user.private_chat and bool(set(partner.allowed_groups) & user.groups)
+            show = user.may_see(partner.allowed_groups)
             answer = structured.partner_profile(self.catalog, partner, understood, show_confidential=show)
             if linked.has(*_NOTES_WORDS) and not show:
                 answer = _with_note(answer, "I can share the partner's profile; internal notes are not part of what "
@@ -421,7 +431,7 @@ class KnowledgeEngine:
                           "Run `python bot.py index` and ask again.", understood)
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
         try:
-            result = self.search.search(question, stored_chunk_visible(user.groups, user.private_chat),
+            result = self.search.search(question, stored_chunk_visible(user.may_see),
                                         subjects=subjects)
         except IndexUnavailableError as exc:
             self.problem = str(exc)

@@ -218,10 +218,10 @@ class FakeEngine:
     def ready(self) -> bool:
         return self._ready
 
-    def user_context(self, aad_object_id: str | None, *, name: str = "",
-                     conversation_type: str = "personal") -> UserContext:
+    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
+                     shared_groups: frozenset[str] = frozenset()) -> UserContext:
         return UserContext(aad_object_id=aad_object_id, groups=self.groups.get(aad_object_id or "", frozenset()),
-                           name=name, conversation_type=conversation_type)
+                           name=name, conversation_type=conversation_type, shared_groups=shared_groups)
 
     def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer:
         with self._lock:

@@ -6,8 +6,8 @@ exports, sweeps, quizzes and sessions is asked by
 - a seller (in no group) in a 1:1 chat,
 - a channel manager (`ecm`) in a group chat, and in a channel:
 none of them may see a confidential marker they did not type. Confidential content is shown only in a
-1:1 chat (there is no roster check, so a group conversation is default-deny even if all its members
-happen to be allowed). The same channel manager in a 1:1 chat is the control: markers do show there.
+1:1 chat by default (CONFIDENTIAL_IN_GROUPS=off: a group conversation is denied even if all its members
+happen to be allowed; the opt-in roster check is tested in tests/dialogs/test_roster.py). The same channel manager in a 1:1 chat is the control: markers do show there.
 """
 from __future__ import annotations
 

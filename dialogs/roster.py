@@ -1,0 +1,88 @@
+"""Who reads a reply in a group chat or channel: the conversation's roster, for confidential answers.
+
+A reply in a channel thread is read by every member, so confidential records (pipeline, partner notes,
+confidential documents) are shown there only when *every* member may see them. By default
+(CONFIDENTIAL_IN_GROUPS=off) the roster is never asked and nothing confidential leaves the 1:1 chat. With
+`roster`, the members are fetched from Teams (`TeamsInfo.get_members`: for a channel Teams answers with the
+team's members, never fewer than the channel's) and the groups all of them share in access.yaml are passed to
+the engine as `UserContext.shared_groups`. Any doubt denies: a member without an Entra id, a roster larger
+than MAX_MEMBERS, or a roster that cannot be read. Rosters are cached per conversation for a few minutes,
+so a member who joins sees confidential answers stop within CACHE_SECONDS.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+from botbuilder.core import TurnContext
+from botbuilder.core.teams import TeamsInfo
+
+from dialogs import teams
+
+log = logging.getLogger(__name__)
+
+MODES = ("off", "roster")
+CACHE_SECONDS = 300.0
+MAX_MEMBERS = 500
+
+
+class RosterCheck:
+    """The groups every member of a group conversation shares; frozenset() in 1:1 chats, when off, or in doubt."""
+
+    def __init__(self, mode: str = "off", *, members: Callable[[TurnContext], Awaitable[list[str]]] | None = None,
+                 clock: Callable[[], float] = time.monotonic, cache_seconds: float = CACHE_SECONDS) -> None:
+        if mode not in MODES:
+            raise ValueError(f"CONFIDENTIAL_IN_GROUPS must be one of {', '.join(MODES)}, not {mode!r}")
+        self.mode = mode
+        self._members = members or _teams_member_ids
+        self._clock, self._ttl = clock, cache_seconds
+        self._cache: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode == "roster"
+
+    async def shared_groups(self, turn_context: TurnContext, groups_of: Callable[[str], frozenset[str]]) -> frozenset[str]:
+        activity = turn_context.activity
+        if not self.enabled or teams.conversation_type(activity) == teams.PERSONAL:
+            return frozenset()
+        ids = await self._roster(turn_context)
+        if not ids:
+            return frozenset()
+        return _intersection(groups_of(member) for member in ids)
+
+    async def _roster(self, turn_context: TurnContext) -> tuple[str, ...] | None:
+        conversation = turn_context.activity.conversation
+        key = (conversation.id or "").split(";", 1)[0] if conversation else ""   # a channel, not one of its threads
+        now = self._clock()
+        cached = self._cache.get(key)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            ids: tuple[str, ...] | None = tuple(await self._members(turn_context))
+        except Exception as exc:   # a roster we cannot read is a roster we cannot trust: deny
+            log.warning("conversation roster unavailable (%s): confidential content stays in 1:1 chats",
+                        type(exc).__name__)
+            ids = None
+        if ids is not None and (not ids or len(ids) > MAX_MEMBERS or any(not member for member in ids)):
+            log.info("conversation roster not usable for confidential answers (%d members)", len(ids))
+            ids = None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now, ids)
+        return ids
+
+
+async def _teams_member_ids(turn_context: TurnContext) -> list[str]:
+    members = await TeamsInfo.get_members(turn_context)
+    return [str(member.aad_object_id or "") for member in members]
+
+
+def _intersection(sets: Iterable[frozenset[str]]) -> frozenset[str]:
+    shared: frozenset[str] | None = None
+    for groups in sets:
+        shared = groups if shared is None else shared & groups
+        if not shared:
+            return frozenset()
+    return shared or frozenset()

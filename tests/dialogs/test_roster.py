@@ -1,0 +1,191 @@
+"""Confidential answers in group chats and channels only when every member may see them (CONFIDENTIAL_IN_GROUPS).
+
+Unit tests of the roster check with a scripted member list, and the real app in a group chat and a
+channel whose rosters come from a Bot Connector stub (GET /v3/conversations/{id}/members), on the
+embedded sample folder's pipeline.
+"""
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
+
+from dialogs.roster import MAX_MEMBERS, RosterCheck
+from knowledge.loader import load_knowledge
+from retrieval.catalog import Catalog
+from retrieval.engine import KnowledgeEngine, UserContext
+from tests.dialogs.fakes import teams_activity
+from tests.test_server import start_bot
+
+SAMPLE = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
+ECM_1, ECM_2 = "00000000-0000-0000-0000-00000000e001", "00000000-0000-0000-0000-00000000e002"
+SELLER = "5e11e500-0000-4000-8000-000000000009"
+GROUPS = {ECM_1: frozenset({"ecm"}), ECM_2: frozenset({"ecm", "admins"}), SELLER: frozenset()}
+SWEEP = "Which opportunities have no partner attached?"
+
+
+def activity(kind: str, conversation: str = "19:abc@thread.v2") -> TurnContext:
+    payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4()), text="hi")
+    payload["conversation"] = {**payload["conversation"], "conversationType": kind, "id": conversation}
+    return TurnContext(object(), Activity().deserialize(payload))  # type: ignore[arg-type]
+
+
+@dataclass
+class Members:
+    ids: list[str]
+    calls: int = 0
+    error: Exception | None = None
+
+    async def __call__(self, _: TurnContext) -> list[str]:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return list(self.ids)
+
+
+def groups_of(member: str) -> frozenset[str]:
+    return GROUPS.get(member, frozenset())
+
+
+async def test_off_by_default_the_roster_is_never_asked() -> None:
+    members = Members([ECM_1, ECM_2])
+    check = RosterCheck(members=members)
+    assert not check.enabled
+    assert await check.shared_groups(activity("channel"), groups_of) == frozenset()
+    assert members.calls == 0
+
+
+async def test_the_groups_every_member_shares() -> None:
+    members = Members([ECM_1, ECM_2])
+    check = RosterCheck("roster", members=members)
+    assert await check.shared_groups(activity("groupChat"), groups_of) == frozenset({"ecm"})
+    members.ids.append(SELLER)
+    assert await RosterCheck("roster", members=members).shared_groups(activity("groupChat"), groups_of) == frozenset()
+
+
+@pytest.mark.parametrize("ids, error", [
+    ([ECM_1, ""], None),                                   # a member without an Entra id (a guest, a bot)
+    ([ECM_1] * (MAX_MEMBERS + 1), None),                   # too large to trust a cached answer with
+    ([], None),
+    ([ECM_1], RuntimeError("connector down")),             # a roster we cannot read
+])
+async def test_any_doubt_denies(ids: list[str], error: Exception | None) -> None:
+    check = RosterCheck("roster", members=Members(ids, error=error))
+    assert await check.shared_groups(activity("channel"), groups_of) == frozenset()
+
+
+async def test_a_1to1_chat_never_asks_for_a_roster() -> None:
+    members = Members([ECM_1])
+    assert await RosterCheck("roster", members=members).shared_groups(activity("personal"), groups_of) == frozenset()
+    assert members.calls == 0
+
+
+async def test_rosters_are_cached_per_conversation_not_per_thread() -> None:
+    now = [0.0]
+    members = Members([ECM_1, ECM_2])
+    check = RosterCheck("roster", members=members, clock=lambda: now[0], cache_seconds=300)
+    await check.shared_groups(activity("channel", "19:team@thread.tacv2;messageid=1"), groups_of)
+    await check.shared_groups(activity("channel", "19:team@thread.tacv2;messageid=2"), groups_of)
+    assert members.calls == 1
+    members.ids.append(SELLER)                      # someone joins: seen once the cached roster expires
+    now[0] = 301.0
+    assert await check.shared_groups(activity("channel", "19:team@thread.tacv2;messageid=3"), groups_of) == frozenset()
+    assert members.calls == 2
+
+
+def test_unknown_modes_are_refused() -> None:
+    with pytest.raises(ValueError, match="CONFIDENTIAL_IN_GROUPS"):
+        RosterCheck("everyone")
+
+
+def test_may_see_needs_the_asker_and_in_a_group_everyone() -> None:
+    ecm = UserContext(ECM_1, frozenset({"ecm"}), conversation_type="channel")
+    assert not ecm.sees_pipeline and not ecm.may_see(["ecm"])
+    assert UserContext(ECM_1, frozenset({"ecm"}), conversation_type="channel", shared_groups=frozenset({"ecm"})).sees_pipeline
+    # the room may see it, but the asker may not: still nothing
+    assert not UserContext(SELLER, frozenset(), conversation_type="channel", shared_groups=frozenset({"ecm"})).sees_pipeline
+    assert UserContext(ECM_1, frozenset({"ecm"})).sees_pipeline           # 1:1, as before
+
+
+# --------------------------------------------------------------------------- over HTTP
+@dataclass
+class Roster:
+    url: str = ""
+    members: dict[str, list[str]] = field(default_factory=dict)
+    asked: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+async def roster() -> AsyncIterator[Roster]:
+    stub = Roster()
+
+    async def members(request: web.Request) -> web.Response:
+        conversation = request.match_info["conversation"]
+        stub.asked.append(conversation)
+        return web.json_response([{"id": f"29:{n}", "name": f"Member {n}", "aadObjectId": aad}
+                                  for n, aad in enumerate(stub.members.get(conversation, []))])
+
+    app = web.Application()
+    app.router.add_get("/v3/conversations/{conversation}/members", members)
+    app.router.add_get("/v3/conversations/{conversation}/pagedmembers", members)
+    async with TestServer(app) as server:
+        stub.url = str(server.make_url("")).rstrip("/")
+        yield stub
+
+
+def group_question(stub: Roster, kind: str, conversation: str, sender: str, text: str) -> dict[str, Any]:
+    payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4()), serviceUrl=stub.url,
+                             deliveryMode="expectReplies", text=f"<at>My Combined</at> {text}")
+    payload["from"] = {**payload["from"], "aadObjectId": sender}
+    payload["conversation"] = {**payload["conversation"], "conversationType": kind, "id": conversation}
+    if kind == "groupChat":
+        payload["channelData"] = {"tenant": payload["channelData"]["tenant"]}
+    return payload
+
+
+@pytest.mark.parametrize("kind", ["groupChat", "channel"])
+async def test_a_room_of_channel_managers_sees_the_sweep_and_a_seller_joining_hides_it(
+        roster: Roster, kind: str, tmp_path: Path) -> None:
+    engine = KnowledgeEngine(Catalog(load_knowledge(SAMPLE, documents=False)), None)
+    conversation = "19:ecm-room@thread.v2" if kind == "groupChat" else "19:ecm-room@thread.tacv2;messageid=17"
+    payload = group_question(roster, kind, conversation, ECM_1, SWEEP)
+    key = conversation     # botbuilder asks for the activity's conversation: Teams answers with the team's roster
+    roster.members[key] = [ECM_1, ECM_2]
+    client, running = await start_bot(roster, engine, data_dir=tmp_path, confidential_in_groups="roster")  # type: ignore[arg-type]
+    try:
+        status, replies = await running.ask(payload)
+        assert status == 200 and roster.asked
+        assert re.search(r"OPP-\d+", json.dumps(replies)), "a room of channel managers sees the pipeline"
+        roster.members[key].append(SELLER)
+        client2, running2 = await start_bot(roster, engine, data_dir=tmp_path / "2",  # type: ignore[arg-type]
+                                            confidential_in_groups="roster")
+        try:
+            status, replies = await running2.ask(group_question(roster, kind, conversation, ECM_1, SWEEP))
+            assert status == 200 and replies
+            assert not re.search(r"OPP-\d+", json.dumps(replies)), "a seller in the room: nothing of the pipeline"
+        finally:
+            await client2.close()
+    finally:
+        await client.close()
+
+
+async def test_without_the_setting_a_room_of_channel_managers_sees_nothing(roster: Roster, tmp_path: Path) -> None:
+    engine = KnowledgeEngine(Catalog(load_knowledge(SAMPLE, documents=False)), None)
+    roster.members["19:ecm-room@thread.v2"] = [ECM_1, ECM_2]
+    client, running = await start_bot(roster, engine, data_dir=tmp_path)  # type: ignore[arg-type]
+    try:
+        status, replies = await running.ask(group_question(roster, "groupChat", "19:ecm-room@thread.v2", ECM_1, SWEEP))
+        assert status == 200 and replies and not re.search(r"OPP-\d+", json.dumps(replies))
+        assert roster.asked == []
+    finally:
+        await client.close()
