@@ -123,7 +123,8 @@ def measure_size(partners: int, index_repetitions: int, serve_repetitions: int, 
             log(f"  {partners}: cold index {rep + 1}/{index_repetitions}: {build['seconds']:.1f}s "
                 f"(wall {wall:.1f}s, peak RSS {peak:.0f} MB)")
         size = dir_size_mb(work / "index")
-        pickle_mb = (work / "index" / "records.pickle").stat().st_size / 1e6
+        # blue/green: the snapshot lives in the generation the build made (gen-N/records.pickle)
+        pickle_mb = max(p.stat().st_size for p in (work / "index").rglob("records.pickle")) / 1e6
         passes = []
         for rep in range(serve_repetitions):
             last = rep == serve_repetitions - 1
