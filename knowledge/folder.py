@@ -1,0 +1,126 @@
+"""Listing a knowledge folder: the files the bot may read, and every entry it refuses with the reason.
+
+The loader and the indexer's change fingerprint both list the folder through `list_folder`, so what is
+read and what is watched for changes cannot disagree. Every path is resolved: a symlink is followed
+only when its target stays inside the knowledge folder (and is not hidden), so a link to /etc/passwd
+or to an application's `.env` is refused rather than published to every seller. Named pipes, sockets
+and devices are refused before anything opens them (opening a FIFO blocks the indexer forever).
+Broken links, symlink loops and unreadable folders are reported too. Hidden entries (`.git`,
+`.DS_Store`) are not knowledge and are passed over silently, as before.
+
+Residual limit: a file is checked, then read by path; someone who can write to the folder could swap
+a checked file for a link in between. Files are read through their resolved path, which narrows that
+to replacing a real file, and a hard link is indistinguishable from the file itself.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.records import FileIssue
+
+OUTSIDE = "symlink points outside the knowledge folder; not read"
+TO_HIDDEN = "symlink points to a hidden file or folder; not read"
+BROKEN = "broken symlink (its target does not exist)"
+LOOP = "symlink loop"
+_SPECIAL = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
+            stat.S_IFBLK: "a block device"}
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    rel: str      # as it appears in the folder (the link's path for a followed symlink), forward slashes
+    path: Path    # the resolved file to read: always inside the knowledge folder
+
+
+@dataclass
+class FolderListing:
+    root: Path
+    files: list[FolderFile] = field(default_factory=list)
+    refused: list[FileIssue] = field(default_factory=list)
+
+
+def list_folder(root: Path) -> FolderListing:
+    """Every readable regular file under root (sorted by rel), and every refused entry with its reason."""
+    real_root = Path(os.path.realpath(root))
+    listing = FolderListing(real_root)
+    followed: set[str] = set()      # real folders already walked through a symlink: each once
+    _walk(real_root, "", listing, (str(real_root),), followed)
+    listing.files.sort(key=lambda f: f.rel)
+    listing.refused.sort(key=lambda i: i.path)
+    return listing
+
+
+def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[str, ...], followed: set[str]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        listing.refused.append(FileIssue(prefix.rstrip("/") or ".", f"folder not readable ({_why(exc)})"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue                # hidden files and folders (.DS_Store, .git, .env) are not knowledge
+        rel = prefix + entry.name
+        try:
+            if entry.is_symlink():
+                _symlink(Path(entry.path), rel, listing, ancestors, followed)
+            elif entry.is_dir(follow_symlinks=False):
+                _walk(Path(entry.path), rel + "/", listing, (*ancestors, entry.path), followed)
+            else:
+                _file(Path(entry.path), rel, entry.stat(follow_symlinks=False).st_mode, listing)
+        except OSError as exc:
+            listing.refused.append(FileIssue(rel, f"not readable ({_why(exc)})"))
+
+
+def _symlink(link: Path, rel: str, listing: FolderListing, ancestors: tuple[str, ...], followed: set[str]) -> None:
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as exc:
+        listing.refused.append(FileIssue(rel, LOOP if "loop" in str(exc).lower() or exc.errno == 40 else BROKEN))
+        return
+    inside = _inside(target, listing.root)
+    if inside is None:
+        listing.refused.append(FileIssue(rel, OUTSIDE))
+        return
+    if any(part.startswith(".") for part in inside.parts):
+        listing.refused.append(FileIssue(rel, TO_HIDDEN))
+        return
+    mode = target.stat().st_mode
+    if stat.S_ISDIR(mode):
+        if str(target) in ancestors:
+            listing.refused.append(FileIssue(rel, f"{LOOP}: it points back to "
+                                                  f"{inside.as_posix() if inside.parts else 'the knowledge folder'}"))
+        elif str(target) in followed:
+            listing.refused.append(FileIssue(rel, "symlink to a folder already read through another symlink; "
+                                                  "read once"))
+        else:
+            followed.add(str(target))
+            _walk(target, rel + "/", listing, (*ancestors, str(target)), followed)
+        return
+    _file(target, rel, mode, listing)
+
+
+def _file(path: Path, rel: str, mode: int, listing: FolderListing) -> None:
+    kind = _SPECIAL.get(stat.S_IFMT(mode))
+    if kind is not None:
+        listing.refused.append(FileIssue(rel, f"{kind}, not a regular file; not read"))
+    elif not stat.S_ISREG(mode):
+        listing.refused.append(FileIssue(rel, "not a regular file; not read"))
+    elif not os.access(path, os.R_OK):
+        listing.refused.append(FileIssue(rel, "file not readable (permission denied)"))
+    else:
+        listing.files.append(FolderFile(rel, path))
+
+
+def _inside(target: Path, root: Path) -> Path | None:
+    """target relative to root when it is root or below it, else None (both already resolved)."""
+    try:
+        return target.relative_to(root)
+    except ValueError:
+        return None
+
+
+def _why(exc: OSError) -> str:
+    return (exc.strerror or type(exc).__name__).lower()
