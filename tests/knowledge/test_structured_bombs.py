@@ -13,7 +13,7 @@ from pathlib import Path
 
 from knowledge.structured_files import MAX_STRUCTURED_BYTES
 from tests.factories import ECM, make_knowledge
-from tests.knowledge.indexing import ask, index, partner_names, summary
+from tests.knowledge.indexing import ask, index, partner_names, run_bot, summary
 
 REFUSED = "YAML aliases expand to more than"
 
@@ -60,8 +60,11 @@ def test_serve_without_an_index_reads_the_folder_within_bounds(tmp_path: Path) -
     """No index yet: the engine reads the structured files itself, as `serve` does; the bomb costs nothing."""
     kb = make_knowledge(tmp_path / "kb")
     (kb / "partners" / "P-9.yaml").write_text(alias_bomb() + "id: P-9\nname: *i\n")
-    answer = ask(kb, tmp_path / "no-index", "Which partners cover AKS in Germany?", memory_mb=768, timeout=60)
-    assert {"Alpha Cloud", "Beta Systems"} <= set(partner_names(answer))
+    run = run_bot("ask", "--knowledge", str(kb), "--index", str(tmp_path / "no-index"), "--embedder", "hashing",
+                  "--json", "Which partners cover AKS in Germany?", memory_mb=768, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr and "MemoryError" not in run.stderr
+    assert {"Alpha Cloud", "Beta Systems"} <= set(partner_names(json.loads(run.stdout)))
 
 
 def test_shared_anchors_for_defaults_still_load(tmp_path: Path) -> None:
