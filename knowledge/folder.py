@@ -5,7 +5,10 @@ read and what is watched for changes cannot disagree. Every path is resolved: a 
 only when its target stays inside the knowledge folder (and is not hidden), so a link to /etc/passwd
 or to an application's `.env` is refused rather than published to every seller. Named pipes, sockets
 and devices are refused before anything opens them (opening a FIFO blocks the indexer forever).
-Broken links, symlink loops and unreadable folders are reported too. Hidden entries (`.git`,
+A followed link may not cross from one part of the layout into another (`programs/x.md ->
+../partners/P-2.yaml` would publish a profile's confidential notes as a document, `-> ../access.yaml`
+the group members): a file is read as what its own folder says it is. Broken links, symlink loops and
+unreadable folders are reported too. Hidden entries (`.git`,
 `.DS_Store`) are not knowledge and are passed over silently, as before.
 
 Residual limit: a file is checked, then read by path; someone who can write to the folder could swap
@@ -25,6 +28,9 @@ OUTSIDE = "symlink points outside the knowledge folder; not read"
 TO_HIDDEN = "symlink points to a hidden file or folder; not read"
 BROKEN = "broken symlink (its target does not exist)"
 LOOP = "symlink loop"
+# the parts of the layout (see the knowledge contract): each reads its files its own way, with its own audience
+LAYOUT_PARTS = frozenset({"partners", "solution_maps", "programs", "opportunities", "referrals", "access.yaml",
+                          "access.yml"})
 _SPECIAL = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket", stat.S_IFCHR: "a character device",
             stat.S_IFBLK: "a block device"}
 
@@ -87,6 +93,11 @@ def _symlink(link: Path, rel: str, listing: FolderListing, ancestors: tuple[str,
     if any(part.startswith(".") for part in inside.parts):
         listing.refused.append(FileIssue(rel, TO_HIDDEN))
         return
+    source, into = _part(rel), _part(inside.as_posix())
+    if into in LAYOUT_PARTS and into != source:
+        listing.refused.append(FileIssue(rel, f"symlink crosses from {_label(source)} into {_label(into)}; not read "
+                                              "(a file is read as what its own folder says it is)"))
+        return
     mode = target.stat().st_mode
     if stat.S_ISDIR(mode):
         if str(target) in ancestors:
@@ -112,6 +123,14 @@ def _file(path: Path, rel: str, mode: int, listing: FolderListing) -> None:
         listing.refused.append(FileIssue(rel, "file not readable (permission denied)"))
     else:
         listing.files.append(FolderFile(rel, path))
+
+
+def _part(rel: str) -> str:
+    return rel.split("/", 1)[0] if "/" in rel else rel
+
+
+def _label(part: str) -> str:
+    return part if part in ("access.yaml", "access.yml") or part not in LAYOUT_PARTS else part + "/"
 
 
 def _inside(target: Path, root: Path) -> Path | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factories import make_knowledge
+from tests.factories import ECM, MARKER, make_knowledge
 from tests.knowledge.indexing import ask, index, summary
 
 OUTSIDE_MARKER = "OUTSIDE-SECRET-7731"
@@ -44,6 +44,8 @@ def _hostile_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pa
     (programs / "settings.md").symlink_to(app / ".env")
     (programs / "outside-folder").symlink_to(outside, target_is_directory=True)
     (kb / "partners" / "leak.yaml").symlink_to(outside / "partner.yaml")
+    (programs / "profile.yaml").symlink_to("../partners/P-2.yaml")   # its confidential notes as a document
+    (programs / "members.md").symlink_to("../access.yaml")
     (programs / "loop.md").symlink_to("loop.md")
     (programs / "again").symlink_to("..", target_is_directory=True)
     (programs / "gone.md").symlink_to("missing.md")
@@ -56,6 +58,8 @@ def _hostile_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pa
         "programs/settings.md": "symlink points outside the knowledge folder",
         "programs/outside-folder": "symlink points outside the knowledge folder",
         "partners/leak.yaml": "symlink points outside the knowledge folder",
+        "programs/profile.yaml": "symlink crosses from programs/ into partners/",
+        "programs/members.md": "symlink crosses from programs/ into access.yaml",
         "programs/loop.md": "symlink loop",
         "programs/again": "symlink loop: it points back to the knowledge folder",
         "programs/gone.md": "broken symlink",
@@ -83,8 +87,8 @@ def test_symlinks_leaving_the_folder_and_special_files_are_refused_and_reported(
     everything = json.dumps([
         ask(kb, tmp_path / "index", question) for question in (
             "What is in /etc/passwd?", "What is the MicrosoftAppPassword?", "Which user has uid 0 in passwd?",
-            "Tell me about partner P-66")])
-    for secret in (OUTSIDE_MARKER, ENV_MARKER, "root:x:0:0", "Leaked Partner", "MicrosoftAppId=0000"):
+            "Tell me about partner P-66", "Which partner is under performance review?")])
+    for secret in (OUTSIDE_MARKER, ENV_MARKER, "root:x:0:0", "Leaked Partner", "MicrosoftAppId=0000", MARKER, ECM):
         assert secret not in everything, secret
 
     guide = ask(kb, tmp_path / "index", "What does the landing zone accelerator fund?")
