@@ -21,13 +21,20 @@ import yaml
 MB = 1024 * 1024
 MAX_STRUCTURED_BYTES = 50 * MB        # partner exports, access.yaml, incentives.yaml (a 30k-partner JSON export fits)
 MAX_ALIAS_EXPANSION = 100_000         # values that aliases add when expanded, over the whole document
-MAX_FLOW_DEPTH = 200                  # `[[[[...` beyond this is parsed by the pure-Python loader, which fails cleanly
+# libyaml composes recursively in C: ~40,000 levels (`[[[[...`, or `- - - - ...` on one line) overflow the C
+# stack, a segmentation fault no handler sees. Text that might nest beyond these bounds (together well under
+# 2,000 levels) goes to the pure-Python loader, which stops with a RecursionError instead.
+MAX_FLOW_DEPTH = 200                  # `[` / `{` nesting, counted crudely
+MAX_INDENT = 400                      # columns of block indentation (each level costs at least one)
+MAX_COMPACT_RUN = 200                 # `- - - ...` / `? ? ...`: levels opened on one line
 
 try:  # the C loader is ~10x faster on large partner folders
     _FastLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _FastLoader = yaml.SafeLoader
 _BRACKETS = re.compile(r"[\[\]{}]")
+_DEEP_INDENT = re.compile(rf"^ {{{MAX_INDENT},}}", re.MULTILINE)
+_COMPACT_RUN = re.compile(rf"(?:[-?][ \t]+){{{MAX_COMPACT_RUN},}}")
 
 
 class StructuredFileError(ValueError):
@@ -91,7 +98,7 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def load_yaml(text: str) -> Any:
     """One YAML document, with aliases bounded. Raises yaml.YAMLError (UnsafeYamlError when refused)."""
-    if not _flow_depth_below(text, MAX_FLOW_DEPTH):
+    if not _shallow(text):
         loader = BoundedSafeLoader
     elif "*" not in text:
         loader = _FastLoader        # an alias is `*name`: without a `*` there is nothing to expand
@@ -101,6 +108,12 @@ def load_yaml(text: str) -> Any:
         return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError as exc:
         raise UnsafeYamlError("YAML nested too deeply") from exc
+
+
+def _shallow(text: str) -> bool:
+    """Whether the text cannot nest deep enough to crash libyaml (a cheap upper bound, not a parse)."""
+    return (_flow_depth_below(text, MAX_FLOW_DEPTH) and _DEEP_INDENT.search(text) is None
+            and _COMPACT_RUN.search(text) is None)
 
 
 def _flow_depth_below(text: str, limit: int) -> bool:

@@ -36,7 +36,9 @@ def test_alias_bombs_and_oversize_files_are_refused_and_the_rest_indexes(tmp_pat
     (kb / "programs" / "faq.yml").write_text(alias_bomb() + "title: *i\nsections: []\n")
     with (kb / "partners" / "directory_export.json").open("wb") as huge:   # sparse: instant to write
         huge.truncate(MAX_STRUCTURED_BYTES + 1)
+    # nesting that libyaml's recursive C composer cannot survive: a segmentation fault, not an exception
     (kb / "partners" / "deep.yaml").write_text("id: P-8\nname: " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (kb / "partners" / "deep-block.yaml").write_text("- " * 100_000 + "P-7\n")
 
     run = index(kb, tmp_path / "index")
     assert run.returncode == 0, run.stderr[-2000:]
@@ -47,6 +49,7 @@ def test_alias_bombs_and_oversize_files_are_refused_and_the_rest_indexes(tmp_pat
             (rel, reported.get(rel))
     assert reported["partners/directory_export.json"] == [("skipped", "file larger than 50 MB")]
     assert reported["partners/deep.yaml"] == [("skipped", "YAML nested too deeply")]
+    assert reported["partners/deep-block.yaml"] == [("skipped", "YAML nested too deeply")]
     assert "records: 5 partners, 4 map rows, 0 incentive rules, 5 opportunities" in run.stdout
 
     aks = ask(kb, tmp_path / "index", "Which partners cover AKS in Germany?")
