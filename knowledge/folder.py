@@ -54,9 +54,25 @@ def list_folder(root: Path) -> FolderListing:
     listing = FolderListing(real_root)
     followed: set[str] = set()      # real folders already walked through a symlink: each once
     _walk(real_root, "", listing, (str(real_root),), followed)
-    listing.files.sort(key=lambda f: f.rel)
+    listing.files = _read_once(listing)
     listing.refused.sort(key=lambda i: i.path)
     return listing
+
+
+def _read_once(listing: FolderListing) -> list[FolderFile]:
+    """One file reached twice in one part of the layout (`programs/current -> fy27`) is read once: under
+    its own path when that is one of them, else under the first by path; the other is reported."""
+    groups: dict[tuple[str, Path], list[FolderFile]] = {}
+    for file in sorted(listing.files, key=lambda f: f.rel):
+        groups.setdefault((_part(file.rel), file.path), []).append(file)
+    kept: list[FolderFile] = []
+    for (_, path), files in groups.items():
+        own = path.relative_to(listing.root).as_posix()
+        first = next((f for f in files if f.rel == own), files[0])
+        kept.append(first)
+        listing.refused.extend(FileIssue(f.rel, f"the same file as {first.rel} (through a symlink); read once")
+                               for f in files if f is not first)
+    return sorted(kept, key=lambda f: f.rel)
 
 
 def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[str, ...], followed: set[str]) -> None:

@@ -40,6 +40,7 @@ def _hostile_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pa
     (kb / "shared").mkdir()
     (kb / "shared" / "guide.md").write_text(GUIDE)
     (programs / "guide.md").symlink_to("../shared/guide.md")             # inside the folder: followed
+    (programs / "latest.md").symlink_to("guide.md")                      # the same file again: read once
     (programs / "secret.md").symlink_to(os.path.relpath(outside / "secret.md", programs))
     (programs / "settings.md").symlink_to(app / ".env")
     (programs / "outside-folder").symlink_to(outside, target_is_directory=True)
@@ -60,6 +61,7 @@ def _hostile_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Pa
         "partners/leak.yaml": "symlink points outside the knowledge folder",
         "programs/profile.yaml": "symlink crosses from programs/ into partners/",
         "programs/members.md": "symlink crosses from programs/ into access.yaml",
+        "programs/latest.md": "the same file as programs/guide.md (through a symlink); read once",
         "programs/loop.md": "symlink loop",
         "programs/again": "symlink loop: it points back to the knowledge folder",
         "programs/gone.md": "broken symlink",
