@@ -11,9 +11,11 @@ the group members): a file is read as what its own folder says it is. Broken lin
 unreadable folders are reported too. Hidden entries (`.git`,
 `.DS_Store`) are not knowledge and are passed over silently, as before.
 
-Residual limit: a file is checked, then read by path; someone who can write to the folder could swap
-a checked file for a link in between. Files are read through their resolved path, which narrows that
-to replacing a real file, and a hard link is indistinguishable from the file itself.
+Between listing and reading, someone who can write to the folder could swap a checked file for a link
+or a FIFO: files are read through their resolved path, and `open_regular` (structured files and tables)
+opens without following a final symlink, without blocking, and refuses anything but a regular file.
+Left open: a folder higher up swapped for a link in that window, and hard links, which are
+indistinguishable from the file itself.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from knowledge.records import FileIssue
 
@@ -139,6 +142,25 @@ def _file(path: Path, rel: str, mode: int, listing: FolderListing) -> None:
         listing.refused.append(FileIssue(rel, "file not readable (permission denied)"))
     else:
         listing.files.append(FolderFile(rel, path))
+
+
+class NotRegularFileError(OSError):
+    """What was listed as a regular file is not one any more (swapped for a link, a FIFO, ...)."""
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a listed file for reading: a final symlink is not followed, a FIFO does not block."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == 40:     # ELOOP: the final component became a symlink
+            raise NotRegularFileError(f"{path.name} became a symlink after it was listed; not read") from exc
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise NotRegularFileError(f"{path.name} is no longer a regular file; not read")
+    return os.fdopen(fd, "rb")
 
 
 def _part(rel: str) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from knowledge.folder import list_folder
+from knowledge.folder import NotRegularFileError, list_folder
 from knowledge.geography import region_codes
 from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
 from knowledge.partner_checks import settle_partners
@@ -103,7 +103,7 @@ def _load_file(rel: str, path: Path, kb: Knowledge, parser: ParseWorker, *, docu
             kb.issues.append(FileIssue(rel, _unknown_reason(top, suffix)))
             return
         kb.files_read += 1
-    except (TableError, KnowledgeFileError, StructuredFileError) as exc:
+    except (TableError, KnowledgeFileError, StructuredFileError, NotRegularFileError) as exc:
         kb.issues.append(FileIssue(rel, str(exc)))
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
         log.warning("could not read %s: %s", rel, type(exc).__name__)   # the summary says it; no traceback

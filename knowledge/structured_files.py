@@ -18,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from knowledge.folder import open_regular
+
 MB = 1024 * 1024
 MAX_STRUCTURED_BYTES = 50 * MB        # partner exports, access.yaml, incentives.yaml (a 30k-partner JSON export fits)
 MAX_ALIAS_EXPANSION = 100_000         # values that aliases add when expanded, over the whole document
@@ -137,7 +139,7 @@ def decode_text(raw: bytes) -> str:
 
 def read_structured(path: Path, *, max_bytes: int = MAX_STRUCTURED_BYTES) -> Any:
     """A YAML or JSON file (by suffix) as data, or StructuredFileError with the reason."""
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         if os.fstat(handle.fileno()).st_size > max_bytes:
             raise StructuredFileError(f"file larger than {max_bytes // MB} MB")
         raw = handle.read(max_bytes + 1)        # bounded even if the file grows meanwhile
