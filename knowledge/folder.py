@@ -65,16 +65,18 @@ def list_folder(root: Path) -> FolderListing:
 def _read_once(listing: FolderListing) -> list[FolderFile]:
     """One file reached twice in one part of the layout (`programs/current -> fy27`) is read once: under
     its own path when that is one of them, else under the first by path; the other is reported."""
-    groups: dict[tuple[str, Path], list[FolderFile]] = {}
+    groups: dict[tuple[str, str], list[FolderFile]] = {}
     for file in sorted(listing.files, key=lambda f: f.rel):
-        groups.setdefault((_part(file.rel), file.path), []).append(file)
+        groups.setdefault((_part(file.rel), str(file.path)), []).append(file)
     kept: list[FolderFile] = []
     for (_, path), files in groups.items():
-        own = path.relative_to(listing.root).as_posix()
-        first = next((f for f in files if f.rel == own), files[0])
+        first = files[0]
+        if len(files) > 1:
+            own = Path(path).relative_to(listing.root).as_posix()
+            first = next((f for f in files if f.rel == own), first)
+            listing.refused.extend(FileIssue(f.rel, f"the same file as {first.rel} (through a symlink); read once")
+                                   for f in files if f is not first)
         kept.append(first)
-        listing.refused.extend(FileIssue(f.rel, f"the same file as {first.rel} (through a symlink); read once")
-                               for f in files if f is not first)
     return sorted(kept, key=lambda f: f.rel)
 
 
@@ -93,6 +95,8 @@ def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[st
                 _symlink(Path(entry.path), rel, listing, ancestors, followed)
             elif entry.is_dir(follow_symlinks=False):
                 _walk(Path(entry.path), rel + "/", listing, (*ancestors, entry.path), followed)
+            elif entry.is_file(follow_symlinks=False):      # from the directory entry: no system call
+                listing.files.append(FolderFile(rel, Path(entry.path)))
             else:
                 _file(Path(entry.path), rel, entry.stat(follow_symlinks=False).st_mode, listing)
         except OSError as exc:
@@ -138,8 +142,6 @@ def _file(path: Path, rel: str, mode: int, listing: FolderListing) -> None:
         listing.refused.append(FileIssue(rel, f"{kind}, not a regular file; not read"))
     elif not stat.S_ISREG(mode):
         listing.refused.append(FileIssue(rel, "not a regular file; not read"))
-    elif not os.access(path, os.R_OK):
-        listing.refused.append(FileIssue(rel, "file not readable (permission denied)"))
     else:
         listing.files.append(FolderFile(rel, path))
 

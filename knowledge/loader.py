@@ -105,6 +105,8 @@ def _load_file(rel: str, path: Path, kb: Knowledge, parser: ParseWorker, *, docu
         kb.files_read += 1
     except (TableError, KnowledgeFileError, StructuredFileError, NotRegularFileError) as exc:
         kb.issues.append(FileIssue(rel, str(exc)))
+    except PermissionError:
+        kb.issues.append(FileIssue(rel, "file not readable (permission denied)"))
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
         log.warning("could not read %s: %s", rel, type(exc).__name__)   # the summary says it; no traceback
         log.debug("could not read %s", rel, exc_info=True)
