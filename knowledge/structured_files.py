@@ -3,10 +3,11 @@
 A small YAML file can describe an enormous value: a chain of anchors, each alias repeated nine times
 nine levels deep (`name: *i`), is a few hundred bytes on disk and hundreds of millions of values once
 anything walks it (printing it, turning it into a string). `load_yaml` counts what aliases would
-expand to before any value is built and refuses the file past a bound; it refuses recursive aliases
-and flow collections nested so deeply that libyaml's recursive composer would overflow the C stack
-(a segmentation fault, not an exception). `read_structured` adds a byte-size cap, JSON included.
-Plain files with a few anchors for shared defaults still load.
+expand to once the document is composed and before any value is built, and refuses the file past a
+bound; it refuses recursive aliases, and keeps text that could nest deeply (`[[[[...`, `- - - ...`)
+away from libyaml, whose recursive composer would overflow the C stack (a segmentation fault, not an
+exception). `read_structured` adds a byte-size cap, JSON included, and opens only regular files.
+The C loader is kept for everything else; plain files with a few anchors for shared defaults load.
 """
 from __future__ import annotations
 
