@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from knowledge.records import DEFAULT_CONFIDENTIAL_GROUPS, Document, Section
+from knowledge.structured_files import UnsafeYamlError, load_yaml
 
 __all__ = [
     "DocumentError", "MAX_DOCUMENT_BYTES", "MAX_DOCX_UNCOMPRESSED_BYTES", "SUPPORTED_SUFFIXES", "VISIBILITIES",
@@ -36,11 +37,6 @@ MAX_DOCX_UNCOMPRESSED_BYTES = 50 * MB   # sum of a DOCX's declared member sizes 
 VISIBILITIES = ("public", "internal", "confidential")
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".yml", ".yaml", ".pdf", ".docx", ".html", ".htm", ".txt")
 METADATA_KEYS = ("title", "program", "fiscal_year", "updated", "description")
-
-try:  # the C loader is ~10x faster; Learn FAQ files can be long
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _YamlLoader = yaml.SafeLoader
 
 
 class DocumentError(Exception):
@@ -462,7 +458,9 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     if not match:
         return {}, text
     try:
-        data = yaml.load(match.group(1), Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        data = load_yaml(match.group(1))
+    except UnsafeYamlError as exc:
+        raise DocumentError(f"front matter refused: {exc}") from exc
     except yaml.YAMLError as exc:
         # Refuse rather than guess: the front matter may be what marks the document confidential.
         raise DocumentError(f"invalid YAML front matter{_yaml_where(exc)}") from exc
@@ -495,7 +493,9 @@ def _yaml_where(exc: yaml.YAMLError) -> str:
 def _parse_yaml(path: Path) -> _Parsed:
     text = _read_text(path)
     try:
-        data = yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
+        data = load_yaml(text)
+    except UnsafeYamlError as exc:
+        raise DocumentError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise DocumentError(f"invalid YAML{_yaml_where(exc)}") from exc
     meta: dict[Any, Any] = data["metadata"] if isinstance(data, dict) and isinstance(data.get("metadata"), dict) else {}

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pycountry
-import yaml
+
+from knowledge.structured_files import read_data_file
 
 _DATA = Path(__file__).with_name("data") / "geography.yaml"
 
@@ -24,8 +25,7 @@ class Place:
 
 @functools.lru_cache(maxsize=1)
 def _data() -> dict:
-    with _DATA.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return read_data_file(_DATA)   # the project's one bounded YAML loader
 
 
 def country_name(code: str) -> str:

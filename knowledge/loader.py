@@ -5,17 +5,16 @@ cannot be read is recorded as a `FileIssue` and skipped; the rest of the folder 
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from knowledge.folder import NotRegularFileError, list_folder
 from knowledge.geography import region_codes
 from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
+from knowledge.partner_checks import settle_partners
 from knowledge.records import (
     DEFAULT_CONFIDENTIAL_GROUPS,
     AccessGroups,
@@ -31,6 +30,7 @@ from knowledge.records import (
     SourceRef,
     Win,
 )
+from knowledge.structured_files import StructuredFileError, read_structured
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_bool, parse_int, parse_money
 
@@ -43,12 +43,6 @@ PROFILE_SUFFIXES = {".yaml", ".yml", ".json"}
 TABLE_SUFFIXES = {".csv", ".xlsx", ".xlsm"}
 DOCUMENT_SUFFIXES = {".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".txt", ".yml", ".yaml"}
 INCENTIVES_FILE = "programs/incentives.yaml"
-MAX_PROFILE_BYTES = 50 * 1024 * 1024
-
-try:  # the C loader is ~10x faster on large partner folders
-    _YamlLoader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _YamlLoader = yaml.SafeLoader
 
 
 class KnowledgeFolderError(Exception):
@@ -68,9 +62,12 @@ def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float |
     kb = Knowledge(root=str(root))
     from knowledge.parse_worker import ParseWorker  # noqa: PLC0415 - heavy parsers load lazily
 
+    listing = list_folder(root)                      # symlinks leaving the folder, pipes, loops: refused
+    kb.issues.extend(listing.refused)
     with ParseWorker(parse_timeout) as parser:      # the worker starts with the first document
-        for path in sorted(_files(root)):
-            _load_file(root, path, kb, parser, documents=documents)
+        for file in listing.files:
+            _load_file(file.rel, file.path, kb, parser, documents=documents)
+    settle_partners(kb)                              # duplicate ids, map rows naming no profile
     if kb.files_read == 0:
         raise KnowledgeFolderError(
             f"knowledge folder {root} holds nothing readable: expected partners/, solution_maps/, programs/, "
@@ -83,11 +80,10 @@ def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float |
     return kb
 
 
-def _load_file(root: Path, path: Path, kb: Knowledge, parser: ParseWorker, *, documents: bool) -> None:
-    """One file into kb, or a FileIssue saying why it was skipped."""
-    rel = path.relative_to(root).as_posix()
+def _load_file(rel: str, path: Path, kb: Knowledge, parser: ParseWorker, *, documents: bool) -> None:
+    """One file (`rel` as it appears in the folder, `path` the resolved file) into kb, or a FileIssue."""
     top = rel.split("/", 1)[0] if "/" in rel else ""
-    suffix = path.suffix.lower()
+    suffix = PurePosixPath(rel).suffix.lower()
     try:
         if rel in {"access.yaml", "access.yml"}:
             kb.access = _load_access(path)
@@ -107,23 +103,18 @@ def _load_file(root: Path, path: Path, kb: Knowledge, parser: ParseWorker, *, do
             kb.issues.append(FileIssue(rel, _unknown_reason(top, suffix)))
             return
         kb.files_read += 1
-    except (TableError, KnowledgeFileError) as exc:
+    except (TableError, KnowledgeFileError, StructuredFileError, NotRegularFileError) as exc:
         kb.issues.append(FileIssue(rel, str(exc)))
+    except PermissionError:
+        kb.issues.append(FileIssue(rel, "file not readable (permission denied)"))
     except Exception as exc:  # noqa: BLE001 - one bad file must never stop the folder
-        log.warning("could not read %s", rel, exc_info=True)
+        log.warning("could not read %s: %s", rel, type(exc).__name__)   # the summary says it; no traceback
+        log.debug("could not read %s", rel, exc_info=True)
         kb.issues.append(FileIssue(rel, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"))
 
 
 class KnowledgeFileError(Exception):
     """A file of a known kind whose content is not what the contract describes."""
-
-
-def _files(root: Path) -> Iterable[Path]:
-    for path in root.rglob("*"):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue  # hidden files and folders (.DS_Store, .git) are not knowledge
-        if path.is_file():
-            yield path
 
 
 def _unknown_reason(top: str, suffix: str) -> str:
@@ -132,32 +123,12 @@ def _unknown_reason(top: str, suffix: str) -> str:
     return "not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, access.yaml)"
 
 
-def _read_structured(path: Path) -> Any:
-    if path.stat().st_size == 0:
-        raise KnowledgeFileError("empty file")
-    if path.stat().st_size > MAX_PROFILE_BYTES:
-        raise KnowledgeFileError(f"file larger than {MAX_PROFILE_BYTES // (1024 * 1024)} MB")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        return yaml.load(text, Loader=_YamlLoader)  # noqa: S506 - a safe loader
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        where = getattr(exc, "lineno", None) or getattr(getattr(exc, "problem_mark", None), "line", None)
-        raise KnowledgeFileError(f"invalid {path.suffix.lstrip('.').upper()}" + (f" near line {where}" if where else "")) from exc
-
-
 # ----------------------------------------------------------------------------------- partners
 def _load_partners(path: Path, rel: str, kb: Knowledge) -> None:
-    data = _read_structured(path)
+    data = read_structured(path)
     if isinstance(data, dict) and isinstance(data.get("partners"), list):
         data = data["partners"]
     items = data if isinstance(data, list) else [data]
-    known = {p.id for p in kb.partners}
     bad = 0
     for n, item in enumerate(items, start=1):
         if not isinstance(item, dict):
@@ -167,11 +138,8 @@ def _load_partners(path: Path, rel: str, kb: Knowledge) -> None:
         partner = _partner(canonical_keys(item, PARTNER_FIELDS), SourceRef(rel, locator))
         if partner is None:
             bad += 1
-        elif partner.id in known:
-            kb.issues.append(FileIssue(rel, f"duplicate partner id {partner.id} ({locator or 'file'}) ignored", skipped=False))
         else:
-            known.add(partner.id)
-            kb.partners.append(partner)
+            kb.partners.append(partner)     # a duplicate id is settled once every file is read
     if bad and bad == len(items):
         raise KnowledgeFileError("no partner profile with an id and a name")
     if bad:
@@ -294,7 +262,7 @@ def _load_opportunities(path: Path, rel: str, kb: Knowledge) -> None:
 
 # ----------------------------------------------------------------------------------- rules, access, documents
 def _load_incentives(path: Path, rel: str, kb: Knowledge) -> None:
-    data = _read_structured(path)
+    data = read_structured(path)
     if isinstance(data, dict):
         data = data.get("incentives") or data.get("rules") or []
     if not isinstance(data, list):
@@ -328,7 +296,7 @@ def _is_all(value: object) -> bool:
 
 
 def _load_access(path: Path) -> AccessGroups:
-    data = _read_structured(path)
+    data = read_structured(path)
     groups_data = data.get("groups", data) if isinstance(data, dict) else None
     if not isinstance(groups_data, dict):
         raise KnowledgeFileError("access.yaml must map group names to member lists")

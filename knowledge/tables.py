@@ -12,7 +12,9 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
+from knowledge.folder import open_regular
 from knowledge.headers import map_headers
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,8 @@ def _decode(raw: bytes) -> str:
 
 
 def _csv_rows(path: Path) -> Iterator[list[str]]:
-    text = _decode(path.read_bytes())
+    with open_regular(path) as handle:
+        text = _decode(handle.read(MAX_TABLE_BYTES + 1))
     if "\x00" in text:
         raise TableError("binary content, not a CSV")
     sample = text[:8192]
@@ -70,19 +73,25 @@ def _csv_rows(path: Path) -> Iterator[list[str]]:
 
 
 def _xlsx(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
+    with open_regular(path) as handle:
+        yield from _workbook(handle, aliases)
+
+
+def _workbook(handle: BinaryIO, aliases: Mapping[str, str]) -> Iterator[TableRow]:
     import zipfile  # noqa: PLC0415
 
     import openpyxl  # noqa: PLC0415 - only needed for workbooks
 
     try:
-        with zipfile.ZipFile(path) as archive:   # declared sizes bound what zipfile inflates (see DOCX)
+        with zipfile.ZipFile(handle) as archive:   # declared sizes bound what zipfile inflates (see DOCX)
             expanded = sum(info.file_size for info in archive.infolist())
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise TableError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
     if expanded > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise TableError(f"XLSX expands beyond {MAX_XLSX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB (zip bomb?)")
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        handle.seek(0)
+        workbook = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise TableError(f"not a readable XLSX workbook ({type(exc).__name__})") from exc
     try:

@@ -12,9 +12,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
+from knowledge.structured_files import read_data_file
 from retrieval.answers import PartnerMatch
 
 _ALIASES_FILE = Path(__file__).with_name("data") / "aliases.yaml"
@@ -71,8 +70,7 @@ class Vocabulary:
 
 @functools.lru_cache(maxsize=1)
 def _alias_data() -> dict[str, dict[str, list[str]]]:
-    with _ALIASES_FILE.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return read_data_file(_ALIASES_FILE)   # the project's one bounded YAML loader
 
 
 class Catalog:

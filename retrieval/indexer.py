@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.chunking import chunk_document
+from knowledge.folder import list_folder
 from knowledge.loader import KnowledgeFolderError, load_knowledge
 from knowledge.records import FileIssue, Knowledge
 from retrieval.generations import MANIFEST, ChromaConfig, Generations, atomic_write
@@ -95,16 +96,20 @@ class IndexReport:
 
 
 def fingerprint(root: Path) -> list[tuple[str, int, int]]:
-    """Size and mtime of every structured file (documents live in the vector index, not the snapshot)."""
+    """Size and mtime of every structured file (documents live in the vector index, not the snapshot).
+
+    The files are the loader's own listing (knowledge/folder.py), so a symlink the loader refuses is not
+    watched and one it follows is watched through its target.
+    """
     out = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if not path.is_file() or any(p.startswith(".") for p in rel.split("/")):
+    for file in list_folder(root).files:
+        if file.rel.startswith("programs/") and not file.rel.startswith("programs/incentives."):
             continue
-        if rel.startswith("programs/") and not rel.startswith("programs/incentives."):
-            continue
-        stat = path.stat()
-        out.append((rel, stat.st_size, stat.st_mtime_ns))
+        try:
+            stat = file.path.stat()
+        except OSError:
+            continue            # gone since it was listed: the next listing will not have it either
+        out.append((file.rel, stat.st_size, stat.st_mtime_ns))
     return out
 
 

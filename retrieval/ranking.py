@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from knowledge.geography import country_name
 from knowledge.records import MapRow, Partner
+from knowledge.structured_files import read_data_file
 from retrieval.answers import Citation, PartnerMatch, Reason
 from retrieval.catalog import Catalog
 
@@ -23,8 +22,7 @@ _WEIGHTS = Path(__file__).with_name("weights.yaml")
 
 @functools.lru_cache(maxsize=1)
 def weights() -> dict[str, Any]:
-    with _WEIGHTS.open(encoding="utf-8") as f:
-        return yaml.safe_load(f)
+    return read_data_file(_WEIGHTS)   # the project's one bounded YAML loader
 
 
 @dataclass(frozen=True)
