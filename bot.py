@@ -659,7 +659,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
-    from dialogs.feedback import FeedbackStore
+    from dialogs.feedback import AnswerAudience, FeedbackStore
     from dialogs.knowledge_gaps import KnowledgeGapActions
     from dialogs.partner_bot import PartnerBot
     from dialogs.roster import RosterCheck
@@ -670,11 +670,13 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.workflow import ChannelManagerActions
 
     speed_up_msrest_retry_policy()
-    openid_keys.install()      # signing keys fetched off the event loop, with a timeout, and on key rollover
+    openid_keys.install()      # signing keys cached, fetched off the event loop, never for a forged token
+    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
                            budget_seconds=settings.outgoing_retry_budget_seconds))
+    adapter.use(AnswerAudience(feedback))     # who may rate an answer: where its card was delivered
     state_storage = open_state_storage(
         settings.state_store, sqlite_path=settings.data_dir / "partner-atlas.db",
         blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
@@ -683,7 +685,6 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
                                     subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
-    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
     sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
                                  exports=exports, public_base_url=settings.export_base_url)
     knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
