@@ -675,7 +675,9 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
-                           budget_seconds=settings.outgoing_retry_budget_seconds))
+                           budget_seconds=settings.outgoing_retry_budget_seconds),
+        # unauthenticated: post only to this machine, whatever a request or an old subscription names
+        service_url_allowed=http_guard.is_loopback_url if settings.local_mode else None)
     adapter.use(AnswerAudience(feedback))     # who may rate an answer: where its card was delivered
     state_storage = open_state_storage(
         settings.state_store, sqlite_path=settings.data_dir / "partner-atlas.db",

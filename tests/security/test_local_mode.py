@@ -11,6 +11,8 @@ from __future__ import annotations
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -137,3 +139,27 @@ async def test_with_credentials_the_token_decides_not_the_address(connector: Con
     finally:
         await client.close()
     assert outside.posts == [] and idp.refresh_attempts == []
+
+
+async def test_a_subscription_stored_with_a_remote_service_url_gets_no_digest(outside: Connector, tmp_path: Path) -> None:
+    """A subscription from before this check (or written by hand) names a remote serviceUrl: the daily digest is
+    not posted there; the same subscription on a loopback serviceUrl is delivered."""
+    from tests.dialogs.test_workflow import DAY, serve
+    from tests.factories import ECM, make_knowledge
+
+    served = await serve(make_knowledge(tmp_path / "kb"), tmp_path / "data")
+    try:
+        sender = served.app[bot.digest_sender_key()]
+        [reply] = await served.say("subscribe", service_url="http://127.0.0.1:9/", conversation="a:ecm-chat")
+        assert reply["text"].startswith("Subscribed")
+        [stored] = sender.subscriptions.all()
+        sender.subscriptions.subscribe(ECM, stored.user_name, {**stored.reference, "serviceUrl": outside.url})
+        assert await sender.send_due_digests(DAY) == []
+        assert outside.posts == []
+        # the refusal is the address, not the subscription: the same stub reached over loopback gets the digest
+        home = f"http://127.0.0.1:{outside.url.rsplit(':', 1)[1]}"
+        sender.subscriptions.subscribe(ECM, stored.user_name, {**stored.reference, "serviceUrl": home})
+        assert await sender.send_due_digests(DAY + timedelta(days=1)) == [ECM]
+        assert [activity["type"] for _, activity in outside.posts] == ["message"]
+    finally:
+        await served.close()
