@@ -152,5 +152,7 @@ def host_check_middleware(*, public: bool, extra_hosts: Iterable[str] = ()) -> C
 
 
 def trusted_peer(request: web.Request) -> bool:
-    """The request comes straight from this machine (its socket peer is loopback)."""
-    return is_loopback(request.remote or "")
+    """The request comes from this machine: its socket peer is loopback and it was not forwarded for someone
+    else (a reverse proxy on the same machine adds Forwarded or X-Forwarded-For)."""
+    forwarded = "Forwarded" in request.headers or "X-Forwarded-For" in request.headers
+    return is_loopback(request.remote or "") and not forwarded

@@ -147,6 +147,9 @@ async def test_healthz_shows_counts_only_to_this_machine_or_an_authenticated_cal
     assert status == 200 and shown["partners"] == 12 and shown["opportunities"] == 34
     status, shown = await _health(f"http://127.0.0.1:{client.port}")
     assert status == 200 and shown["partners"] == 12
+    # a reverse proxy on this machine forwarding someone else's request is not this machine
+    assert await _health(f"http://127.0.0.1:{client.port}", {"X-Forwarded-For": "203.0.113.9"}) == \
+        (200, {"status": "ok"})
 
 
 async def test_a_degraded_reason_is_not_shown_outside(public_bot: tuple[TestClient, str, IdentityProvider]) -> None:
