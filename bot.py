@@ -486,23 +486,6 @@ class MessagesEndpoint:
         self.replay_guard = replay_guard if replay_guard is not None else ReplayGuard()
         self._warned_local_auth = False
 
-    async def authenticates(self, request: web.Request) -> bool:
-        """Whether the request carries a valid Bot Framework token for this bot (never in local mode)."""
-        import jwt
-        from botbuilder.schema import Activity
-
-        header = request.headers.get("Authorization", "")
-        if self.settings.local_mode or not header.startswith("Bearer "):
-            return False
-        try:
-            claims = jwt.decode(header.removeprefix("Bearer ").strip(), options={"verify_signature": False})
-            probe = Activity(channel_id="msteams", service_url=claims.get("serviceurl"))
-            await self.adapter.bot_framework_authentication.authenticate_request(probe, header)
-        except Exception as exc:        # noqa: BLE001 - any failure is "not authenticated"
-            log.info("health check token refused: %s", _one_line(exc))
-            return False
-        return True
-
     async def __call__(self, request: web.Request) -> web.Response:
         from aiohttp import web
         from botbuilder.schema import Activity, DeliveryModes
@@ -705,7 +688,8 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
 
     async def healthz(request: web.Request) -> web.Response:
         status, body = slot.health()
-        if not (http_guard.trusted_peer(request) or await endpoint.authenticates(request)):
+        if not (http_guard.trusted_peer(request) or await http_guard.channel_authenticated(
+                request, adapter.bot_framework_authentication, settings.local_mode)):
             body = {"status": body["status"]}    # counts, generation and reasons only for this machine or the channel
         return web.json_response(body, status=status)
 
