@@ -113,6 +113,8 @@ def cheap_forgeries(keys: KeyServer, connector: Connector) -> list[str]:
         lambda: hs256_with_public_key(idp, claims(keys, connector)),                       # HS256
         lambda: idp.token(claims(keys, connector), algorithm="RS512", kid=uuid.uuid4().hex),
         lambda: idp.token(claims(keys, connector), kid=None),                              # no key id
+        lambda: idp.token(claims(keys, connector, iss="https://api.botframework.com.evil.example"),
+                          kid=uuid.uuid4().hex),                                           # another issuer
     ]
     return [kinds[i % len(kinds)]() for i in range(FLOOD)]
 
