@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import functools
-import ipaddress
 import json
 import logging
 import signal
@@ -109,6 +108,13 @@ class Settings(BaseSettings):
         "OUTGOING_MAX_ATTEMPTS", "outgoing_max_attempts"))
     outgoing_retry_budget_seconds: float = Field(10.0, ge=0, le=60, validation_alias=AliasChoices(
         "OUTGOING_RETRY_BUDGET_SECONDS", "outgoing_retry_budget_seconds"))
+    # slow clients (dialogs/http_guard.py): a request head and a body must arrive in time; open connections are capped
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300, validation_alias=AliasChoices(
+        "HEADER_TIMEOUT_SECONDS", "header_timeout_seconds"))
+    body_timeout_seconds: float = Field(20.0, gt=0, le=300, validation_alias=AliasChoices(
+        "BODY_TIMEOUT_SECONDS", "body_timeout_seconds"))
+    max_connections: int = Field(256, ge=1, le=100_000, validation_alias=AliasChoices(
+        "MAX_CONNECTIONS", "max_connections"))
 
     # optional LLM answers (retrieval/generation.py): none keeps the extractive answers
     llm_provider: str = Field("none", validation_alias=AliasChoices("LLM_PROVIDER", "llm_provider"))
@@ -263,6 +269,12 @@ class Settings(BaseSettings):
     def tenant_allowlist(self) -> frozenset[str]:
         return frozenset(t.strip().lower() for t in self.allowed_tenants.split(",") if t.strip())
 
+    def server_limits(self) -> Any:
+        from dialogs.http_guard import ServerLimits
+
+        return ServerLimits(header_timeout=self.header_timeout_seconds, body_timeout=self.body_timeout_seconds,
+                            max_connections=self.max_connections)
+
     def botbuilder_configuration(self) -> SimpleNamespace:
         """The attribute names ConfigurationBotFrameworkAuthentication reads."""
         return SimpleNamespace(APP_ID=self.app_id or None, APP_PASSWORD=self.app_password.get_secret_value() or None,
@@ -276,12 +288,9 @@ def load_settings(**overrides: Any) -> Settings:
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    from dialogs.http_guard import is_loopback as loopback
+
+    return loopback(host)
 
 
 # =========================================================================== engine loading
@@ -481,20 +490,25 @@ class MessagesEndpoint:
         from aiohttp import web
         from botbuilder.schema import Activity, DeliveryModes
 
-        from dialogs import teams
+        from dialogs import http_guard, teams
 
         if request.content_type != "application/json":
             return _error(415, "Content-Type must be application/json")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _error(413, "request body over 1 MB")
         try:
-            raw = await request.read()
+            raw = await http_guard.read_body(request, self.settings.body_timeout_seconds)
         except web.HTTPRequestEntityTooLarge:
             return _error(413, "request body over 1 MB")
+        except http_guard.BodyTimeoutError:
+            log.info("request refused: the body did not arrive within %gs", self.settings.body_timeout_seconds)
+            response = _error(408, "request body not received in time")
+            response.force_close()
+            return response
         if len(raw) > MAX_BODY_BYTES:
             return _error(413, "request body over 1 MB")
         try:
-            body = json.loads(raw)
+            body = teams.clean_inbound(json.loads(raw))     # lone surrogates, NULs, control characters: gone
         except (ValueError, RecursionError):
             return _error(400, "request body is not valid JSON")
         if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"].strip():
@@ -505,6 +519,10 @@ class MessagesEndpoint:
             return _error(400, "request body is not a valid activity")
         if not activity.conversation or not activity.conversation.id:
             return _error(400, "activity has no conversation id")
+        if self.settings.local_mode and activity.service_url and not http_guard.is_loopback_url(activity.service_url):
+            # replies, roster look-ups and the daily digest go there: unauthenticated, only this machine
+            log.info("request refused: serviceUrl is not a loopback address (local mode)")
+            return _error(403, "serviceUrl must be a loopback address in local mode")
 
         auth_header = request.headers.get("Authorization", "")
         if self.settings.local_mode and auth_header:
@@ -620,11 +638,11 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from aiohttp import web
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
-    from dialogs import openid_keys
+    from dialogs import http_guard, openid_keys
     from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
-    from dialogs.feedback import FeedbackStore
+    from dialogs.feedback import AnswerAudience, FeedbackStore
     from dialogs.knowledge_gaps import KnowledgeGapActions
     from dialogs.partner_bot import PartnerBot
     from dialogs.roster import RosterCheck
@@ -635,11 +653,15 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.workflow import ChannelManagerActions
 
     speed_up_msrest_retry_policy()
-    openid_keys.install()      # signing keys fetched off the event loop, with a timeout, and on key rollover
+    openid_keys.install()      # signing keys cached, fetched off the event loop, never for a forged token
+    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
-                           budget_seconds=settings.outgoing_retry_budget_seconds))
+                           budget_seconds=settings.outgoing_retry_budget_seconds),
+        # unauthenticated: post only to this machine, whatever a request or an old subscription names
+        service_url_allowed=http_guard.is_loopback_url if settings.local_mode else None)
+    adapter.use(AnswerAudience(feedback))     # who may rate an answer: where its card was delivered
     state_storage = open_state_storage(
         settings.state_store, sqlite_path=settings.data_dir / "partner-atlas.db",
         blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
@@ -648,7 +670,6 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
                                     subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
-    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
     sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
                                  exports=exports, public_base_url=settings.export_base_url)
     knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
@@ -665,12 +686,22 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     adapter.on_turn_error = make_turn_error_handler(bot)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
-    async def healthz(_: web.Request) -> web.Response:
+    async def healthz(request: web.Request) -> web.Response:
         status, body = slot.health()
+        if not (http_guard.trusted_peer(request) or await http_guard.channel_authenticated(
+                request, adapter.bot_framework_authentication, settings.local_mode)):
+            body = {"status": body["status"]}    # counts, generation and reasons only for this machine or the channel
         return web.json_response(body, status=status)
 
     # a little above 1 MB so that our own check (and its message) decides, not aiohttp's
-    app = web.Application(client_max_size=MAX_BODY_BYTES + 1)
+    middlewares = []
+    if settings.local_mode:     # unauthenticated: refuse a browser page's DNS-rebinding requests
+        from urllib.parse import urlsplit
+
+        middlewares.append(http_guard.host_check_middleware(
+            public=settings.allow_public_bind,
+            extra_hosts=[h for h in (settings.host, urlsplit(settings.public_base_url).hostname or "") if h]))
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1, middlewares=middlewares)
     app.router.add_post("/api/messages", endpoint)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/exports/{name}", make_export_route(exports))
@@ -704,9 +735,13 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
     """
     from aiohttp import web
 
+    from dialogs.http_guard import limit_connections
+
     slot = slot or EngineSlot()
-    runner = web.AppRunner(create_app(settings, slot))
+    limits = settings.server_limits()
+    runner = web.AppRunner(create_app(settings, slot), **limits.runner_options())
     await runner.setup()
+    limit_connections(runner.server, limits.max_connections)
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     if settings.local_mode:

@@ -35,6 +35,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -125,20 +126,34 @@ def _is_read_timeout(error: ClientRequestError) -> bool:
     return name in ("ReadTimeout", "ReadTimeoutError", "ServerTimeoutError")
 
 
+class ServiceUrlRefusedError(PermissionError):
+    """An activity addressed to a serviceUrl this server may not post to (local mode: not loopback)."""
+
+
 class ReliableCloudAdapter(CloudAdapter):
-    """CloudAdapter whose outgoing activities are retried as the module docstring says."""
+    """CloudAdapter whose outgoing activities are retried as the module docstring says.
+
+    With `service_url_allowed`, an activity addressed elsewhere is not posted (ServiceUrlRefusedError):
+    in local mode only loopback, whatever a request or an old stored subscription names.
+    """
 
     def __init__(self, bot_framework_authentication: BotFrameworkAuthentication, *,
-                 policy: RetryPolicy | None = None, timing: Timing | None = None) -> None:
+                 policy: RetryPolicy | None = None, timing: Timing | None = None,
+                 service_url_allowed: Callable[[str | None], bool] | None = None) -> None:
         super().__init__(bot_framework_authentication)
         self.policy = policy or RetryPolicy()
         self.timing = timing or Timing()
+        self.service_url_allowed = service_url_allowed
 
     async def send_activities(self, context: TurnContext, activities: list[Activity]) -> list[ResourceResponse]:
         if not activities:
             return await super().send_activities(context, activities)   # the SDK's own argument errors
         responses: list[ResourceResponse] = []
         for activity in activities:
+            target = activity.service_url or context.activity.service_url
+            if self.service_url_allowed is not None and not self.service_url_allowed(target):
+                log.warning("a %s activity was not posted: its serviceUrl is not allowed here", activity.type)
+                raise ServiceUrlRefusedError("serviceUrl not allowed")
             responses.extend(await self._send_one(context, activity))
         return responses
 

@@ -12,6 +12,7 @@ grouped by their normalised wording, so the knowledge owners see where users stu
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -19,7 +20,7 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,55 @@ _INDEXES = """
 create index if not exists answers_by_time on answers (created_at);
 create index if not exists feedback_by_rating on feedback (rating, answer_id);
 """
+
+# Where each answer was delivered (answer id, conversation id): who may rate it (see record_feedback).
+_AUDIENCE_SCHEMA = """
+create table if not exists answer_audience (
+    answer_id text not null,
+    conversation_id text not null,
+    created_at real,
+    primary key (answer_id, conversation_id)
+);
+"""
+
+
+def rated_answer_ids(value: object) -> list[str]:
+    """The answer ids that the rating buttons in `value` (a card, an attachment list) carry back."""
+    from dialogs.render import FEEDBACK_KEY
+
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get(FEEDBACK_KEY) == "feedback" and isinstance(item.get("answerId"), str):
+                found.append(item["answerId"])
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return list(dict.fromkeys(found))
+
+
+class AnswerAudience:
+    """Bot Framework middleware noting which conversation every answer card is delivered into (its rating
+    buttons carry the answer id): FeedbackStore.record_feedback lets only that audience rate it. It sees
+    replies sent in the response (expectReplies) as well as through the connector, and proactive ones."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self.store = store
+
+    async def on_turn(self, context: Any, logic: Callable[[], Awaitable[None]]) -> None:
+        async def note(_: Any, activities: list[Any], next_send: Callable[[], Awaitable[Any]]) -> Any:
+            responses = await next_send()
+            for activity in activities:
+                conversation = activity.conversation.id if activity.conversation else ""
+                for answer_id in rated_answer_ids([a.content for a in activity.attachments or []]):
+                    await asyncio.to_thread(self.store.record_delivery, answer_id, conversation or "")
+            return responses
+
+        context.on_send_activities(note)
+        await logic()
+
 
 OUTCOMES = ("answered", "no_match", "low_confidence", "denied", "clarify")
 GAP_OUTCOMES = ("no_match", "low_confidence")
@@ -135,6 +185,9 @@ class FeedbackStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, _SCHEMA)
         self._migrate()
+        with self._lock:
+            self._db.executescript(_AUDIENCE_SCHEMA)
+            self._db.commit()
 
     def _migrate(self) -> None:
         """Add the columns a file from an older release lacks; its answers get an outcome from their kind."""
@@ -177,13 +230,30 @@ class FeedbackStore(SqliteStore):
                  outcome, topic[:MAX_TOPIC_CHARS], terms))
         return answer_id
 
-    def record_feedback(self, *, answer_id: str, user_id: str, rating: str, comment: str = "") -> bool:
-        """Store a rating (a user's later click replaces their earlier one). False if the answer is unknown."""
+    def record_delivery(self, answer_id: str, conversation_id: str) -> None:
+        """Note that the answer (its card and rating buttons) was delivered into this conversation."""
+        if not answer_id or not conversation_id:
+            return
+        with self._lock, self._db:
+            self._db.execute("insert or ignore into answer_audience values (?, ?, ?)",
+                             (answer_id, conversation_id[:500], time.time()))
+
+    def record_feedback(self, *, answer_id: str, user_id: str, rating: str, comment: str = "",
+                        conversation_id: str | None = None) -> bool:
+        """Store a rating (a user's later click replaces their earlier one). False if the answer is unknown.
+
+        With `conversation_id` (the bot always passes it) the rater must have seen the answer: they asked
+        it, or it was delivered into the conversation the rating comes from; else False, as if unknown.
+        """
         if rating not in ("up", "down"):
             raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
         with self._lock, self._db:
-            known = self._db.execute("select 1 from answers where answer_id = ?", (answer_id,)).fetchone()
+            known = self._db.execute("select user_id from answers where answer_id = ?", (answer_id,)).fetchone()
             if not known:
+                return False
+            if conversation_id is not None and not (user_id and known[0] == user_id) and not self._db.execute(
+                    "select 1 from answer_audience where answer_id = ? and conversation_id = ?",
+                    (answer_id, conversation_id)).fetchone():
                 return False
             self._db.execute("insert or replace into feedback values (?, ?, ?, ?, ?)",
                              (answer_id, user_id, rating, comment[:1000], time.time()))

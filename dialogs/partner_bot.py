@@ -140,7 +140,10 @@ class PartnerBot(ActivityHandler):
             return
         sender = turn_context.activity.from_property
         user_id = (sender.aad_object_id or sender.id or "") if sender else ""
-        stored = await asyncio.to_thread(self.feedback.record_feedback, answer_id=answer_id, user_id=user_id, rating=rating)
+        conversation = turn_context.activity.conversation
+        # only someone who was shown the answer may rate it (FeedbackStore.record_feedback)
+        stored = await asyncio.to_thread(self.feedback.record_feedback, answer_id=answer_id, user_id=user_id,
+                                         rating=rating, conversation_id=conversation.id if conversation else "")
         log.info("feedback %s on an answer (%s)", rating, "stored" if stored else "unknown answer id")
         await send(turn_context, render.text_activity(
             phrases[f"feedback_thanks_{rating}"] if stored else phrases["feedback_unknown"]))

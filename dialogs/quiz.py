@@ -95,20 +95,36 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return None
 
 
+MAX_BUTTON_INDEX = 100     # far above any quiz's questions or options: a larger index is not our button
+
+
+def _button_index(value: object) -> int | None:
+    """A question or option index from a button: a plain int in range (not a bool, not negative)."""
+    return value if type(value) is int and 0 <= value < MAX_BUTTON_INDEX else None
+
+
+def _button_data(value: object) -> dict[str, Any] | None:
+    if isinstance(value, dict) and isinstance(value.get(QUIZ_ANSWER_KEY), dict):
+        return value[QUIZ_ANSWER_KEY]
+    return None
+
+
 def answer_of(value: object) -> tuple[str, int, int] | None:
-    """(quiz id, question index, option index) when a card submit is one of our quiz buttons."""
-    if not isinstance(value, dict) or not isinstance(value.get(QUIZ_ANSWER_KEY), dict):
+    """(quiz id, question index, option index) when a card submit is one of our quiz buttons, with its
+    indexes in range; None for anything else, including a quiz button whose data was tampered with."""
+    data = _button_data(value)
+    if data is None:
         return None
-    data = value[QUIZ_ANSWER_KEY]
-    quiz_id, question, choice = data.get("quiz"), data.get("q"), data.get("choice")
-    if not isinstance(quiz_id, str) or not isinstance(question, int) or not isinstance(choice, int):
+    quiz_id, question, choice = data.get("quiz"), _button_index(data.get("q")), _button_index(data.get("choice"))
+    if not isinstance(quiz_id, str) or not quiz_id or question is None or choice is None:
         return None
     return quiz_id, question, choice
 
 
 def is_quiz_submit(activity: Activity) -> bool:
-    """A press of a quiz button (in a channel it carries no @mention: let it through like our other buttons)."""
-    return not (activity.text or "").strip() and answer_of(activity.value) is not None
+    """A press of a quiz button, valid or not (in a channel it carries no @mention: let it through like our
+    other buttons; an invalid one is answered as stale rather than treated as a question)."""
+    return not (activity.text or "").strip() and _button_data(activity.value) is not None
 
 
 # --------------------------------------------------------------------------- rendering
@@ -185,8 +201,12 @@ class QuizFlow:
     async def on_message(self, turn_context: TurnContext, text: str) -> bool:
         """Handle the turn when it is a quiz command, a quiz button or an answer to the pending quiz."""
         activity = turn_context.activity
-        pressed = answer_of(activity.value) if not (activity.text or "").strip() else None
-        if pressed is not None:
+        if is_quiz_submit(activity):
+            pressed = answer_of(activity.value)
+            if pressed is None:               # tampered button data (a negative index, a bool, …): check, don't guess
+                log.info("quiz button with invalid data: answered as stale")
+                await send(turn_context, render.text_activity(STALE))
+                return True
             await self._pressed(turn_context, *pressed)
             return True
         command = parse_command(text)

@@ -99,3 +99,27 @@ def tenant_ids(activity: Activity) -> set[str]:
     if isinstance(activity.channel_data, dict) and isinstance(activity.channel_data.get("tenant"), dict):
         tenants.add(activity.channel_data["tenant"].get("id"))
     return {str(t).lower() for t in tenants if t}
+
+
+# --------------------------------------------------------------------------- inbound text
+# Removed from every inbound string: lone surrogates (not text: SQLite, JSON and the connector refuse them),
+# NUL and the other C0/C1 control characters except tab and line breaks, and the non-characters U+FFFE/FFFF.
+_UNSAFE = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def clean_text(text: str) -> str:
+    """`text` without lone surrogates, NULs or control characters (tab, CR and LF stay)."""
+    return _UNSAFE.sub("", text)
+
+
+def clean_inbound(value: Any) -> Any:
+    """Every string in a parsed request body cleaned (clean_text), keys too: the message text, card submit
+    values, names, ids. Done once where an activity enters the bot, so nothing downstream sees them.
+    (Nesting is bounded by the JSON parser; a body nested deeper than the stack raises RecursionError.)"""
+    if isinstance(value, str):
+        return clean_text(value) if _UNSAFE.search(value) else value
+    if isinstance(value, dict):
+        return {clean_inbound(k): clean_inbound(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_inbound(v) for v in value]
+    return value

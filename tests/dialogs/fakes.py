@@ -38,10 +38,17 @@ ECM_ID = "00000000-0000-0000-0000-00000000e001"
 MAP = Citation("FY27 solution map", "solution_maps/fy27_map.csv", "row 12")
 
 
+# Local mode accepts only loopback service URLs, so the recorded Teams ones (smba.trafficmanager.net) are
+# replaced by this one: the discard port, where a stray connector call is refused at once.
+LOCAL_SERVICE_URL = "http://127.0.0.1:9/"
+
+
 def teams_activity(name: str, **overrides: Any) -> dict[str, Any]:
-    """A recorded Teams payload (a fresh copy) with top-level fields replaced."""
+    """A recorded Teams payload (a fresh copy) with top-level fields replaced (serviceUrl: LOCAL_SERVICE_URL)."""
     data: dict[str, Any] = json.loads((TEAMS_FIXTURES / name).read_text(encoding="utf-8"))
     data = copy.deepcopy(data)
+    if "serviceUrl" in data:
+        data["serviceUrl"] = LOCAL_SERVICE_URL
     data.update(overrides)
     return data
 

@@ -295,7 +295,8 @@ async def test_a_hanging_identity_endpoint_does_not_stall_the_server(
     try:
         endpoint = FakeIdentityEndpoint(idp.jwks(), delay=60)
         monkeypatch.setattr(requests, "get", endpoint.get)
-        _metadata(idp).last_updated = datetime.min                    # the daily refresh is due
+        _metadata(idp).last_updated = datetime.min                    # the first fetch is due: no keys held
+        _metadata(idp).keys = []
         header = {"Authorization": bearer(idp.token(idp.claims(app_id=APP_ID, service_url=connector.url)))}
         pending = asyncio.create_task(running.post(message(connector, "Who can do AKS?"), headers=header))
         await asyncio.sleep(0.3)
