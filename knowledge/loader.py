@@ -31,6 +31,7 @@ from knowledge.records import (
     SourceRef,
     Win,
 )
+from knowledge.referrals import load_referrals
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_bool, parse_int, parse_money
 
@@ -97,6 +98,8 @@ def _load_file(root: Path, path: Path, kb: Knowledge, parser: ParseWorker, *, do
             _load_map(path, rel, kb)
         elif top == "opportunities" and suffix in TABLE_SUFFIXES:
             _load_opportunities(path, rel, kb)
+        elif top == "referrals" and suffix in TABLE_SUFFIXES:
+            load_referrals(path, rel, kb)
         elif rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"):
             _load_incentives(path, rel, kb)
         elif top == "programs" and suffix in DOCUMENT_SUFFIXES:
@@ -127,9 +130,10 @@ def _files(root: Path) -> Iterable[Path]:
 
 
 def _unknown_reason(top: str, suffix: str) -> str:
-    if top in ("partners", "solution_maps", "opportunities", "programs"):
+    if top in ("partners", "solution_maps", "opportunities", "referrals", "programs"):
         return f"unsupported file type {suffix or '(none)'} in {top}/"
-    return "not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, access.yaml)"
+    return ("not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, referrals/, "
+            "access.yaml)")
 
 
 def _read_structured(path: Path) -> Any:

@@ -36,7 +36,7 @@ __all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "IndexVali
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "records.pickle"
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2   # 2: Knowledge.referrals
 
 
 class IndexLockedError(Exception):
