@@ -26,7 +26,7 @@ from knowledge.values import parse_money
 _DATA = Path(__file__).with_name("data") / "referrals.yaml"
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
-REFERRAL_COLUMNS = _aliases({
+_COLUMNS: dict[str, list[str]] = {   # canonical field -> [the Partner Center export name, other names]
     "engagement_id": ["Engagement ID", "Engagement"],
     "referral_id": ["Referral ID", "Referral", "Referral Number", "Id"],
     "deal_name": ["Deal name", "Referral name", "Name", "Opportunity name"],
@@ -58,7 +58,10 @@ REFERRAL_COLUMNS = _aliases({
     "microsoft_seller_email": ["Microsoft seller email", "Seller email", "Microsoft seller", "Seller"],
     "solution_play": ["Solution play", "Sales play", "Play"],
     "workload": ["Workload", "Product"],
-})
+}
+REFERRAL_COLUMNS = _aliases(_COLUMNS)
+# The export's own columns, in its order: what a Partner Center import row is written with.
+EXPORT_COLUMNS: tuple[tuple[str, str], ...] = tuple((field, names[0]) for field, names in _COLUMNS.items())
 _DATE_FIELDS = ("estimated_close_date", "created_date", "updated_date", "expiration_date")
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 
@@ -128,7 +131,7 @@ def parse_date(value: object) -> dt.date | None:
     numerals = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})", text)
     # 13/01/2026 can only be day-first; 01/13/2026 only month-first; otherwise dateutil's month-first default,
     # except for dotted dates (01.12.2026), which are written day-first wherever they are used.
-    dayfirst = bool(numerals) and (int(numerals.group(1)) > 12 or "." in text)
+    dayfirst = numerals is not None and (int(numerals.group(1)) > 12 or "." in text)
     try:
         return date_parser.parse(text, dayfirst=dayfirst, default=dt.datetime(2000, 1, 1)).date()
     except (ValueError, OverflowError) as exc:
