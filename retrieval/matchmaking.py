@@ -117,8 +117,10 @@ def team_up(catalog: Catalog, linked: Linked, understood: Understood) -> Answer:
                       f"No partner brings what {partner.name} lacks for {subject}.", understood, facts=facts)
     shown = tuple(m for _, _, m in scored[:MAX_PARTNERS])
     full = [m for n, _, m in scored if n == len(missing) and missing]
-    summary = (f"For {subject}, {partner.name} has " + ("; ".join(lack.text for lack in missing) if missing else
-                                                       "everything on record")
+    summary = (f"For {subject}, {partner.name} " + ("lacks what the map and its profile would show: "
+                                                    + "; ".join(lack.text for lack in missing) if missing else
+                                                    "has everything on record (map, delivery, specialization, "
+                                                    "capacity)")
                + f". {len(scored)} partner{'s' if len(scored) != 1 else ''} could team up with it"
                + (f"; {len(full)} cover{'s' if len(full) == 1 else ''} every gap." if full else "."))
     return Answer(AnswerKind.TEAM_UP, f"Team up with {partner.name}: {subject}", summary, understood,
@@ -140,7 +142,7 @@ def pair_note(catalog: Catalog, top: PartnerMatch, opportunity: Opportunity | No
     for match in sorted(exact + partial, key=lambda m: (-m.score, m.name)):
         adds = brings(catalog, catalog.partners.get(match.partner_id), match, need, missing)
         if len(adds) == len(missing):
-            return (f"No single partner covers everything: {top.name} has "
+            return (f"No single partner covers everything: {top.name} is the best fit but "
                     + "; ".join(lack.text for lack in missing)
                     + f". Pair it with {match.name} ({'; '.join(adds)}).")
     return ""

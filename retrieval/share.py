@@ -37,7 +37,7 @@ class Check:
 
     def fact(self) -> Fact:
         mark = "✓" if self.ok else ("✗" if self.blocking else "!")
-        return Fact(f"{mark} {self.label}", self.detail, True, self.source)
+        return Fact(f"{mark} {self.label}", self.detail, source=self.source)
 
 
 def checks(catalog: Catalog, opportunity: Opportunity, partner: Partner, shares: ShareStore | None) -> list[Check]:
