@@ -106,7 +106,8 @@ def team_up(catalog: Catalog, linked: Linked, understood: Understood) -> Answer:
             f"Another partner for {', '.join(workloads)}: more hands for {partner.name}"
         reason = Reason("complements", detail, float(len(adds)), profile_citation(candidate) if candidate else None)
         scored.append((len(adds), match.score, replace(match, reasons=(reason, *match.reasons))))
-    scored.sort(key=lambda t: (-t[0], -t[1], t[2].name))
+    # most of what is missing first, then the fewest gaps of its own, then the best fit
+    scored.sort(key=lambda t: (-t[0], len(t[2].gaps), -t[1], t[2].name))
     place = understood.country_label or ", ".join(country_name(c) for c in linked.countries)
     subject = ", ".join(workloads) + (f" in {place}" if place else "")
     facts = tuple(Fact(f"{partner.name} lacks", lack.text, source=profile_citation(partner)) for lack in missing) or (
@@ -117,7 +118,7 @@ def team_up(catalog: Catalog, linked: Linked, understood: Understood) -> Answer:
                       f"No partner brings what {partner.name} lacks for {subject}.", understood, facts=facts)
     shown = tuple(m for _, _, m in scored[:MAX_PARTNERS])
     full = [m for n, _, m in scored if n == len(missing) and missing]
-    summary = (f"For {subject}, {partner.name} " + ("lacks what the map and its profile would show: "
+    summary = (f"For {subject}, {partner.name} " + ("lacks: "
                                                     + "; ".join(lack.text for lack in missing) if missing else
                                                     "has everything on record (map, delivery, specialization, "
                                                     "capacity)")
