@@ -110,8 +110,13 @@ def recognise(question: str, linked: Linked, known_ids: Collection[str], today: 
         return ReferralQuestion(kind, as_of_date(text, today), day_count(text), ids,
                                 emails[0].lower() if emails else "", partner_led, microsoft_led)
 
+    # "how do I accept a pending referral?" is for the documents, unless it names what to list
+    how_to = says(text, "how_to") and not says(text, "counting") and not (subject or ids or linked.opportunity_ids or emails or _DATE.search(text)
+                                           or day_count(text) is not None)
     if ids:
         return make("referral")
+    if how_to:
+        return None
     if linked.opportunity_ids and partners and says(text, "share") and not says(text, "status"):
         return make("share")
     if partners and says(text, "team_up"):

@@ -182,5 +182,14 @@ def test_a_confirmed_share_is_recorded_survives_a_restart_and_gives_the_import_r
 
 def test_questions_about_referrals_in_general_go_to_the_documents(engine: KnowledgeEngine) -> None:
     for question in ("tips for getting more co-sell referrals from MSFT?",
-                     "once a deal's marked won/lost can we still edit it?"):
+                     "once a deal's marked won/lost can we still edit it?", "how do I accept a pending referral?",
+                     "what happens when a co-sell referral expires?"):
         assert ask(engine, question).kind not in (AnswerKind.REFERRALS, AnswerKind.WINS, AnswerKind.DENIED)
+
+
+def test_counting_and_other_phrasings_still_list(engine: KnowledgeEngine) -> None:
+    assert ids(ask(engine, f"how many partner-led referrals are overdue {AS_OF}?")) == ["REF-9001"]
+    assert ids(ask(engine, f"Which referrals has Microsoft not replied to, partner-led, in Germany {AS_OF}?")) == \
+        ["REF-9001"]
+    assert ids(ask(engine, "open co-sell referrals in France")) == []          # REF-9006 is closed
+    assert ids(ask(engine, "open co-sell referrals in Germany")) == ["REF-9002", "REF-9003", "REF-9001"]   # newest first
