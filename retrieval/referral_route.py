@@ -103,6 +103,8 @@ def route(catalog: Catalog, question: str, linked: Linked, user: UserContext, un
 def with_referrals(catalog: Catalog, answer: Answer, user: UserContext, now: dt.date | None = None) -> Answer:
     """An opportunity answer (facts or attach suggestions) shows the referrals on that opportunity, and an
     attach suggestion whose best partner leaves a gap proposes a complementary pair."""
+    if answer.kind is AnswerKind.GAPS and answer.gaps and user.sees_pipeline:
+        return _with_declines(catalog, answer)
     if answer.kind not in (AnswerKind.OPPORTUNITY, AnswerKind.ATTACH) or not answer.opportunities \
             or not user.sees_pipeline:
         return answer
@@ -122,6 +124,22 @@ def with_referrals(catalog: Catalog, answer: Answer, user: UserContext, now: dt.
         if pair:
             notes.append(pair)
     return replace(answer, notes=tuple(notes))
+
+
+def _with_declines(catalog: Catalog, answer: Answer) -> Answer:
+    """Coverage gaps: where partners declined or lost referrals in the cells shown, and why (a gap the map
+    alone does not show: partners on the map that turn the deals down)."""
+    cells = {(c.workload, c.country) for c in answer.gaps}
+    counts: dict[tuple[str, str], list[str]] = {}
+    for r in referrals.book(catalog).all:
+        if r.substatus in ("Declined", "Lost") and (r.workload, r.customer_country) in cells:
+            counts.setdefault((r.workload, r.customer_country), []).append(r.decline_lost_reason or "no reason given")
+    if not counts:
+        return answer
+    top = sorted(counts.items(), key=lambda kv: -len(kv[1]))[:5]
+    note = ("Declined or lost co-sell referrals in these cells: "
+            + "; ".join(f"{w} in {c}: {len(why)} ({', '.join(sorted(set(why)))})" for (w, c), why in top) + ".")
+    return replace(answer, notes=answer.notes + (note,))
 
 
 def sweep(catalog: Catalog, day: dt.date) -> Answer:

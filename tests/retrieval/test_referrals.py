@@ -193,3 +193,10 @@ def test_counting_and_other_phrasings_still_list(engine: KnowledgeEngine) -> Non
         ["REF-9001"]
     assert ids(ask(engine, "open co-sell referrals in France")) == []          # REF-9006 is closed
     assert ids(ask(engine, "open co-sell referrals in Germany")) == ["REF-9002", "REF-9003", "REF-9001"]   # newest first
+
+
+def test_coverage_gaps_name_the_declined_and_lost_referrals_in_their_cells(engine: KnowledgeEngine) -> None:
+    gaps = ask(engine, "coverage gaps")
+    assert gaps.kind is AnswerKind.GAPS
+    assert any("Azure Kubernetes Service in DE: 1 (Requirements not met)" in n for n in gaps.notes)
+    assert not any("co-sell referrals" in n for n in ask(engine, "coverage gaps", conversation_type="channel").notes)
