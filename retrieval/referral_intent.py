@@ -57,7 +57,7 @@ def says(text: str, meaning: str) -> bool:
 
 @dataclass(frozen=True)
 class ReferralQuestion:
-    kind: str                        # referral | share | team_up | status | unlinked | expiring | stale | reasons
+    kind: str                        # referral | unknown_referral | share | team_up | status | unlinked | expiring | stale | reasons
                                      # | wins | list
     as_of: dt.date
     days: int | None = None          # "more than N days", "within N days"
@@ -94,6 +94,13 @@ def referral_ids(text: str, known: Collection[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.upper() for m in _REFERRAL_ID.findall(text) if m.upper() in known))
 
 
+def unknown_referral_ids(text: str, known: Collection[str]) -> tuple[str, ...]:
+    """Ids written like the export's referral ids (same prefix) that it does not hold."""
+    prefixes = {i.split("-", 1)[0] for i in list(known)[:50] if "-" in i}
+    return tuple(dict.fromkeys(m.upper() for m in _REFERRAL_ID.findall(text)
+                               if m.upper() not in known and m.split("-", 1)[0].upper() in prefixes))
+
+
 def recognise(question: str, linked: Linked, known_ids: Collection[str], today: dt.date) -> ReferralQuestion | None:
     """What kind of referral / wins / team-up question this is, or None when it is none of them."""
     text = question
@@ -115,6 +122,8 @@ def recognise(question: str, linked: Linked, known_ids: Collection[str], today: 
                                            or day_count(text) is not None)
     if ids:
         return make("referral")
+    if missing := unknown_referral_ids(text, known_ids):
+        return replace(make("unknown_referral"), referral_ids=missing)
     if how_to:
         return None
     if linked.opportunity_ids and partners and says(text, "share") and not says(text, "status"):

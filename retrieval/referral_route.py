@@ -78,6 +78,10 @@ def route(catalog: Catalog, question: str, linked: Linked, user: UserContext, un
     as_of = asked.as_of
     if asked.kind == "referral":
         return referrals.by_ids(book, asked.referral_ids, understood, as_of)
+    if asked.kind == "unknown_referral":
+        missing = ", ".join(asked.referral_ids)
+        return Answer(AnswerKind.NO_MATCH, f"{missing} not found",
+                      f"I found no co-sell referral {missing} in the referrals export.", understood)
     if asked.kind == "share":
         opportunity = catalog.opportunities[linked.opportunity_ids[0]]
         partner_id = linked.names("partner")[0]

@@ -70,6 +70,8 @@ def test_status_of_the_referrals_on_an_opportunity_a_partner_and_an_id(engine: K
     assert "has not been shared" in ask(engine, "What's the status of the referral on OPP-103?").summary
     with_partner = ask(engine, "referrals with Beta Systems")
     assert ids(with_partner) == ["REF-9002", "REF-9003"]                 # open ones, newest first
+    assert ask(engine, "where does REF-9999 stand?").summary == "I found no co-sell referral REF-9999 in the referrals export."
+    assert ask(engine, "where does REF-9999 stand?", SELLER).kind is AnswerKind.DENIED    # not even "not found"
     detail = ask(engine, "where does REF-9004 stand?")
     assert ids(detail) == ["REF-9004"] and any("OPP-100 (Account OPP-100" in f.value for f in detail.facts)
 
