@@ -202,3 +202,10 @@ def test_coverage_gaps_name_the_declined_and_lost_referrals_in_their_cells(engin
     assert gaps.kind is AnswerKind.GAPS
     assert any("Azure Kubernetes Service in DE: 1 (Requirements not met)" in n for n in gaps.notes)
     assert not any("co-sell referrals" in n for n in ask(engine, "coverage gaps", conversation_type="channel").notes)
+
+
+def test_coverage_questions_with_deal_words_stay_coverage(engine: KnowledgeEngine) -> None:
+    for question in ("Which partners can help us win an AKS deal in Germany?",
+                     "Which partners can help with a co-sell deal for AKS in Germany?",
+                     "Who can do AKS for a retail customer in Germany?"):
+        assert ask(engine, question).kind is AnswerKind.COVERAGE, question
