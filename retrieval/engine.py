@@ -277,8 +277,11 @@ class KnowledgeEngine:
             return None
         header = ["opportunity_id", "partner_id", "partner_name", "action", "reason", "decided_by", "decided_at"]
         decisions = self.decisions.all() if self.decisions else []
-        return header, [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by, d.decided_at]
-                        for d in decisions]
+        rows: list[list[object]] = [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by,
+                                     d.decided_at] for d in decisions]
+        rows += [[s.opportunity_id, s.partner_id, s.partner_name, "share", "", s.decided_by, s.decided_at]
+                 for s in (self.shares.all() if self.shares else [])]   # confirmed co-sell shares
+        return header, sorted(rows, key=lambda row: str(row[6]))
 
     def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:

@@ -209,3 +209,14 @@ def test_coverage_questions_with_deal_words_stay_coverage(engine: KnowledgeEngin
                      "Which partners can help with a co-sell deal for AKS in Germany?",
                      "Who can do AKS for a retail customer in Germany?"):
         assert ask(engine, question).kind is AnswerKind.COVERAGE, question
+
+
+def test_confirmed_shares_are_in_the_decisions_export(engine: KnowledgeEngine) -> None:
+    ecm = engine.user_context(ECM, name="ECM One")
+    engine.decide(ecm, "OPP-100", "P-1", "propose", "Lead here")
+    engine.share(ecm, "OPP-103", "P-3")
+    export = engine.export_decisions(ecm)
+    assert export is not None
+    _, rows = export
+    assert [(r[0], r[2], r[3]) for r in rows] == [("OPP-100", "Alpha Cloud", "propose"),
+                                                 ("OPP-103", "Gamma Digital", "share")]
