@@ -224,9 +224,9 @@ class KnowledgeEngine:
         if not user.sees_pipeline:
             return referral_route.denied(user, Understood()), None
         return sharing.confirm(self.catalog, self.shares, opportunity_id, partner_id,
-                             decided_by=user.name or user.aad_object_id or "unknown",
-                             decided_by_id=user.aad_object_id or "", seller_email=user.email,
-                             as_of=referral_route.today())
+                               decided_by=user.name or user.aad_object_id or "unknown",
+                               decided_by_id=user.aad_object_id or "", seller_email=user.email,
+                               as_of=referral_route.today())
 
     def referral_sweep(self, user: UserContext, day: dt.date) -> Answer | None:
         """The referral part of the daily sweep: stale partner-led referrals and shares about to expire."""
