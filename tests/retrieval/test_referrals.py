@@ -101,6 +101,11 @@ def test_customer_wins_from_profiles_and_won_referrals_with_strict_filters(engin
     assert ask(engine, "customer wins for AKS in manufacturing").wins == ()  # strict: the win is retail
     seller = ask(engine, "Show me customer wins for Sentinel in financial services", SELLER)
     assert seller.wins == () and "Northwind" not in answer_to_text(seller)
+    group = ask(engine, "Show me customer wins for Sentinel in financial services", conversation_type="groupChat")
+    assert group.wins == () and "Northwind" not in answer_to_text(group)      # a group chat: profile wins only
+    roster = ask(engine, "Show me customer wins for Sentinel in financial services", conversation_type="groupChat",
+                 shared_groups=frozenset({"ecm"}))
+    assert [w.customer for w in roster.wins] == ["Northwind Secret Bank"]     # everyone in it is a channel manager
     assert [w.customer for w in ask(engine, "customer wins in DACH for AKS", SELLER).wins] == ["Contoso Retail"]
 
 
