@@ -57,7 +57,7 @@ def says(text: str, meaning: str) -> bool:
 
 @dataclass(frozen=True)
 class ReferralQuestion:
-    kind: str                        # referral | unknown_referral | share | team_up | status | unlinked | expiring | stale | reasons
+    kind: str                        # referral | unknown_referral | share | wins_clarify | team_up | status | unlinked | expiring | stale | reasons
                                      # | wins | list
     as_of: dt.date
     days: int | None = None          # "more than N days", "within N days"
@@ -142,6 +142,8 @@ def recognise(question: str, linked: Linked, known_ids: Collection[str], today: 
         return make("reasons")
     if says(text, "wins") and subject and not context:
         return make("wins")
+    if says(text, "wins_list") and not context:
+        return make("wins_clarify")
     if partners and about_referrals:
         return make("status")
     if context and (subject or emails or linked.has("my")) and not linked.has("how", "what is", "what are", "why"):

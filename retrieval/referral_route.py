@@ -69,6 +69,12 @@ def route(catalog: Catalog, question: str, linked: Linked, user: UserContext, un
                                 industries=tuple(linked.names("industry")), countries=linked.countries,
                                 partner_ids=tuple(linked.names("partner")))
         return wins.customer_wins(catalog, wanted, understood, with_referrals=user.sees_pipeline)
+    if asked.kind == "wins_clarify":
+        examples = tuple(f"Customer wins for {w}" for w in sorted(catalog.rows_by_workload, key=lambda w: -len(
+            catalog.rows_by_workload[w]))[:3])
+        return Answer(AnswerKind.CLARIFY, "Customer wins for what?",
+                      "For which workload, industry, country or partner? For example: customer wins for Sentinel in "
+                      "healthcare, or wins in DACH for AKS.", understood, missing=("workload",), suggestions=examples)
     if asked.kind == "team_up":
         return matchmaking.team_up(catalog, linked, understood)
     if not user.sees_pipeline:

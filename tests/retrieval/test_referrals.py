@@ -107,6 +107,7 @@ def test_customer_wins_from_profiles_and_won_referrals_with_strict_filters(engin
                  shared_groups=frozenset({"ecm"}))
     assert [w.customer for w in roster.wins] == ["Northwind Secret Bank"]     # everyone in it is a channel manager
     assert [w.customer for w in ask(engine, "customer wins in DACH for AKS", SELLER).wins] == ["Contoso Retail"]
+    assert ask(engine, "show me customer wins").kind is AnswerKind.CLARIFY
 
 
 @pytest.mark.parametrize("question", [
