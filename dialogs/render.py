@@ -28,7 +28,7 @@ from typing import Any
 
 from botbuilder.schema import ActionTypes, Activity, ActivityTypes, Attachment, CardAction, SuggestedActions
 
-from dialogs import heatmap
+from dialogs import heatmap, render_referrals
 from dialogs.markup import inert_value
 from retrieval.answers import (
     Answer,
@@ -341,6 +341,7 @@ def answer_to_text(answer: Answer, limits: Limits = FULL) -> str:
         if primary == "opportunities" and (note := _primary_total_note(answer, len(shown), len(answer.opportunities))):
             lines.append(note)
         blocks.append("\n".join(lines))
+    blocks += render_referrals.text_blocks(answer, limits.opportunities)   # co-sell referrals, customer wins
 
     if answer.decisions and not _history_shown_in_lines(answer):
         decided, earlier = _newest(answer.decisions, limits.decisions)
@@ -550,7 +551,9 @@ def sort_action(query: str) -> dict[str, Any]:
 
 
 def _workflow_actions(answer: Answer) -> list[dict[str, Any]]:
-    """Export (and sort) buttons for a sweep or a coverage-gap answer that has rows to export."""
+    """Export (and sort) buttons for a sweep or a coverage-gap answer that has rows to export; Confirm share."""
+    if answer.kind is AnswerKind.SHARE:
+        return render_referrals.share_actions(answer)
     if not answer.export_query:
         return []
     # a follow-up's list was made with the merged filters, which its first question alone does not say
@@ -695,6 +698,7 @@ def answer_to_card(answer: Answer, limits: Limits = FULL, *, manage: bool = Fals
         if primary == "opportunities" and (
                 note := _primary_total_note(answer, len(shown_opps), len(answer.opportunities))):
             body.append(text_block(note, isSubtle=True, size="Small"))
+    body += render_referrals.card_items(answer, limits.opportunities)   # co-sell referrals, customer wins
 
     if answer.decisions and not _history_shown_in_lines(answer):
         decided, earlier = _newest(answer.decisions, limits.decisions)

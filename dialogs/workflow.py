@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
-from dialogs import render, teams
+from dialogs import render, render_referrals, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.subscriptions import SubscriptionStore
@@ -85,6 +85,10 @@ def digest_answer(engine: WorkflowEngine, user: UserContext, day: dt.date) -> An
     answer = engine.answer(DIGEST_QUESTION, user)
     if answer.kind is AnswerKind.PIPELINE:
         answer = replace(answer, title=f"Daily sweep, {day.isoformat()}: {answer.title}")
+    referral_part = engine.referral_sweep(user, day) if hasattr(engine, "referral_sweep") else None
+    if referral_part is not None and referral_part.referrals:
+        # stale partner-led referrals and shares about to expire ride along with the opportunities
+        answer = replace(answer, referrals=referral_part.referrals, notes=answer.notes + (referral_part.summary,))
     return answer
 
 
@@ -122,6 +126,10 @@ class ChannelManagerActions:
         export = render.export_of(value)
         if export is not None:
             await self._export(turn_context, export)
+            return True
+        confirm = render_referrals.share_of(value)
+        if confirm is not None:
+            await self._share(turn_context, confirm)
             return True
         return False
 
@@ -188,6 +196,27 @@ class ChannelManagerActions:
             return
         await send(turn_context, render.answer_to_activity(answer, brief=self._brief(turn_context),
                                                            manage=user.sees_pipeline))
+
+    async def _share(self, turn_context: TurnContext, request: render_referrals.ShareConfirm) -> None:
+        """Confirm share: the sender is checked again (ecm, 1:1), the pre-flight runs again, then the decision is
+        recorded and the Partner Center import row offered as a CSV download."""
+        context = await self._channel_manager(turn_context)
+        if context is None:
+            return
+        engine, user = context
+        if not hasattr(engine, "share"):
+            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            return
+        answer, table = await asyncio.to_thread(engine.share, user, request.opportunity_id, request.partner_id)
+        await send(turn_context, render.answer_to_activity(answer, brief=self._brief(turn_context),
+                                                           manage=user.sees_pipeline))
+        if table is not None:
+            header, rows = table
+            name = await asyncio.to_thread(self.exports.save, header, rows, "csv", sheet="Referrals")
+            text = str(render.messages()["export_ready"]).format(
+                what="Partner Center import", count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt="CSV",
+                url=f"{self.public_base_url}/exports/{name}", minutes=EXPORT_TTL_SECONDS // 60)
+            await send(turn_context, render.text_activity(text))
 
     async def _export(self, turn_context: TurnContext, request: render.ExportRequest) -> None:
         context = await self._channel_manager(turn_context)

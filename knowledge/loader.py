@@ -30,6 +30,7 @@ from knowledge.records import (
     SourceRef,
     Win,
 )
+from knowledge.referrals import load_referrals
 from knowledge.structured_files import StructuredFileError, read_structured
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_bool, parse_int, parse_money
@@ -93,6 +94,8 @@ def _load_file(rel: str, path: Path, kb: Knowledge, parser: ParseWorker, *, docu
             _load_map(path, rel, kb)
         elif top == "opportunities" and suffix in TABLE_SUFFIXES:
             _load_opportunities(path, rel, kb)
+        elif top == "referrals" and suffix in TABLE_SUFFIXES:
+            load_referrals(path, rel, kb)
         elif rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"):
             _load_incentives(path, rel, kb)
         elif top == "programs" and suffix in DOCUMENT_SUFFIXES:
@@ -118,9 +121,10 @@ class KnowledgeFileError(Exception):
 
 
 def _unknown_reason(top: str, suffix: str) -> str:
-    if top in ("partners", "solution_maps", "opportunities", "programs"):
+    if top in ("partners", "solution_maps", "opportunities", "referrals", "programs"):
         return f"unsupported file type {suffix or '(none)'} in {top}/"
-    return "not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, access.yaml)"
+    return ("not part of the knowledge layout (partners/, solution_maps/, programs/, opportunities/, referrals/, "
+            "access.yaml)")
 
 
 # ----------------------------------------------------------------------------------- partners

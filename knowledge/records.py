@@ -5,6 +5,7 @@ catalog can be shared between concurrent turns without copying.
 """
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -133,6 +134,73 @@ class Opportunity:
 
 
 @dataclass(frozen=True)
+class Referral:
+    """One Partner Center co-sell referral: Microsoft shared a deal with a partner (Incoming to the partner),
+    or a partner shared its own deal with Microsoft (Outgoing, partner-led). Confidential like the pipeline."""
+
+    referral_id: str
+    source: SourceRef
+    engagement_id: str = ""
+    deal_name: str = ""
+    customer_name: str = ""
+    customer_country: str = ""
+    customer_city: str = ""
+    customer_duns: str = ""
+    industry: str = ""
+    status: str = ""                     # partner referral status: New | Active | Closed
+    substatus: str = ""                  # Pending | Received | Accepted | Won | Lost | Declined | Expired
+    microsoft_status: str = ""           # Pending | Accepted | Won | Lost
+    decline_lost_reason: str = ""        # a label ("Budget"), never a bare code
+    sales_stage: str = ""
+    estimated_value: float | None = None
+    currency: str = ""
+    estimated_close_date: dt.date | None = None
+    crm_id: str = ""                     # the linked MSX opportunity id
+    created: dt.date | None = None
+    updated: dt.date | None = None
+    expiration: dt.date | None = None
+    direction: str = ""                  # Incoming | Outgoing
+    deal_type: str = ""                  # Co-sell | Partner-led
+    help_requested: tuple[str, ...] = ()
+    solution_id: str = ""
+    solution_name: str = ""
+    partner_id: str = ""
+    partner_name: str = ""
+    seller_email: str = ""
+    solution_play: str = ""
+    workload: str = ""
+
+    @property
+    def partner_led(self) -> bool:
+        return self.direction == "Outgoing"
+
+    @property
+    def closed(self) -> bool:
+        return self.status == "Closed"
+
+    @property
+    def won(self) -> bool:
+        return self.substatus == "Won"
+
+    @property
+    def waits_for_microsoft(self) -> bool:
+        """A partner-led referral Microsoft has not answered yet."""
+        return self.partner_led and not self.closed and self.microsoft_status == "Pending"
+
+    @property
+    def waits_for_partner(self) -> bool:
+        """A referral Microsoft shared that the partner has not accepted or declined yet."""
+        return self.direction == "Incoming" and self.status == "New"
+
+    @property
+    def state(self) -> str:
+        """Where it stands, in one word: "Pending" while the other side has not answered, else the substatus."""
+        if self.waits_for_microsoft:
+            return "Pending"
+        return self.substatus or self.status or "Unknown"
+
+
+@dataclass(frozen=True)
 class Section:
     """A titled part of a document; FAQ entries are one section per question."""
 
@@ -204,6 +272,7 @@ class Knowledge:
     map_rows: list[MapRow] = field(default_factory=list)
     incentives: list[Incentive] = field(default_factory=list)
     opportunities: list[Opportunity] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     access: AccessGroups = field(default_factory=AccessGroups)
     issues: list[FileIssue] = field(default_factory=list)

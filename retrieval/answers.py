@@ -23,6 +23,11 @@ class AnswerKind(StrEnum):
     DECISION = "decision"              # an attach decision was recorded
     DENIED = "denied"                  # the user may not see this
     CLARIFY = "clarify"                # a needed fact is missing: ask for it
+    REFERRALS = "referrals"            # co-sell referrals: stale, expiring, unlinked, on an opportunity / partner
+    WINS = "wins"                      # customer wins as sell-with evidence (profile wins; won referrals for ECMs)
+    TEAM_UP = "team_up"                # partners that complement a partner for a workload / country
+    SHARE = "share"                    # pre-flight checks before sharing an opportunity with a partner
+    SHARED = "shared"                  # a share decision was recorded (with the Partner Center import row)
 
 
 @dataclass(frozen=True)
@@ -125,6 +130,49 @@ class OpportunityLine:
 
 
 @dataclass(frozen=True)
+class ReferralLine:
+    """One co-sell referral as an answer shows it (confidential: only ever built for channel managers)."""
+
+    referral_id: str
+    direction: str                       # "Microsoft-led" | "Partner-led"
+    partner_name: str
+    customer: str
+    country: str
+    workload: str
+    state: str                           # Pending | Received | Accepted | Won | Lost | Declined | Expired
+    value: str = ""                      # "EUR 675,000"
+    created: str = ""
+    expiration: str = ""
+    crm_id: str = ""
+    seller: str = ""
+    reason: str = ""                     # decline / lost reason label
+    waiting: str = ""                    # "waiting 12 days for Microsoft", "expires in 3 days"
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class WinLine:
+    """A customer win: from a partner profile (public) or a won referral (channel managers only)."""
+
+    customer: str
+    partner_name: str
+    workload: str
+    industry: str = ""
+    country: str = ""
+    year: int | None = None
+    source: str = "profile"              # "profile" or the referral id
+    citation: Citation | None = None
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    """What a Confirm-share button carries: an opportunity and the partner it would be shared with."""
+
+    opportunity_id: str
+    partner_id: str
+
+
+@dataclass(frozen=True)
 class Passage:
     text: str
     citation: Citation
@@ -206,6 +254,9 @@ class Answer:
     decisions: tuple[Decision, ...] = ()  # for DECISION answers and attach suggestions: what was decided
     export_query: str = ""               # the question that reproduces the full list, for exports
     low_confidence: bool = False         # answered, but weakly: a passage that only just passed, profile-only partners
+    referrals: tuple[ReferralLine, ...] = ()  # co-sell referrals (channel managers only)
+    wins: tuple[WinLine, ...] = ()       # customer wins
+    share: ShareRequest | None = None    # a share that passed its pre-flight checks and may be confirmed
 
 
 def cited_sources(answer: Answer) -> list[Citation]:
@@ -225,6 +276,7 @@ def cited_sources(answer: Answer) -> list[Citation]:
             for partner in incentive.partners:
                 found.append(partner.profile)
         found += [o.citation for o in answer.opportunities]
+        found += [r.citation for r in answer.referrals] + [w.citation for w in answer.wins]
         found += [p.citation for p in answer.passages]
         found += [f.source for f in answer.facts]
         citations = found

@@ -8,6 +8,7 @@ opportunities and confidential notes only for their groups, and only in a 1:1 ch
 """
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import logging
 import re
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
-from retrieval import structured
+from retrieval import referral_route, structured
+from retrieval import share as sharing
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog, Entity, normalize
 from retrieval.decisions import DecisionStore
@@ -28,6 +30,7 @@ from retrieval.gaps import coverage_gaps
 from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
+from retrieval.share_store import ShareStore
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -119,13 +122,15 @@ class KnowledgeEngine:
         self.catalog = catalog
         self.search = search
         self.decisions = decisions
+        # share decisions live beside the attach decisions (same SQLite file)
+        self.shares = ShareStore(decisions.path) if decisions is not None else None
         self.generation: str | None = None   # the index generation it was loaded from
         self.problem = ""                     # set when the index failed at runtime: /healthz reports it
 
     def close(self) -> None:
         """Release the index (after a newer generation replaced this engine)."""
         client = getattr(getattr(self.search, "index", None), "client", None)
-        for resource in (client, self.decisions):
+        for resource in (client, self.decisions, self.shares):
             if resource is not None and hasattr(resource, "close"):
                 try:
                     resource.close()
@@ -159,6 +164,7 @@ class KnowledgeEngine:
             linked = _merge(self._relink(previous), linked)
             intent_text = previous.question
         answer = self._route(intent_text, linked, user)
+        answer = referral_route.with_referrals(self.catalog, answer, user)   # an opportunity shows its referrals
         if intent_text is not question:
             answer = replace(answer, understood=replace(answer.understood, follow_up=True))
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
@@ -212,6 +218,22 @@ class KnowledgeEngine:
                       decisions=tuple(self.decisions.for_opportunity(opportunity.id)), suggestions=follow,
                       citations=(structured.opportunity_citation(opportunity),))
 
+    def share(self, user: UserContext, opportunity_id: str, partner_id: str,
+              ) -> tuple[Answer, tuple[list[str], list[list[object]]] | None]:
+        """Confirm sharing an opportunity with a partner (a card button: the caller is checked again here)."""
+        if not user.sees_pipeline:
+            return referral_route.denied(user, Understood()), None
+        return sharing.confirm(self.catalog, self.shares, opportunity_id, partner_id,
+                               decided_by=user.name or user.aad_object_id or "unknown",
+                               decided_by_id=user.aad_object_id or "", seller_email=user.email,
+                               as_of=referral_route.today())
+
+    def referral_sweep(self, user: UserContext, day: dt.date) -> Answer | None:
+        """The referral part of the daily sweep: stale partner-led referrals and shares about to expire."""
+        if not user.sees_pipeline:
+            return None
+        return referral_route.sweep(self.catalog, day)
+
     def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None,
                      ) -> tuple[list[str], list[list[object]]] | None:
         """Every opportunity a sweep question selects (not only the first page), with the top suggestion
@@ -255,8 +277,11 @@ class KnowledgeEngine:
             return None
         header = ["opportunity_id", "partner_id", "partner_name", "action", "reason", "decided_by", "decided_at"]
         decisions = self.decisions.all() if self.decisions else []
-        return header, [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by, d.decided_at]
-                        for d in decisions]
+        rows: list[list[object]] = [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by,
+                                     d.decided_at] for d in decisions]
+        rows += [[s.opportunity_id, s.partner_id, s.partner_name, "share", "", s.decided_by, s.decided_at]
+                 for s in (self.shares.all() if self.shares else [])]   # confirmed co-sell shares
+        return header, sorted(rows, key=lambda row: str(row[6]))
 
     def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:
@@ -283,6 +308,11 @@ class KnowledgeEngine:
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         understood = self._understood(linked)
+        # --- co-sell referrals, customer wins, team-up, share pre-flight (retrieval/referral_route.py) ---
+        if (referral_answer := referral_route.route(self.catalog, question, linked, user, understood,
+                                                    shares=self.shares)) is not None:
+            return referral_answer
+        # --- end referrals ---
         names = linked.names
         workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
         specs, designations = names("specialization"), names("designation")

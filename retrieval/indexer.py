@@ -37,7 +37,7 @@ __all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "IndexVali
 log = logging.getLogger(__name__)
 
 SNAPSHOT = "records.pickle"
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2   # 2: Knowledge.referrals
 
 
 class IndexLockedError(Exception):
@@ -65,6 +65,7 @@ class IndexReport:
     map_rows: int = 0
     incentives: int = 0
     opportunities: int = 0
+    referrals: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
     generation: str = ""
@@ -83,7 +84,7 @@ class IndexReport:
             + (f" (live generation: {self.generation})" if self.generation else ""),
             f"  files read: {self.files_read}, skipped: {len(self.skipped)}",
             f"  records: {self.partners} partners, {self.map_rows} map rows, {self.incentives} incentive rules, "
-            f"{self.opportunities} opportunities",
+            f"{self.opportunities} opportunities, {self.referrals} co-sell referrals",
             f"  documents: {self.documents} -> {self.chunks} chunks: {self.stats.added} added, "
             f"{self.stats.removed} removed, {self.stats.kept} unchanged"
             + (" (rebuilt: embedding model changed)" if self.stats.rebuilt else ""),
@@ -206,7 +207,7 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         report = IndexReport(
             knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=kb.files_read, issues=kb.issues,
             documents=len(kb.documents), chunks=len(chunks), partners=len(kb.partners), map_rows=len(kb.map_rows),
-            incentives=len(kb.incentives), opportunities=len(kb.opportunities))
+            incentives=len(kb.incentives), opportunities=len(kb.opportunities), referrals=len(kb.referrals))
         if (not rebuild and live is not None and manifest is not None and manifest.get("model_id") == model_id
                 and manifest.get("ids_sha256") == digest and manifest.get("fingerprint_sha256") == prints
                 and manifest.get("snapshot_version") == _SNAPSHOT_VERSION

@@ -97,6 +97,47 @@ def default_incentives() -> list[dict[str, Any]]:
     ]
 
 
+REFERRAL_HEADER = ["engagement_id", "referral_id", "deal_name", "customer_name", "customer_country", "industry",
+                   "partner_referral_status", "partner_referral_substatus", "microsoft_referral_status",
+                   "decline_lost_reason", "sales_stage", "estimated_deal_value", "currency", "estimated_close_date",
+                   "crm_id", "created_date", "updated_date", "expiration_date", "direction", "deal_type",
+                   "help_requested", "partner_id", "partner_name", "microsoft_seller_email", "solution_play", "workload"]
+REFERRALS_AS_OF = "1 Dec 2026"     # the referrals below are dated relative to 2026-12-01
+
+
+def default_referrals() -> list[dict[str, str]]:
+    """Co-sell referrals on the default opportunities and partners, one of each kind a channel manager asks about."""
+    def ref(rid: str, customer: str, pid: str, name: str, direction: str, status: str, sub: str, ms: str, created: str,
+            *, crm: str = "", country: str = "DE", workload: str = "Azure Kubernetes Service", industry: str = "Retail",
+            reason: str = "", expires: str = "", updated: str = "") -> dict[str, str]:
+        play = "Modernize SecOps" if workload == "Microsoft Sentinel" else "Build and Modernize AI Apps"
+        return {"engagement_id": "ENG-" + rid[4:], "referral_id": rid, "deal_name": f"{customer} - {workload}",
+                "customer_name": customer, "customer_country": country, "industry": industry,
+                "partner_referral_status": status, "partner_referral_substatus": sub, "microsoft_referral_status": ms,
+                "decline_lost_reason": reason, "sales_stage": "Qualify", "estimated_deal_value": "90000",
+                "currency": "EUR", "estimated_close_date": "2027-03-01", "crm_id": crm, "created_date": created,
+                "updated_date": updated or created, "expiration_date": expires, "direction": direction,
+                "deal_type": "Partner-led" if direction == "Outgoing" else "Co-sell", "help_requested": "Architecture",
+                "partner_id": pid, "partner_name": name,
+                "microsoft_seller_email": "seller1@example.com" if crm else "", "solution_play": play,
+                "workload": workload}
+    return [
+        ref("REF-9001", "Fabrikam Stale GmbH", "P-1", "Alpha Cloud", "Outgoing", "Active", "Accepted", "Pending",
+            "2026-11-20"),
+        ref("REF-9002", "Account OPP-101", "P-2", "Beta Systems", "Outgoing", "Active", "Accepted", "Pending",
+            "2026-11-29", crm="OPP-101"),
+        ref("REF-9003", "Account OPP-100", "P-2", "Beta Systems", "Incoming", "New", "Pending", "Accepted",
+            "2026-11-20", crm="OPP-100", expires="2026-12-04"),
+        ref("REF-9004", "Account OPP-100", "P-1", "Alpha Cloud", "Incoming", "Closed", "Declined", "Accepted",
+            "2026-10-01", crm="OPP-100", reason="4 - Requirements not met", updated="2026-10-05"),
+        ref("REF-9005", "Northwind Secret Bank", "P-5", "Epsilon Security", "Incoming", "Closed", "Won", "Won",
+            "2026-03-01", crm="OPP-104", workload="Microsoft Sentinel", industry="Financial Services",
+            updated="2026-09-01"),
+        ref("REF-9006", "Tailspin Lost SA", "P-3", "Gamma Digital", "Outgoing", "Closed", "Lost", "Lost",
+            "2026-05-01", country="FR", reason="1", updated="2026-08-01"),
+    ]
+
+
 def write_table(path: Path, header: list[str], rows: list[dict[str, str]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as f:
@@ -105,12 +146,15 @@ def write_table(path: Path, header: list[str], rows: list[dict[str, str]]) -> No
         writer.writerows(rows)
 
 
-def make_knowledge(root: Path, *, partners: list[dict[str, Any]] | None = None, documents: dict[str, str] | None = None) -> Path:
+def make_knowledge(root: Path, *, partners: list[dict[str, Any]] | None = None, documents: dict[str, str] | None = None,
+                   referrals: list[dict[str, str]] | None = None) -> Path:
     (root / "partners").mkdir(parents=True, exist_ok=True)
     for p in partners if partners is not None else default_partners():
         (root / "partners" / f"{p['id']}.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
     write_table(root / "solution_maps" / "map.csv", MAP_HEADER, default_map())
     write_table(root / "opportunities" / "pipeline.csv", OPP_HEADER, default_opportunities())
+    if referrals is not None:
+        write_table(root / "referrals" / "partner_center_referrals.csv", REFERRAL_HEADER, referrals)
     (root / "programs").mkdir(parents=True, exist_ok=True)
     (root / "programs" / "incentives.yaml").write_text(yaml.safe_dump(default_incentives(), sort_keys=False))
     for rel, text in (documents or {}).items():

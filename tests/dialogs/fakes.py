@@ -26,7 +26,10 @@ from retrieval.answers import (
     PartnerMatch,
     Passage,
     Reason,
+    ReferralLine,
+    ShareRequest,
     Understood,
+    WinLine,
 )
 from retrieval.engine import UserContext
 
@@ -202,6 +205,26 @@ def every_kind() -> dict[str, Answer]:
                                         "Opportunity details are confidential."),
         AnswerKind.CLARIFY.value: Answer(AnswerKind.CLARIFY, "Partners in Germany", "Which workload?",
                                          missing=("workload",), suggestions=("Which partners cover AKS in Germany?",)),
+        **referral_kinds(),
+    }
+
+
+def referral_kinds() -> dict[str, Answer]:
+    """One hand-built Answer for each co-sell referral kind."""
+    line = ReferralLine("REF-123456", "Partner-led", "Alpha Cloud", "Contoso Retail", "DE", "Azure Kubernetes Service",
+                        "Pending", "EUR 90,000", "2026-11-20", waiting="waiting 11 days for a Microsoft response",
+                        citation=Citation("Co-sell referral REF-123456", "referrals/export.csv", "row 2"))
+    win = WinLine("Contoso Retail", "Alpha Cloud", "Azure Kubernetes Service", "Retail", "DE", 2026, "profile", MAP)
+    return {
+        AnswerKind.REFERRALS.value: Answer(AnswerKind.REFERRALS, "Partner-led referrals waiting for Microsoft",
+                                           "1 partner-led referral has waited more than 5 days.", referrals=(line,)),
+        AnswerKind.WINS.value: Answer(AnswerKind.WINS, "Customer wins: AKS", "1 customer win.", wins=(win,)),
+        AnswerKind.TEAM_UP.value: coverage_answer(kind=AnswerKind.TEAM_UP, title="Team up with Beta Systems: AKS"),
+        AnswerKind.SHARE.value: Answer(AnswerKind.SHARE, "Share OPP-1042 with Alpha Cloud?", "Passes the pre-flight.",
+                                       facts=(Fact("✓ Co-sell ready", "yes", source=MAP),),
+                                       share=ShareRequest("OPP-1042", "P-1")),
+        AnswerKind.SHARED.value: Answer(AnswerKind.SHARED, "OPP-1042: share recorded", "Shared with Alpha Cloud.",
+                                        facts=(Fact("CRM ID", "OPP-1042", True),)),
     }
 
 

@@ -1,7 +1,7 @@
 """Marker strings for confidential content, collected from parsed records (never hard-coded).
 
 A marker is a string that only confidential content carries: partners' `notes_confidential`, the
-opportunity pipeline (ids, accounts, owners) and confidential documents. Strings that also occur in
+opportunity pipeline (ids, accounts, owners), co-sell referrals (ids, customers) and confidential documents. Strings that also occur in
 public or internal content (a customer that is both a pipeline account and a published win, say) are
 dropped: seeing them proves nothing. `leaks(text, markers, typed)` ignores what the user typed.
 """
@@ -47,6 +47,10 @@ def confidential_markers(kb: Knowledge) -> dict[str, str]:
         for label, value in (("account", opp.account), ("owner", opp.owner)):
             if len(value) >= MIN_MARKER:
                 found.setdefault(value, f"opportunity {opp.id} {label}")
+    for referral in getattr(kb, "referrals", []):
+        found.setdefault(referral.referral_id, f"referral {referral.referral_id}")
+        if len(referral.customer_name) >= MIN_MARKER:
+            found.setdefault(referral.customer_name, f"referral {referral.referral_id} customer")
     for doc in kb.documents:
         if doc.visibility == "confidential":
             for piece in _lines(doc.text):

@@ -1,8 +1,8 @@
 """Access trimming over every answer path, measured with marker strings from the parsed records.
 
 The dev catalog (with two confidential documents planted: one for `ecm`, one for `admins` only) behind
-the real HTTP app. Every dev question plus probes for the pipeline, confidential notes and documents,
-exports, sweeps, quizzes and sessions is asked by
+the real HTTP app. Every dev question (and referral question) plus probes for the pipeline, co-sell
+referrals, confidential notes and documents, exports, sweeps, quizzes and sessions is asked by
 - a seller (in no group) in a 1:1 chat,
 - a channel manager (`ecm`) in a group chat, and in a channel:
 none of them may see a confidential marker they did not type. Confidential content is shown only in a
@@ -75,6 +75,12 @@ PROBES = [
     "knowledge gaps",
     "coverage gaps in Germany",
     "help",
+    "REF-843334",
+    "referrals with Umbrahub Systems",
+    "share OPP-20058 with Umbrahub Systems",
+    "Why were referrals declined or lost?",
+    "customer wins for Power Apps in healthcare",
+    "open co-sell referrals in the Netherlands",
 ]
 
 
@@ -104,7 +110,7 @@ def markers(dev_knowledge: Path) -> dict[str, str]:
     kb = load_knowledge(dev_knowledge)
     found = confidential_markers(kb)
     kinds = {why.split(" ")[0] for why in found.values()}
-    assert {"notes", "opportunity", "confidential"} <= kinds, kinds
+    assert {"notes", "opportunity", "confidential", "referral"} <= kinds, kinds
     assert sum(why.startswith("confidential document") for why in found.values()) >= 3
     REGISTERED.update({m: f"{why} (planted by the access sweep)" for m, why in found.items()
                        if why.startswith("confidential document")})
@@ -119,7 +125,8 @@ def engine(dev_knowledge: Path, tmp_path_factory: pytest.TempPathFactory) -> Kno
 
 
 def questions() -> list[str]:
-    lines = (DEV / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = [line for name in ("questions.jsonl", "questions_referrals.jsonl")
+             for line in (DEV / name).read_text(encoding="utf-8").splitlines()]
     return [json.loads(line)["question"] for line in lines if line.strip()] + PROBES
 
 
@@ -204,7 +211,7 @@ async def test_control_the_same_channel_manager_in_a_1to1_chat_does_see_them(
 
     tally = await sweep(dev_bot, "control: ECM, 1:1 chat", make, markers)
     kinds = {why.split(" ")[0] for shown_kinds in tally.leaked.values() for why in shown_kinds}
-    assert {"notes", "opportunity", "confidential"} <= kinds, kinds      # the markers are detectable
+    assert {"notes", "opportunity", "confidential", "referral"} <= kinds, kinds      # the markers are detectable
     seen_docs = {why for shown_kinds in tally.leaked.values() for why in shown_kinds if why.startswith("confidential")}
     assert seen_docs == {"confidential document programs/ecm/pricing-playbook.md"}   # never the admins-only one
 
