@@ -537,7 +537,7 @@ def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
 
 
 def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                decisions_path: Path | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
+                decisions_path: Path | str | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
     """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
 
     Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,
