@@ -124,13 +124,20 @@ class ExportStore:
         return name
 
     def fetch(self, name: str) -> Export | None:
-        """The export for a download name, or None: malformed, unknown or expired."""
+        """The export for a download name, or None: malformed, unknown or expired (an expired one is removed)."""
         if not _NAME.fullmatch(name or ""):
             return None
         found = self._table.get(name)
-        if found is None or found[1] + self.ttl_seconds <= self._clock():
+        if found is None:
+            return None
+        if found[1] + self.ttl_seconds <= self._clock():
+            self._table.delete(name)
             return None
         return Export(name, found[0], found[1])
+
+    def names(self) -> list[str]:
+        """Every stored export's name (expired ones not yet purged too), oldest first."""
+        return self._table.names()
 
     def purge_expired(self) -> int:
         """Delete expired exports; returns how many went."""
