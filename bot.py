@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
                                  description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
+    digest_check_seconds: float = Field(60.0, ge=0.05, le=3600, validation_alias=AliasChoices(
+        "DIGEST_CHECK_SECONDS", "digest_check_seconds"), description="how often serve checks for due digests")
     # everything the bot writes (decisions, feedback, subscriptions, sessions, exports, replay guard): empty is the
     # SQLite file in data_dir; postgresql://… is a PostgreSQL database shared by every instance (scale-out)
     database_url: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("DATABASE_URL", "database_url"))
@@ -764,7 +766,8 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-    digest = asyncio.create_task(runner.app[digest_sender_key()].run(stop), name="daily-sweep")
+    digest = asyncio.create_task(runner.app[digest_sender_key()].run(stop, interval=settings.digest_check_seconds),
+                                 name="daily-sweep")
     try:
         await stop.wait()
     finally:
