@@ -12,7 +12,8 @@ which engine runs it for the few statements that differ.
 - PostgreSQL: a psycopg-pool connection pool per URL and process, shared by every store that opens
   that URL; read committed; a transaction that loses a serialization or deadlock race is run again.
 
-A unique-key clash raises `Conflict` on both engines, so callers handle one error.
+A unique-key clash raises `Conflict` on both engines, so callers handle one error. PostgreSQL text
+cannot hold a NUL character: one in a string parameter is stored as U+FFFD.
 """
 from __future__ import annotations
 
@@ -172,7 +173,7 @@ class PostgresDatabase(Database):
 
                     def run(sql: str, params: Params) -> tuple[list[tuple[Any, ...]], int]:
                         try:
-                            cursor.execute(_pg_sql(sql), tuple(params))
+                            cursor.execute(_pg_sql(sql), _pg_params(params))
                         except errors.UniqueViolation as exc:
                             raise Conflict(str(exc).splitlines()[0]) from exc
                         rows = cursor.fetchall() if cursor.description is not None else []
@@ -199,6 +200,11 @@ class PostgresDatabase(Database):
 def _pg_sql(sql: str) -> str:
     """`?` placeholders as psycopg's `%s` (and a literal % doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _pg_params(params: Params) -> tuple[Any, ...]:
+    """PostgreSQL text cannot hold NUL: what users typed keeps its other characters (SQLite keeps NUL as is)."""
+    return tuple(p.replace("\x00", "\ufffd") if isinstance(p, str) and "\x00" in p else p for p in params)
 
 
 def is_postgres_url(target: object) -> bool:
