@@ -884,8 +884,13 @@ def _command_serve(settings: Settings) -> int:
 
         return Generations(settings.index_dir, settings.chroma_config()).live_name()
 
+    from storage import DatabaseUnavailable
+
     try:
         asyncio.run(run_server(settings, load, version=live_generation))
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2

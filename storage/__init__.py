@@ -5,6 +5,15 @@ the schema migrated (storage/migrations/). The tables' modules (decisions, feedb
 sessions, state, exports, replay) hold every SQL statement; nothing outside this package opens a
 connection.
 """
-from storage.database import Conflict, Database, DatabaseTarget, Tx, describe, is_postgres_url, open_database
+from storage.database import (
+    Conflict,
+    Database,
+    DatabaseTarget,
+    DatabaseUnavailable,
+    Tx,
+    describe,
+    is_postgres_url,
+    open_database,
+)
 
-__all__ = ["Conflict", "Database", "DatabaseTarget", "Tx", "describe", "is_postgres_url", "open_database"]
+__all__ = ["Conflict", "Database", "DatabaseTarget", "DatabaseUnavailable", "Tx", "describe", "is_postgres_url", "open_database"]

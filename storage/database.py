@@ -35,10 +35,15 @@ POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 RETRY_ATTEMPTS = 5
 POOL_MAX_SIZE = 10
 SQLITE_BUSY_SECONDS = 10.0
+CONNECT_TIMEOUT_SECONDS = 20.0
 
 
 class Conflict(Exception):
     """A row with that key exists already (a unique or primary-key constraint said no)."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The PostgreSQL server of DATABASE_URL could not be reached (or refused the login) at start."""
 
 
 class Tx:
@@ -156,13 +161,20 @@ class PostgresDatabase(Database):
     dialect = "postgres"
 
     def __init__(self, url: str, *, max_size: int = POOL_MAX_SIZE) -> None:
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
         super().__init__()
         self.target = url
         self._pool = ConnectionPool(url, min_size=1, max_size=max_size, open=False, timeout=30.0,
-                                    check=ConnectionPool.check_connection, name="partner-atlas")
-        self._pool.open(wait=True, timeout=30.0)
+                                    check=ConnectionPool.check_connection, name="partner-atlas",
+                                    kwargs={"connect_timeout": max(2, int(CONNECT_TIMEOUT_SECONDS / 2))})
+        try:
+            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+        except PoolTimeout:
+            self._pool.close()
+            raise DatabaseUnavailable(f"cannot connect to {describe(url)} within {CONNECT_TIMEOUT_SECONDS:g} s "
+                                      "(is the server up, and DATABASE_URL's user, password and database right?)"
+                                      ) from None
 
     def write(self, work: Callable[[Tx], T]) -> T:
         from psycopg import errors

@@ -238,3 +238,37 @@ async def until(done: Any, timeout: float = 60) -> None:
     while not done():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+
+
+def test_the_gaps_command_reads_the_shared_database(postgres: Postgres, monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from dialogs.feedback import FeedbackStore
+
+    url = postgres.new_database()
+    store = FeedbackStore(url)
+    store.record_answer(question_id="q", conversation_type="personal", user_id="u", question="Who covers Atlantis?",
+                        kind="no_match", title="No match", outcome="no_match")
+    store.close()
+    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
+    assert bot.main(["gaps", "--format", "csv"]) == 0
+    assert "Who covers Atlantis?" in capsys.readouterr().out
+    assert not (tmp_path / "empty").exists()                    # no SQLite file made beside it
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    assert bot.main(["gaps"]) == 2
+    assert "DATABASE_URL must be a postgresql:// URL" in capsys.readouterr().err
+
+
+def test_serve_with_an_unreachable_database_exits_with_a_reason(monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("storage.database.CONNECT_TIMEOUT_SECONDS", 2.0)
+    for name in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://atlas:s3cret@127.0.0.1:{free_port()}/partner_atlas")
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    assert bot.main(["serve", "--port", str(free_port()), "--knowledge", str(tmp_path), "--index",
+                     str(tmp_path / "index")]) == 2
+    err = capsys.readouterr().err
+    assert "error: cannot connect to PostgreSQL 127.0.0.1:" in err and "s3cret" not in err
