@@ -92,8 +92,8 @@ class Settings(BaseSettings):
                                  description="comma-separated tenant ids; empty allows every tenant")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     data_dir: Path = Field(PROJECT_DIR / "var", validation_alias=AliasChoices("DATA_DIR", "data_dir"),
-                           description="answers, feedback, attach decisions and digest subscriptions (SQLite), "
-                                       "and exports (exports/)")
+                           description="the bot's SQLite database (partner-atlas.db: decisions, feedback, "
+                                       "subscriptions, sessions, exports, state) unless DATABASE_URL is set")
     public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
                                  description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
