@@ -21,6 +21,7 @@ from dialogs.subscriptions import SubscriptionStore
 from retrieval.clustering import Signature
 from retrieval.decisions import DecisionStore
 from storage import open_database
+from storage.database import opened
 from storage.migrate import SchemaTooNew, current_version, latest_version, migrate
 from storage.replay import ReplayLog
 
@@ -275,3 +276,32 @@ def test_a_transaction_that_loses_a_deadlock_is_run_again(postgres: Any) -> None
         assert rows == [("a", 2.0), ("b", 2.0)]       # both transactions' work is there, once
     finally:
         database.close()
+
+
+def test_a_file_from_the_release_before_migrations_keeps_its_rows_and_gains_the_new_tables(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    path = tmp_path / "partner-atlas.db"
+    with closing(sqlite3.connect(path)) as db, db:       # as the stores of the previous release left it
+        db.executescript("""
+            create table digest_subscriptions (user_id text primary key, user_name text not null default '',
+                reference text not null, created_at real not null, last_sent_date text, failed_date text,
+                failures integer not null default 0);
+            insert into digest_subscriptions (user_id, user_name, reference, created_at) values ('u1', 'Ana', '{}', 1.0);
+            create table decisions (id integer primary key autoincrement, opportunity_id text not null,
+                partner_id text not null, partner_name text not null, action text not null, reason text not null
+                default '', decided_by text not null, decided_by_id text not null default '', decided_at text not null);
+            insert into decisions (opportunity_id, partner_id, partner_name, action, decided_by, decided_at)
+                values ('OPP-1', 'P1', 'Contoso', 'attach', 'Ana', '2026-01-01T00:00:00Z');
+        """)
+    subscriptions, decisions = SubscriptionStore(path), DecisionStore(path)
+    try:
+        assert [s.user_name for s in subscriptions.all()] == ["Ana"]
+        assert subscriptions.claim("u1", DAY, now=10.0) and not subscriptions.claim("u1", DAY, now=11.0)
+        assert set(decisions.attached()) == {"OPP-1"}
+        with opened(path) as database:
+            assert current_version(database) == latest_version("sqlite")
+    finally:
+        subscriptions.close()
+        decisions.close()
