@@ -116,32 +116,44 @@ async def until_healthy(session: aiohttp.ClientSession, instance: Instance, time
     raise AssertionError(f"never healthy: {instance.log.read_text(errors='replace')[-2000:]}")
 
 
-@pytest.fixture
-async def cluster(built: tuple[Path, Path], postgres: Postgres, tmp_path: Path) -> AsyncIterator[Cluster]:
+@pytest.fixture(scope="module")
+def instances(built: tuple[Path, Path], postgres: Postgres,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[Instance], str]]:
+    """Two `bot.py serve` processes on one new database, for every test of this module (each uses its own
+    opportunities, users and activity ids, so the order does not matter)."""
     folder, index = built
+    root = tmp_path_factory.mktemp("instances")
     database_url = postgres.new_database()
-    instances = []
-    for n in (1, 2):
-        shutil.copytree(index, tmp_path / f"index-{n}")
-        instances.append(start(folder, tmp_path / f"index-{n}", tmp_path / f"data-{n}", database_url))
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    running = []
     try:
-        for instance in instances:
-            await until_healthy(session, instance)
-        yield Cluster(instances, database_url, session)
+        for n in (1, 2):
+            shutil.copytree(index, root / f"index-{n}")
+            running.append(start(folder, root / f"index-{n}", root / f"data-{n}", database_url))
+        yield running, database_url
     finally:
-        await session.close()
-        for instance in instances:
+        for instance in running:
             instance.process.terminate()
-        for instance in instances:
+        for instance in running:
             try:
                 instance.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 instance.process.kill()
                 instance.process.wait()
-    for instance in instances:
+    for instance in running:
         assert instance.process.returncode == 0, instance.log.read_text(errors="replace")[-3000:]
         assert "Traceback" not in instance.log.read_text(errors="replace")
+
+
+@pytest.fixture
+async def cluster(instances: tuple[list[Instance], str]) -> AsyncIterator[Cluster]:
+    running, database_url = instances
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+    try:
+        for instance in running:
+            await until_healthy(session, instance)
+        yield Cluster(running, database_url, session)
+    finally:
+        await session.close()
 
 
 async def test_a_decision_made_on_one_instance_shapes_the_next_answer_on_the_other(cluster: Cluster) -> None:
