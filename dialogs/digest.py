@@ -70,8 +70,12 @@ class DigestSender:
             if not await asyncio.to_thread(self.subscriptions.claim, subscription.user_id, today,
                                            now=now.timestamp()):
                 continue
-            activity = await asyncio.to_thread(digest_activity, workflow_engine, user, today,
-                                               brief=subscription.reference.get("channelId") == "msteams")
+            try:
+                activity = await asyncio.to_thread(digest_activity, workflow_engine, user, today,
+                                                   brief=subscription.reference.get("channelId") == "msteams")
+            except BaseException:
+                await asyncio.to_thread(self.subscriptions.release, subscription.user_id)
+                raise
             if await self._deliver(subscription, activity):
                 await asyncio.to_thread(self.subscriptions.mark_sent, subscription.user_id, today)
                 sent.append(subscription.user_id)

@@ -66,6 +66,10 @@ class SubscriptionStore:
         return self._table.claim(user_id, day.isoformat(), self.holder, time.time() if now is None else now,
                                  lease_seconds)
 
+    def release(self, user_id: str) -> None:
+        """Give up this process's lease on the user's digest: nothing went out, another pass may send it."""
+        self._table.release(user_id, self.holder)
+
     def mark_sent(self, user_id: str, day: dt.date) -> None:
         self._table.mark_sent(user_id, day.isoformat())
 

@@ -40,6 +40,12 @@ class SubscriptionTable(Table):
             "and (last_sent_date is null or last_sent_date <> ?) and (claimed_until is null or claimed_until <= ?)",
             (holder, now + lease_seconds, user_id, day, now))) == 1
 
+    def release(self, user_id: str, holder: str) -> None:
+        """Give up a lease this holder took (nothing was sent)."""
+        self.db.write(lambda tx: tx.execute(
+            "update digest_subscriptions set claimed_by = '', claimed_until = null where user_id = ? and claimed_by = ?",
+            (user_id, holder)))
+
     def mark_sent(self, user_id: str, day: str) -> None:
         self.db.write(lambda tx: tx.execute(
             "update digest_subscriptions set last_sent_date = ?, failed_date = null, failures = 0, claimed_by = '', "

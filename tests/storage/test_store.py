@@ -148,6 +148,11 @@ def test_one_instance_of_many_takes_a_subscribers_digest_for_the_day(target: Pat
         assert not stores[3].claim("u1", DAY + dt.timedelta(days=1), now=90_100.0)
         assert stores[3].claim("u1", DAY + dt.timedelta(days=1), now=90_060.0 + 601)
         assert stores[4].mark_failed("u1", DAY + dt.timedelta(days=1)) == 2
+        assert stores[4].claim("u1", DAY + dt.timedelta(days=1), now=90_700.0)
+        stores[0].release("u1")                                                 # not its lease: still held
+        assert not stores[5].claim("u1", DAY + dt.timedelta(days=1), now=90_701.0)
+        stores[4].release("u1")                                                 # nothing sent: free again
+        assert stores[5].claim("u1", DAY + dt.timedelta(days=1), now=90_702.0)
         assert stores[5].unsubscribe("u1") and stores[0].all() == []
     finally:
         for store in stores:
