@@ -31,7 +31,7 @@ run: index serve
 
 ## Set up (Python, Chromium + Agents Playground for the end-to-end test, Azurite), lint (ruff, mypy), run every test
 # (bench/requirements.txt too: tests/bench runs the soak test's Locust users against the bot)
-test: lint e2e-setup test-services $(VENV)/.bench-installed
+test: lint e2e-setup test-services test-postgres $(VENV)/.bench-installed
 	$(BIN)/python -m pytest -q
 	# the retrieval tests again, against a Chroma server (`chroma run`, started by tests/retrieval/conftest.py)
 	PARTNER_ATLAS_TEST_CHROMA=server $(BIN)/python -m pytest -q tests/retrieval
@@ -46,9 +46,18 @@ $(TOOLS_NPM)/node_modules/.installed: $(TOOLS_NPM)/package.json $(TOOLS_NPM)/pac
 
 test-services: $(TOOLS_NPM)/node_modules/.installed
 
+# --- PostgreSQL for the storage tests (tests/services.py `run_postgres`: initdb in a temp folder, a free loopback
+# port, run as the unprivileged `postgres` user when the tests run as root). Idempotent: installs only if missing.
+.PHONY: test-postgres
+test-postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends postgresql; \
+	fi
+
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot.py dialogs retrieval knowledge appmanifest bench
+	$(BIN)/mypy bot.py storage dialogs retrieval knowledge appmanifest bench
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .mypy_cache .ruff_cache

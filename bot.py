@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     from retrieval.chat_models import LLMConfig
     from retrieval.engine import AnswerEngine
     from retrieval.generation import AnswerWriter
+    from storage.replay import ReplayLog
 
 log = logging.getLogger("bot")  # not __name__: the same logger name whether run as a script or imported
 
@@ -90,13 +91,19 @@ class Settings(BaseSettings):
                                  description="comma-separated tenant ids; empty allows every tenant")
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL", "log_level"))
     data_dir: Path = Field(PROJECT_DIR / "var", validation_alias=AliasChoices("DATA_DIR", "data_dir"),
-                           description="answers, feedback, attach decisions and digest subscriptions (SQLite), "
-                                       "and exports (exports/)")
+                           description="the bot's SQLite database (partner-atlas.db: decisions, feedback, "
+                                       "subscriptions, sessions, exports, state) unless DATABASE_URL is set")
     public_base_url: str = Field("", validation_alias=AliasChoices("PUBLIC_BASE_URL", "public_base_url"),
                                  description="where users reach GET /exports/…; default http://127.0.0.1:{port}")
     digest_hour_utc: int = Field(7, ge=0, le=23, validation_alias=AliasChoices("DIGEST_HOUR_UTC", "digest_hour_utc"))
-    # conversation state (dialog stack, follow-up context): sqlite (in data_dir) | blob (Azure, scale-out) | memory
-    state_store: Literal["sqlite", "blob", "memory"] = Field(
+    digest_check_seconds: float = Field(60.0, ge=0.05, le=3600, validation_alias=AliasChoices(
+        "DIGEST_CHECK_SECONDS", "digest_check_seconds"), description="how often serve checks for due digests")
+    # everything the bot writes (decisions, feedback, subscriptions, sessions, exports, replay guard): empty is the
+    # SQLite file in data_dir; postgresql://… is a PostgreSQL database shared by every instance (scale-out)
+    database_url: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("DATABASE_URL", "database_url"))
+    # conversation state (dialog stack, follow-up context): sqlite (in data_dir) | postgres (DATABASE_URL) |
+    # blob (Azure) | memory
+    state_store: Literal["sqlite", "postgres", "blob", "memory"] = Field(
         "sqlite", validation_alias=AliasChoices("STATE_STORE", "state_store"))
     azure_storage_connection_string: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices(
         "AZURE_STORAGE_CONNECTION_STRING", "azure_storage_connection_string"))
@@ -242,6 +249,11 @@ class Settings(BaseSettings):
             raise ValueError(f"MicrosoftAppType {self.app_type} needs MicrosoftAppTenantId")
         if self.state_store == "blob" and not self.azure_storage_connection_string.get_secret_value():
             raise ValueError("STATE_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING")
+        url = self.database_url.get_secret_value().strip()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL (or empty: the SQLite file in DATA_DIR)")
+        if self.state_store == "postgres" and not url:
+            raise ValueError("STATE_STORE=postgres needs DATABASE_URL")
         return self
 
     @property
@@ -254,9 +266,14 @@ class Settings(BaseSettings):
         return self.public_base_url or f"http://127.0.0.1:{self.port}"
 
     @property
-    def decisions_path(self) -> Path:
-        """Attach decisions live in the same SQLite file as the feedback and subscriptions (WAL)."""
-        return self.data_dir / "partner-atlas.db"
+    def database_target(self) -> Path | str:
+        """The bot's database: DATABASE_URL (PostgreSQL), else the SQLite file in the data folder."""
+        return self.database_url.get_secret_value().strip() or self.data_dir / "partner-atlas.db"
+
+    @property
+    def decisions_path(self) -> Path | str:
+        """Attach decisions live in the bot's database, with the feedback and subscriptions."""
+        return self.database_target
 
     def chroma_config(self) -> Any:
         from retrieval.generations import ChromaConfig
@@ -414,14 +431,22 @@ def _one_line(exc: BaseException) -> str:
 
 # =========================================================================== the HTTP app
 class ReplayGuard:
-    """Activity ids seen recently (bounded, with a TTL), so a redelivered activity is answered once."""
+    """Activity ids seen recently (bounded, with a TTL), so a redelivered activity is answered once.
+
+    In this process only: the server uses `storage.replay.ReplayLog`, the same over the bot's database,
+    so a redelivery that reaches another instance is not answered again either."""
 
     def __init__(self, ttl_seconds: float = REPLAY_TTL_SECONDS, max_entries: int = REPLAY_MAX_ENTRIES,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._seen: OrderedDict[Hashable, float] = OrderedDict()
         self._ttl, self._max, self._clock = ttl_seconds, max_entries, clock
+        self._lock = threading.Lock()
 
     def first_delivery(self, key: Hashable) -> bool:
+        with self._lock:
+            return self._first_delivery(key)
+
+    def _first_delivery(self, key: Hashable) -> bool:
         now = self._clock()
         while self._seen and (next(iter(self._seen.values())) <= now - self._ttl or len(self._seen) >= self._max):
             self._seen.popitem(last=False)
@@ -432,7 +457,8 @@ class ReplayGuard:
 
     def forget(self, key: Hashable) -> None:
         """A turn that failed may be retried by the channel: let the retry through."""
-        self._seen.pop(key, None)
+        with self._lock:
+            self._seen.pop(key, None)
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -480,10 +506,10 @@ class MessagesEndpoint:
     """POST /api/messages: validate, authenticate, de-duplicate, run the turn, write the replies."""
 
     def __init__(self, settings: Settings, adapter: CloudAdapter, bot: PartnerBot,
-                 replay_guard: ReplayGuard | None = None) -> None:
+                 replay_guard: ReplayGuard | ReplayLog | None = None) -> None:
         self.settings, self.adapter, self.bot = settings, adapter, bot
         # not `or`: an empty guard has len() 0, so a test's guard (with its own clock) was silently replaced
-        self.replay_guard = replay_guard if replay_guard is not None else ReplayGuard()
+        self.replay_guard: ReplayGuard | ReplayLog = replay_guard if replay_guard is not None else ReplayGuard()
         self._warned_local_auth = False
 
     async def __call__(self, request: web.Request) -> web.Response:
@@ -547,7 +573,8 @@ class MessagesEndpoint:
 
         expect_replies = activity.delivery_mode == DeliveryModes.expect_replies
         key = (activity.channel_id, activity.conversation.id, activity.id) if activity.id else None
-        if key is not None and not self.replay_guard.first_delivery(key):
+        # off the event loop: the shared guard is a database write
+        if key is not None and not await asyncio.to_thread(self.replay_guard.first_delivery, key):
             log.info("duplicate delivery of a %s activity: answered once already", activity.type)
             return web.json_response({"activities": []}) if expect_replies else web.Response(status=200)
 
@@ -555,7 +582,7 @@ class MessagesEndpoint:
             invoke_response = await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
         except Exception as exc:
             if key is not None:
-                self.replay_guard.forget(key)
+                await asyncio.to_thread(self.replay_guard.forget, key)
             upstream = _is_upstream_failure(exc)
             log.exception("turn failed (%s)", "connector unreachable" if upstream else "internal error")
             return _error(502 if upstream else 500, "could not deliver the reply" if upstream else "internal error")
@@ -595,15 +622,15 @@ def make_export_route(store: ExportStore) -> Callable[[web.Request], Awaitable[w
     from aiohttp import web
 
     async def download(request: web.Request) -> web.StreamResponse:
-        path = store.path_for(request.match_info.get("name", ""))
-        if path is None:
+        export = await asyncio.to_thread(store.fetch, request.match_info.get("name", ""))
+        if export is None:
             return web.Response(status=404, text="Not found (export links expire after 15 minutes).",
                                 headers=EXPORT_HEADERS)
-        stamp = time.strftime("%Y-%m-%d", time.gmtime(path.stat().st_mtime))
-        headers = {**EXPORT_HEADERS, "Content-Type": store.content_type(path.name),
-                   "Content-Disposition": f'attachment; filename="partner-atlas-export-{stamp}{path.suffix}"'}
-        log.info("export downloaded (%s)", path.suffix)
-        return web.FileResponse(path, headers=headers)
+        stamp = time.strftime("%Y-%m-%d", time.gmtime(export.created_at))
+        headers = {**EXPORT_HEADERS, "Content-Type": store.content_type(export.name),
+                   "Content-Disposition": f'attachment; filename="partner-atlas-export-{stamp}{export.suffix}"'}
+        log.info("export downloaded (%s)", export.suffix)
+        return web.Response(body=export.data, headers=headers)
 
     return download
 
@@ -625,7 +652,7 @@ def speed_up_msrest_retry_policy() -> bool:
     return False
 
 
-def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | None = None,
+def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuard | ReplayLog | None = None,
                delivery_timing: Timing | None = None, answer_writer: AnswerWriter | None = None) -> web.Application:
     """The aiohttp application: POST /api/messages, GET /healthz and GET /exports/{name}.
 
@@ -634,6 +661,8 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     The daily-sweep sender is built here (`app[DIGEST_SENDER]`) and started by `run_server`, so a
     test drives it with its own clock; `delivery_timing` is the outgoing retries' clock and sleep.
     Conversation state goes to the configured store (STATE_STORE), closed when the app is cleaned up.
+    Everything else the bot writes goes to its database (DATABASE_URL, else the SQLite file in DATA_DIR),
+    the replay guard too unless the caller gives one.
     """
     from aiohttp import web
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
@@ -651,26 +680,31 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.storage import close_state_storage, open_state_storage
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
+    from storage import describe, open_database
+    from storage.replay import ReplayLog
 
     speed_up_msrest_retry_policy()
     openid_keys.install()      # signing keys cached, fetched off the event loop, never for a forged token
-    feedback = FeedbackStore(settings.data_dir / "partner-atlas.db")
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
                            budget_seconds=settings.outgoing_retry_budget_seconds),
         # unauthenticated: post only to this machine, whatever a request or an old subscription names
         service_url_allowed=http_guard.is_loopback_url if settings.local_mode else None)
+    database = open_database(settings.database_target)
+    log.info("bot database: %s", describe(database))
+    feedback = FeedbackStore(database)
     adapter.use(AnswerAudience(feedback))     # who may rate an answer: where its card was delivered
     state_storage = open_state_storage(
         settings.state_store, sqlite_path=settings.data_dir / "partner-atlas.db",
         blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
-        blob_container=settings.azure_storage_container)
-    exports = ExportStore(settings.data_dir / "exports")
-    subscriptions = SubscriptionStore(settings.data_dir / "partner-atlas.db")
+        blob_container=settings.azure_storage_container, database=database)
+    exports = ExportStore(database)
+    subscriptions = SubscriptionStore(database)
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
                                     subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
-    sessions = ReadinessSessions(slot.current, SessionStore(settings.data_dir / "partner-atlas.db"), feedback=feedback,
+    session_store = SessionStore(database)
+    sessions = ReadinessSessions(slot.current, session_store, feedback=feedback,
                                  exports=exports, public_base_url=settings.export_base_url)
     knowledge_gaps = KnowledgeGapActions(slot.current, feedback, exports, settings.export_base_url)
     if answer_writer is None and settings.llm_provider != "none":
@@ -684,6 +718,8 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
                      knowledge_gaps=knowledge_gaps, writer=answer_writer,
                      roster=RosterCheck(settings.confidential_in_groups))
     adapter.on_turn_error = make_turn_error_handler(bot)
+    if replay_guard is None:
+        replay_guard = ReplayLog(database, ttl_seconds=REPLAY_TTL_SECONDS)
     endpoint = MessagesEndpoint(settings, adapter, bot, replay_guard)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -710,6 +746,11 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
 
     async def close_state(_: web.Application) -> None:
         await close_state_storage(state_storage)
+        for store in (exports, subscriptions, feedback, session_store, replay_guard):
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+        database.close()
 
     app.on_cleanup.append(close_state)
     return app
@@ -760,7 +801,8 @@ async def run_server(settings: Settings, loader: Callable[[], AnswerEngine], *,
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
-    digest = asyncio.create_task(runner.app[digest_sender_key()].run(stop), name="daily-sweep")
+    digest = asyncio.create_task(runner.app[digest_sender_key()].run(stop, interval=settings.digest_check_seconds),
+                                 name="daily-sweep")
     try:
         await stop.wait()
     finally:
@@ -877,8 +919,13 @@ def _command_serve(settings: Settings) -> int:
 
         return Generations(settings.index_dir, settings.chroma_config()).live_name()
 
+    from storage import DatabaseUnavailable
+
     try:
         asyncio.run(run_server(settings, load, version=live_generation))
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"error: cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
@@ -939,9 +986,10 @@ def _command_gaps(settings: Settings, args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         print("error: --limit must be at least 1", file=sys.stderr)
         return 2
-    database = settings.data_dir / "partner-atlas.db"
+    database = settings.database_target
     gaps: list[KnowledgeGap] = []
-    if database.is_file():      # never create the server's database just to report that it is empty
+    # never create the server's SQLite file just to report that it is empty
+    if not isinstance(database, Path) or database.is_file():
         store = FeedbackStore(database)
         try:
             since = time.time() - args.since * 86400 if args.since is not None else None

@@ -6,6 +6,8 @@ minute until stopped. Access is checked again at send time, as the engine sees t
 removed from "ecm" gets nothing (their subscription is kept, so a mistaken edit of access.yaml does
 not silently unsubscribe everyone). A delivery that fails is retried on the next pass, at most
 MAX_FAILURES_PER_DAY times a day (a user who removed the app makes the connector answer 403 for good).
+With several instances on one database, each subscriber's digest is sent by the instance that takes its
+lease for the day (`SubscriptionStore.claim`); the others skip it.
 """
 from __future__ import annotations
 
@@ -64,8 +66,16 @@ class DigestSender:
             if not user.sees_pipeline:
                 skipped += 1
                 continue
-            activity = await asyncio.to_thread(digest_activity, workflow_engine, user, today,
-                                               brief=subscription.reference.get("channelId") == "msteams")
+            # several instances check the same minute: the one that takes the lease sends, the others skip
+            if not await asyncio.to_thread(self.subscriptions.claim, subscription.user_id, today,
+                                           now=now.timestamp()):
+                continue
+            try:
+                activity = await asyncio.to_thread(digest_activity, workflow_engine, user, today,
+                                                   brief=subscription.reference.get("channelId") == "msteams")
+            except BaseException:
+                await asyncio.to_thread(self.subscriptions.release, subscription.user_id)
+                raise
             if await self._deliver(subscription, activity):
                 await asyncio.to_thread(self.subscriptions.mark_sent, subscription.user_id, today)
                 sent.append(subscription.user_id)

@@ -1,10 +1,10 @@
 """Exports people download: CSV, XLSX and Markdown files behind short-lived bearer links.
 
-A file is stored as `<token>.<ext>` in one folder, where the token is `secrets.token_urlsafe(24)`
-(192 random bits): the link itself is the credential, so it must be unguessable, and it lives
-EXPORT_TTL_SECONDS only. `path_for` is the single gate the download route uses: it accepts nothing but
-a well-formed token name of an existing, unexpired file in that folder (no path is ever joined from
-user input beyond a name that matched the pattern).
+A file is stored as a row named `<token>.<ext>` in the bot's database (storage/: the SQLite file, or
+PostgreSQL, so a link made on one instance downloads from any other), where the token is
+`secrets.token_urlsafe(24)` (192 random bits): the link itself is the credential, so it must be
+unguessable, and it lives EXPORT_TTL_SECONDS only. `fetch` is the single gate the download route uses:
+it accepts nothing but a well-formed token name of an existing, unexpired export.
 
 Cells that a spreadsheet would run as a formula (=, +, -, @ first) are prefixed with an apostrophe:
 the pipeline and partner names come from exports people edit, and a downloaded sheet must not execute.
@@ -14,13 +14,14 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+
+from storage import DatabaseTarget
+from storage.exports import ExportTable
 
 log = logging.getLogger(__name__)
 
@@ -75,15 +76,28 @@ def xlsx_bytes(header: Header, rows: Rows, *, sheet: str = "Export") -> bytes:
     return out.getvalue()
 
 
-class ExportStore:
-    """Export files in one folder, each reachable for EXPORT_TTL_SECONDS by its random name."""
+@dataclass(frozen=True)
+class Export:
+    name: str
+    data: bytes
+    created_at: float             # epoch seconds
 
-    def __init__(self, folder: Path, *, ttl_seconds: float = EXPORT_TTL_SECONDS,
+    @property
+    def suffix(self) -> str:
+        return "." + self.name.rsplit(".", 1)[-1]
+
+
+class ExportStore:
+    """Export files in the bot's database, each reachable for EXPORT_TTL_SECONDS by its random name."""
+
+    def __init__(self, path: DatabaseTarget, *, ttl_seconds: float = EXPORT_TTL_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
-        self.folder = Path(folder)
+        self._table = ExportTable(path)
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._table.close()
 
     def save(self, header: Header, rows: Rows, fmt: str, *, sheet: str = "Export") -> str:
         """Write the rows as `fmt` and return the file's name (`<token>.<ext>`)."""
@@ -105,57 +119,30 @@ class ExportStore:
 
     def _write(self, data: bytes, fmt: str) -> str:
         name = f"{secrets.token_urlsafe(24)}.{fmt}"
-        with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.folder, 0o700)
-            target = self.folder / name
-            partial = self.folder / f".{name}.part"
-            partial.write_bytes(data)
-            os.chmod(partial, 0o600)
-            now = self._clock()
-            os.utime(partial, (now, now))     # the expiry counts from here, on the store's clock
-            partial.replace(target)
+        self._table.insert(name, data, self._clock())     # the expiry counts from here, on the store's clock
         self.purge_expired()
         return name
 
-    def path_for(self, name: str) -> Path | None:
-        """The file for a download name, or None: malformed, unknown or expired (an expired one is removed)."""
+    def fetch(self, name: str) -> Export | None:
+        """The export for a download name, or None: malformed, unknown or expired (an expired one is removed)."""
         if not _NAME.fullmatch(name or ""):
             return None
-        path = self.folder / name
-        try:
-            stat = path.stat()
-        except OSError:
+        found = self._table.get(name)
+        if found is None:
             return None
-        if not path.is_file() or path.is_symlink():
+        if found[1] + self.ttl_seconds <= self._clock():
+            self._table.delete(name)
             return None
-        if stat.st_mtime + self.ttl_seconds <= self._clock():
-            self._remove(path)
-            return None
-        return path
+        return Export(name, found[0], found[1])
+
+    def names(self) -> list[str]:
+        """Every stored export's name (expired ones not yet purged too), oldest first."""
+        return self._table.names()
 
     def purge_expired(self) -> int:
-        """Delete expired exports (and abandoned partial writes); returns how many went."""
-        if not self.folder.is_dir():
-            return 0
-        removed = 0
-        limit = self._clock() - self.ttl_seconds
-        for path in self.folder.iterdir():
-            try:
-                if path.is_file() and path.stat().st_mtime <= limit:
-                    self._remove(path)
-                    removed += 1
-            except OSError:
-                continue
-        return removed
+        """Delete expired exports; returns how many went."""
+        return self._table.purge(self._clock() - self.ttl_seconds)
 
     @staticmethod
     def content_type(name: str) -> str:
         return CONTENT_TYPES[name.rsplit(".", 1)[-1]]
-
-    @staticmethod
-    def _remove(path: Path) -> None:
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass

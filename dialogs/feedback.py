@@ -1,4 +1,4 @@
-"""Answers given and the thumbs up/down users give them, in SQLite; and the knowledge-gaps log built on them.
+"""Answers given and the thumbs up/down users give them, in the bot's database (storage/); and the knowledge-gaps log built on them.
 
 Every answer gets an id that its card's feedback buttons carry back. What is stored: ids, who asked
 (AAD object id), the kind and title of the answer, the question as typed, its outcome (answered,
@@ -17,63 +17,17 @@ import datetime as dt
 import json
 import logging
 import re
-import sqlite3
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from retrieval.answers import Answer, AnswerKind
-from retrieval.sqlite_store import SqliteStore
+from storage import DatabaseTarget
+from storage.feedback import FeedbackTable
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-create table if not exists answers (
-    answer_id text primary key,
-    question_id text,
-    conversation_type text,
-    user_id text,
-    question text,
-    kind text,
-    title text,
-    created_at real,
-    outcome text not null default '',
-    topic text not null default '',
-    unknown_terms text not null default '[]'
-);
-create table if not exists feedback (
-    answer_id text not null,
-    user_id text,
-    rating text not null check (rating in ('up', 'down')),
-    comment text,
-    created_at real,
-    primary key (answer_id, user_id)
-);
-"""
-# Columns added after the first release: an older file gets them on open (see FeedbackStore._migrate).
-_ADDED_COLUMNS = {
-    "outcome": "text not null default ''",
-    "topic": "text not null default ''",
-    "unknown_terms": "text not null default '[]'",
-}
-# Created after the migration: on an older file the columns they index do not exist before it.
-_INDEXES = """
-create index if not exists answers_by_time on answers (created_at);
-create index if not exists feedback_by_rating on feedback (rating, answer_id);
-"""
-
-# Where each answer was delivered (answer id, conversation id): who may rate it (see record_feedback).
-_AUDIENCE_SCHEMA = """
-create table if not exists answer_audience (
-    answer_id text not null,
-    conversation_id text not null,
-    created_at real,
-    primary key (answer_id, conversation_id)
-);
-"""
 
 
 def rated_answer_ids(value: object) -> list[str]:
@@ -119,7 +73,6 @@ GAP_OUTCOMES = ("no_match", "low_confidence")
 GAP_REASONS = ("low_confidence", "no_match", "thumbs_down")
 MAX_TOPIC_CHARS = 300
 MAX_UNKNOWN_TERMS = 20
-_SQL_CHUNK = 500                       # ids per `in (…)`: well under SQLite's bound-variable limit
 _TRAILING_PUNCTUATION = " \t.,;:!?…‽¿¡"
 _MARKDOWN_SPECIAL = re.compile(r"([|\\`*_\[\]<>])")      # as the readiness digest escapes them
 
@@ -181,38 +134,13 @@ class KnowledgeGap:
     conversation_types: tuple[str, ...]    # personal | groupChat | channel, sorted
 
 
-class FeedbackStore(SqliteStore):
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _SCHEMA)
-        self._migrate()
-        with self._lock:
-            self._db.executescript(_AUDIENCE_SCHEMA)
-            self._db.commit()
+class FeedbackStore:
+    def __init__(self, path: DatabaseTarget) -> None:
+        self._table = FeedbackTable(path)
+        self.path = self._table.path
 
-    def _migrate(self) -> None:
-        """Add the columns a file from an older release lacks; its answers get an outcome from their kind."""
-        with self._lock:
-            present = {row[1] for row in self._db.execute("pragma table_info(answers)")}
-            missing = [name for name in _ADDED_COLUMNS if name not in present]
-            for name in missing:
-                try:
-                    with self._db:
-                        self._db.execute(f"alter table answers add column {name} {_ADDED_COLUMNS[name]}")
-                except sqlite3.OperationalError as exc:
-                    # another process (the CLI next to the server) migrated the same file a moment ago
-                    if "duplicate column" not in str(exc).lower():
-                        raise
-            if "outcome" in missing:
-                # low confidence was never recorded before: those answers count as answered
-                with self._db:
-                    self._db.execute(
-                        "update answers set outcome = case kind when 'no_match' then 'no_match' "
-                        "when 'denied' then 'denied' when 'clarify' then 'clarify' else 'answered' end "
-                        "where outcome = ''")
-            if missing:
-                log.info("feedback store migrated: added %s", ", ".join(missing))
-            self._db.executescript(_INDEXES)
-            self._db.commit()
+    def close(self) -> None:
+        self._table.close()
 
     def record_answer(self, *, question_id: str, conversation_type: str, user_id: str, question: str,
                       kind: str, title: str, outcome: str = "answered", topic: str = "",
@@ -222,21 +150,17 @@ class FeedbackStore(SqliteStore):
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         answer_id = uuid.uuid4().hex
         terms = json.dumps([str(t)[:100] for t in unknown_terms[:MAX_UNKNOWN_TERMS]], ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute(
-                "insert into answers (answer_id, question_id, conversation_type, user_id, question, kind, title, "
-                "created_at, outcome, topic, unknown_terms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (answer_id, question_id, conversation_type, user_id, question[:2000], kind, title[:300], time.time(),
-                 outcome, topic[:MAX_TOPIC_CHARS], terms))
+        self._table.insert_answer(answer_id=answer_id, question_id=question_id, conversation_type=conversation_type,
+                                  user_id=user_id, question=question[:2000], kind=kind, title=title[:300],
+                                  created_at=time.time(), outcome=outcome, topic=topic[:MAX_TOPIC_CHARS],
+                                  unknown_terms=terms)
         return answer_id
 
     def record_delivery(self, answer_id: str, conversation_id: str) -> None:
         """Note that the answer (its card and rating buttons) was delivered into this conversation."""
         if not answer_id or not conversation_id:
             return
-        with self._lock, self._db:
-            self._db.execute("insert or ignore into answer_audience values (?, ?, ?)",
-                             (answer_id, conversation_id[:500], time.time()))
+        self._table.record_delivery(answer_id=answer_id, conversation_id=conversation_id[:500], created_at=time.time())
 
     def record_feedback(self, *, answer_id: str, user_id: str, rating: str, comment: str = "",
                         conversation_id: str | None = None) -> bool:
@@ -247,54 +171,24 @@ class FeedbackStore(SqliteStore):
         """
         if rating not in ("up", "down"):
             raise ValueError(f"rating must be 'up' or 'down', not {rating!r}")
-        with self._lock, self._db:
-            known = self._db.execute("select user_id from answers where answer_id = ?", (answer_id,)).fetchone()
-            if not known:
-                return False
-            if conversation_id is not None and not (user_id and known[0] == user_id) and not self._db.execute(
-                    "select 1 from answer_audience where answer_id = ? and conversation_id = ?",
-                    (answer_id, conversation_id)).fetchone():
-                return False
-            self._db.execute("insert or replace into feedback values (?, ?, ?, ?, ?)",
-                             (answer_id, user_id, rating, comment[:1000], time.time()))
-        return True
+        return self._table.rate(answer_id=answer_id, user_id=user_id, rating=rating, comment=comment[:1000],
+                                created_at=time.time(), conversation_id=conversation_id)
 
     def feedback(self) -> list[FeedbackRow]:
-        with self._lock:
-            rows = self._db.execute(
-                "select f.answer_id, a.question_id, a.question, a.kind, f.rating, f.user_id "
-                "from feedback f join answers a using (answer_id) order by f.created_at").fetchall()
-        return [FeedbackRow(*row) for row in rows]
+        return [FeedbackRow(*row) for row in self._table.rated()]
 
     def ratings(self, answer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Current thumbs up and down per answer: {answer_id: {"up": n, "down": n}}, zeros for the unrated."""
         wanted = list(dict.fromkeys(answer_ids))
         out = {answer_id: {"up": 0, "down": 0} for answer_id in wanted}
-        with self._lock:
-            for start in range(0, len(wanted), _SQL_CHUNK):
-                chunk = wanted[start:start + _SQL_CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                for answer_id, rating, count in self._db.execute(
-                        f"select answer_id, rating, count(*) from feedback where answer_id in ({marks}) "
-                        "group by answer_id, rating", chunk):
-                    out[answer_id][rating] = int(count)
+        for answer_id, rating, count in self._table.rating_counts(wanted):
+            out[answer_id][rating] = count
         return out
 
     def knowledge_gaps(self, *, since: float | None = None, limit: int | None = None) -> list[KnowledgeGap]:
         """Questions asked since `since` (epoch seconds) that found nothing, were answered weakly, or that
         someone currently rates not helpful, grouped by normalised wording: most asked first, then latest."""
-        query = ("select a.question, a.user_id, a.kind, a.outcome, a.topic, a.unknown_terms, a.created_at, "
-                 "a.conversation_type, exists (select 1 from feedback f where f.answer_id = a.answer_id "
-                 "and f.rating = 'down') as rated_down from answers a "
-                 "where (a.outcome in ('no_match', 'low_confidence') or exists (select 1 from feedback f "
-                 "where f.answer_id = a.answer_id and f.rating = 'down'))")
-        params: list[object] = []
-        if since is not None:
-            query += " and a.created_at >= ?"
-            params.append(float(since))
-        with self._lock:
-            rows = self._db.execute(query + " order by a.created_at, a.rowid", params).fetchall()
-
+        rows = self._table.gap_rows(since)
         groups: dict[str, list[tuple[Any, ...]]] = {}
         for row in rows:
             key = normalise_question(str(row[0] or ""))

@@ -1,4 +1,4 @@
-"""Readiness sessions and the questions asked in them, in SQLite (the same file as decisions and feedback).
+"""Readiness sessions and the questions asked in them, in the bot's database (storage/, with decisions and feedback).
 
 A session belongs to a conversation *key*: the channel (every thread in it) or the group / meeting
 chat, so questions asked in different threads of one channel count in the same session. At most one
@@ -14,52 +14,13 @@ from __future__ import annotations
 
 import array
 import json
-import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 from retrieval.clustering import Signature
-from retrieval.sqlite_store import SqliteStore
-
-_SCHEMA = """
-create table if not exists readiness_sessions (
-    session_id text primary key,
-    conversation_key text not null,
-    conversation_type text not null default '',
-    topic text not null default '',
-    started_by_id text not null default '',
-    started_by_name text not null default '',
-    started_at real not null,
-    ended_at real,
-    ended_by_name text not null default ''
-);
-create unique index if not exists one_running_session_per_conversation
-    on readiness_sessions (conversation_key) where ended_at is null;
-create index if not exists sessions_by_conversation on readiness_sessions (conversation_key, started_at);
-create table if not exists session_questions (
-    id integer primary key autoincrement,
-    session_id text not null references readiness_sessions (session_id),
-    activity_id text not null default '',
-    thread_id text not null default '',
-    asker_id text not null default '',
-    asker_name text not null default '',
-    question text not null,
-    asked_at real not null,
-    answer_id text not null default '',
-    kind text not null default '',
-    title text not null default '',
-    outcome text not null default '',
-    sources text not null default '[]',
-    topic text not null default '',
-    duplicate_of integer references session_questions (id),
-    normalised text not null default '',
-    vector blob,
-    facts text not null default '{}'
-);
-create index if not exists questions_by_session on session_questions (session_id, id);
-"""
+from storage import Conflict, DatabaseTarget
+from storage.sessions import SessionTable
 
 MAX_QUESTION_CHARS = 2000
 
@@ -118,9 +79,13 @@ class SessionAlreadyRunning(Exception):
         self.session = session
 
 
-class SessionStore(SqliteStore):
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _SCHEMA)
+class SessionStore:
+    def __init__(self, path: DatabaseTarget) -> None:
+        self._table = SessionTable(path)
+        self.path = self._table.path
+
+    def close(self) -> None:
+        self._table.close()
 
     # ------------------------------------------------------------------ sessions
     def start(self, *, conversation_key: str, conversation_type: str, topic: str, started_by_id: str,
@@ -128,11 +93,10 @@ class SessionStore(SqliteStore):
         session = Session(uuid.uuid4().hex, conversation_key, conversation_type, topic.strip()[:200], started_by_id,
                           started_by_name, time.time() if now is None else now)
         try:
-            with self._lock, self._db:
-                self._db.execute("insert into readiness_sessions values (?, ?, ?, ?, ?, ?, ?, null, '')",
-                                 (session.session_id, session.conversation_key, session.conversation_type,
-                                  session.topic, session.started_by_id, session.started_by_name, session.started_at))
-        except sqlite3.IntegrityError:
+            self._table.insert_session((session.session_id, session.conversation_key, session.conversation_type,
+                                        session.topic, session.started_by_id, session.started_by_name,
+                                        session.started_at))
+        except Conflict:
             running = self.running(conversation_key)
             if running is None:      # ended between the insert and the look-up: try once more
                 return self.start(conversation_key=conversation_key, conversation_type=conversation_type, topic=topic,
@@ -141,29 +105,22 @@ class SessionStore(SqliteStore):
         return session
 
     def running(self, conversation_key: str) -> Session | None:
-        return self._one("where conversation_key = ? and ended_at is null", (conversation_key,))
+        return self._one("running", conversation_key)
 
     def latest(self, conversation_key: str) -> Session | None:
         """The running session here, else the one that ended last."""
-        return self._one("where conversation_key = ? order by ended_at is null desc, started_at desc limit 1",
-                         (conversation_key,))
+        return self._one("latest", conversation_key)
 
     def get(self, session_id: str) -> Session | None:
-        return self._one("where session_id = ?", (session_id,))
+        return self._one("id", session_id)
 
     def end(self, conversation_key: str, *, ended_by_name: str, now: float | None = None) -> Session | None:
         """End the running session here; None when none runs."""
-        with self._lock, self._db:
-            cursor = self._db.execute(
-                "update readiness_sessions set ended_at = ?, ended_by_name = ? "
-                "where conversation_key = ? and ended_at is null returning session_id",
-                (time.time() if now is None else now, ended_by_name, conversation_key))
-            row = cursor.fetchone()
-        return self.get(row[0]) if row else None
+        ended = self._table.end(conversation_key, time.time() if now is None else now, ended_by_name)
+        return self.get(ended) if ended else None
 
-    def _one(self, where: str, params: tuple[object, ...]) -> Session | None:
-        with self._lock:
-            row = self._db.execute(f"select * from readiness_sessions {where}", params).fetchone()  # noqa: S608
+    def _one(self, which: str, key: str) -> Session | None:
+        row = self._table.session(which, key)
         return Session(*row) if row else None
 
     # ------------------------------------------------------------------ questions
@@ -172,25 +129,15 @@ class SessionStore(SqliteStore):
                      sources: tuple[Source, ...], topic: str, duplicate_of: int | None, signature: Signature,
                      now: float | None = None) -> int:
         vector = array.array("f", signature.vector).tobytes() if signature.vector else None
-        with self._lock, self._db:
-            cursor = self._db.execute(
-                "insert into session_questions (session_id, activity_id, thread_id, asker_id, asker_name, question, "
-                "asked_at, answer_id, kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (session_id, activity_id, thread_id, asker_id, asker_name, question[:MAX_QUESTION_CHARS],
-                 time.time() if now is None else now, answer_id, kind, title[:300], outcome,
-                 json.dumps([[s.title, s.path, s.locator] for s in sources]), topic[:200], duplicate_of,
-                 signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()})))
-            return int(cursor.lastrowid or 0)
+        return self._table.insert_question(
+            (session_id, activity_id, thread_id, asker_id, asker_name, question[:MAX_QUESTION_CHARS],
+             time.time() if now is None else now, answer_id, kind, title[:300], outcome,
+             json.dumps([[s.title, s.path, s.locator] for s in sources]), topic[:200], duplicate_of,
+             signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()})))
 
     def questions(self, session_id: str) -> list[SessionQuestion]:
-        with self._lock:
-            rows = self._db.execute(
-                "select id, session_id, activity_id, thread_id, asker_id, asker_name, question, asked_at, answer_id, "
-                "kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts "
-                "from session_questions where session_id = ? order by id", (session_id,)).fetchall()
         out = []
-        for row in rows:
+        for row in self._table.questions(session_id):
             (qid, session, activity_id, thread, asker_id, asker_name, question, asked_at, answer_id, kind, title,
              outcome, sources, topic, duplicate_of, normalised, vector, facts) = row
             values = array.array("f")

@@ -1,10 +1,12 @@
 """Where conversation state lives: the dialog stack, follow-up context and quiz state between turns.
 
-Three stores behind botbuilder's `Storage` interface, chosen by STATE_STORE:
-- `sqlite` (default): `SqliteStorage`, a table in the server's SQLite file (var/partner-atlas.db), so a
+Four stores behind botbuilder's `Storage` interface, chosen by STATE_STORE:
+- `sqlite` (default): `DatabaseStorage` on a table in the server's SQLite file (var/partner-atlas.db), so a
   pending clarifying question survives a restart of the one process that serves the bot.
-- `blob`: `AzureBlobStorage`, botbuilder-azure's `BlobStorage` (one JSON blob per key) — the store for
-  several instances behind a load balancer, where a local file is not shared.
+- `postgres`: `DatabaseStorage` on the same table in the PostgreSQL database of DATABASE_URL — shared by
+  several instances behind a load balancer, with everything else the bot writes.
+- `blob`: `AzureBlobStorage`, botbuilder-azure's `BlobStorage` (one JSON blob per key) — the other store for
+  several instances, where a local file is not shared.
 - `memory`: botbuilder's `MemoryStorage`, for tests and throwaway runs; a restart forgets every dialog.
 
 Both durable stores keep the SDK's optimistic concurrency: `read` sets each item's `e_tag`; a `write`
@@ -23,9 +25,7 @@ import asyncio
 import copy
 import json
 import logging
-import sqlite3
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -37,22 +37,13 @@ from botbuilder.core import MemoryStorage, Storage
 from jsonpickle import encode
 from jsonpickle.unpickler import Unpickler
 
-from retrieval.sqlite_store import SqliteStore
+from storage import DatabaseTarget
+from storage.state import ETagMismatch, StateRow, StateTable
 
 log = logging.getLogger(__name__)
 
-STATE_STORES = ("sqlite", "blob", "memory")
+STATE_STORES = ("sqlite", "postgres", "blob", "memory")
 STATE_KEEP_DAYS = 30.0
-
-_SCHEMA = """
-create table if not exists bot_state (
-    key text primary key,
-    etag text not null,
-    document text not null,
-    updated_at real not null
-);
-"""
-
 
 class ETagConflictError(Exception):
     """The item changed (or appeared, or vanished) since it was read: re-read and apply the change again."""
@@ -75,34 +66,32 @@ def _restore(document: str, e_tag: str) -> Any:
     return Unpickler().restore(item)
 
 
-class SqliteStorage(Storage):
-    """botbuilder `Storage` over a table in the server's SQLite file (WAL, the project's one opener).
+class DatabaseStorage(Storage):
+    """botbuilder `Storage` over a table in the bot's database (storage/: the SQLite file or PostgreSQL).
 
     Each write is one conditional statement (`update … where etag = ?` or an `insert`), so two
-    processes sharing the file cannot both win a race; a `write` of several items is one transaction.
-    Calls run in a worker thread: SQLite may wait on another process's lock and the event loop must not.
+    processes sharing the database cannot both win a race; a `write` of several items is one transaction.
+    Calls run in a worker thread: the database may wait on another process's lock and the event loop must not.
     """
 
-    def __init__(self, path: Path | str, *, keep_days: float = STATE_KEEP_DAYS) -> None:
-        self._store = SqliteStore(path, _SCHEMA)
+    def __init__(self, path: DatabaseTarget, *, keep_days: float = STATE_KEEP_DAYS) -> None:
+        self._table = StateTable(path)
         # state nobody touched for weeks is a dialog nobody will finish: drop it at start, so the table stays small
-        with self._store._lock, self._store._db:
-            purged = self._store._db.execute("delete from bot_state where updated_at < ?",
-                                             (time.time() - keep_days * 86400,)).rowcount
+        purged = self._table.purge_idle(time.time() - keep_days * 86400)
         if purged:
             log.info("conversation state: %d item(s) idle for over %g days removed", purged, keep_days)
 
     @property
     def path(self) -> str:
-        return self._store.path
+        return self._table.path
 
     def close(self) -> None:
-        self._store.close()
+        self._table.close()
 
     async def read(self, keys: list[str]) -> dict[str, object]:
         if not keys:
             return {}
-        rows = await asyncio.to_thread(self._read_rows, list(keys))
+        rows = await asyncio.to_thread(self._table.read, list(keys))
         return {key: _restore(document, etag) for key, etag, document in rows}
 
     async def write(self, changes: dict[str, object]) -> None:
@@ -117,48 +106,20 @@ class SqliteStorage(Storage):
 
     async def delete(self, keys: list[str]) -> None:
         if keys:
-            await asyncio.to_thread(self._delete_rows, list(keys))
+            await asyncio.to_thread(self._table.delete, list(keys))
 
     @staticmethod
-    def _encode(changes: dict[str, object]) -> list[tuple[str, str | None, str]]:
+    def _encode(changes: dict[str, object]) -> list[StateRow]:
         return [(key, _e_tag_of(item), encode(item, unpicklable=True)) for key, item in changes.items()]
 
-    def _read_rows(self, keys: list[str]) -> list[tuple[str, str, str]]:
-        store = self._store
-        marks = ",".join("?" * len(keys))
-        with store._lock:
-            return store._db.execute(f"select key, etag, document from bot_state where key in ({marks})",
-                                     keys).fetchall()
+    def _write_rows(self, rows: list[StateRow], create_only: bool) -> None:
+        try:
+            self._table.write(rows, create_only=create_only, now=time.time())
+        except ETagMismatch as exc:
+            raise ETagConflictError(str(exc)) from None
 
-    def _write_rows(self, rows: list[tuple[str, str | None, str]], create_only: bool) -> None:
-        store = self._store
-        now = time.time()
-        with store._lock, store._db:
-            for key, e_tag, document in rows:
-                new_tag = uuid.uuid4().hex
-                if create_only:
-                    try:
-                        store._db.execute("insert into bot_state (key, etag, document, updated_at) values (?, ?, ?, ?)",
-                                          (key, new_tag, document, now))
-                    except sqlite3.IntegrityError:
-                        raise ETagConflictError(f"{key!r} exists already") from None
-                elif e_tag is None or e_tag == "*":
-                    store._db.execute(
-                        "insert into bot_state (key, etag, document, updated_at) values (?, ?, ?, ?) "
-                        "on conflict (key) do update set etag = excluded.etag, document = excluded.document, "
-                        "updated_at = excluded.updated_at", (key, new_tag, document, now))
-                else:
-                    cursor = store._db.execute(
-                        "update bot_state set etag = ?, document = ?, updated_at = ? where key = ? and etag = ?",
-                        (new_tag, document, now, key, e_tag))
-                    if cursor.rowcount != 1:
-                        raise ETagConflictError(f"{key!r} changed since it was read")
 
-    def _delete_rows(self, keys: list[str]) -> None:
-        store = self._store
-        marks = ",".join("?" * len(keys))
-        with store._lock, store._db:
-            store._db.execute(f"delete from bot_state where key in ({marks})", keys)
+SqliteStorage = DatabaseStorage       # the name before PostgreSQL could hold the state too
 
 
 class AzureBlobStorage(BlobStorage):
@@ -261,11 +222,17 @@ async def _create(storage: Storage, key: str, item: dict[str, Any]) -> None:
 
 
 def open_state_storage(kind: str, *, sqlite_path: Path, blob_connection_string: str = "",
-                       blob_container: str = "") -> Storage:
-    """The configured store (STATE_STORE): see the module docstring."""
+                       blob_container: str = "", database: DatabaseTarget | None = None) -> Storage:
+    """The configured store (STATE_STORE): see the module docstring. `database` is the bot's PostgreSQL
+    database (or its URL) for `postgres`."""
     if kind == "sqlite":
         log.info("conversation state: SQLite (%s)", sqlite_path)
-        return SqliteStorage(sqlite_path)
+        return DatabaseStorage(sqlite_path)
+    if kind == "postgres":
+        if database is None:
+            raise ValueError("STATE_STORE=postgres needs DATABASE_URL")
+        log.info("conversation state: PostgreSQL (the bot's database)")
+        return DatabaseStorage(database)
     if kind == "blob":
         if not blob_connection_string or not blob_container:
             raise ValueError("STATE_STORE=blob needs AZURE_STORAGE_CONNECTION_STRING and AZURE_STORAGE_CONTAINER")

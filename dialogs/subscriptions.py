@@ -1,9 +1,10 @@
 """Daily-sweep subscriptions: who asked for the digest, where to send it, and when it was last sent.
 
-SQLite (the same file as the feedback, WAL). One row per channel manager (AAD object id): the
-conversation reference of the 1:1 chat they subscribed from, serialised as the Bot Framework JSON, so
+In the bot's database (storage/: the SQLite file, or PostgreSQL shared by every instance). One row per
+channel manager (AAD object id): the conversation reference of the 1:1 chat they subscribed from, serialised as the Bot Framework JSON, so
 the bot can write to them without waiting for a message. The last sent date (UTC) makes the digest
-at most once a day even when the scheduler runs every minute or the server restarts.
+at most once a day even when the scheduler runs every minute or the server restarts, and a lease
+(`claim`) makes one instance of several the one that sends it.
 """
 from __future__ import annotations
 
@@ -11,25 +12,14 @@ import datetime as dt
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from retrieval.sqlite_store import SqliteStore
+from storage import DatabaseTarget
+from storage.subscriptions import SubscriptionTable
 
 log = logging.getLogger(__name__)
-
-_SCHEMA = """
-create table if not exists digest_subscriptions (
-    user_id text primary key,
-    user_name text not null default '',
-    reference text not null,
-    created_at real not null,
-    last_sent_date text,
-    failed_date text,
-    failures integer not null default 0
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -42,53 +32,47 @@ class Subscription:
     failures: int
 
 
-class SubscriptionStore(SqliteStore):
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _SCHEMA)
+DIGEST_LEASE_SECONDS = 10 * 60        # an instance that died mid-send leaves the digest to another after this
+
+
+class SubscriptionStore:
+    def __init__(self, path: DatabaseTarget) -> None:
+        self._table = SubscriptionTable(path)
+        self.path = self._table.path
+        self.holder = uuid.uuid4().hex          # this process, as the holder of digest leases
+
+    def close(self) -> None:
+        self._table.close()
 
     def subscribe(self, user_id: str, user_name: str, reference: dict[str, Any]) -> bool:
         """Store (or refresh) the user's subscription; True when it is new."""
         if not user_id:
             raise ValueError("a subscription needs the user's AAD object id")
-        with self._lock, self._db:
-            known = self._db.execute("select 1 from digest_subscriptions where user_id = ?", (user_id,)).fetchone()
-            if known:
-                self._db.execute("update digest_subscriptions set user_name = ?, reference = ? where user_id = ?",
-                                 (user_name, json.dumps(reference), user_id))
-            else:
-                self._db.execute("insert into digest_subscriptions (user_id, user_name, reference, created_at) "
-                                 "values (?, ?, ?, ?)", (user_id, user_name, json.dumps(reference), time.time()))
-        return not known
+        return self._table.upsert(user_id, user_name, json.dumps(reference), time.time())
 
     def unsubscribe(self, user_id: str) -> bool:
-        with self._lock, self._db:
-            cursor = self._db.execute("delete from digest_subscriptions where user_id = ?", (user_id,))
-        return cursor.rowcount > 0
+        return self._table.delete(user_id)
 
     def get(self, user_id: str) -> Subscription | None:
         return next((s for s in self.all() if s.user_id == user_id), None)
 
     def all(self) -> list[Subscription]:
-        with self._lock:
-            rows = self._db.execute(
-                "select user_id, user_name, reference, last_sent_date, failed_date, failures "
-                "from digest_subscriptions order by created_at").fetchall()
-        return [Subscription(row[0], row[1], json.loads(row[2]), row[3], row[4], int(row[5])) for row in rows]
+        return [Subscription(row[0], row[1], json.loads(row[2]), row[3], row[4], row[5]) for row in self._table.all()]
+
+    def claim(self, user_id: str, day: dt.date, *, now: float | None = None,
+              lease_seconds: float = DIGEST_LEASE_SECONDS) -> bool:
+        """Take the lease to send `day`'s digest to this user: False when it went out already or another
+        instance is sending it. `mark_sent` or `mark_failed` releases it."""
+        return self._table.claim(user_id, day.isoformat(), self.holder, time.time() if now is None else now,
+                                 lease_seconds)
+
+    def release(self, user_id: str) -> None:
+        """Give up this process's lease on the user's digest: nothing went out, another pass may send it."""
+        self._table.release(user_id, self.holder)
 
     def mark_sent(self, user_id: str, day: dt.date) -> None:
-        with self._lock, self._db:
-            self._db.execute("update digest_subscriptions set last_sent_date = ?, failed_date = null, failures = 0 "
-                             "where user_id = ?", (day.isoformat(), user_id))
+        self._table.mark_sent(user_id, day.isoformat())
 
     def mark_failed(self, user_id: str, day: dt.date) -> int:
         """Count a failed delivery today; returns today's failures so far."""
-        with self._lock, self._db:
-            row = self._db.execute("select failed_date, failures from digest_subscriptions where user_id = ?",
-                                   (user_id,)).fetchone()
-            if row is None:
-                return 0
-            failures = (int(row[1]) if row[0] == day.isoformat() else 0) + 1
-            self._db.execute("update digest_subscriptions set failed_date = ?, failures = ? where user_id = ?",
-                             (day.isoformat(), failures, user_id))
-        return failures
-
+        return self._table.mark_failed(user_id, day.isoformat())

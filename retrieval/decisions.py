@@ -1,39 +1,34 @@
 """Attach decisions: who proposed, attached or dismissed which partner for which opportunity, when and why.
 
-SQLite (stdlib), durable across restarts. The pipeline export stays the system of record for what is
-attached in the CRM; these decisions are the channel manager's work on top of it, shown in sweeps and
+In the bot's database (storage/: the SQLite file, or PostgreSQL shared by every instance), read afresh
+for every answer, so a decision taken on one instance is seen by the next answer on any other. The
+pipeline export stays the system of record for what is attached in the CRM; these decisions are the channel manager's work on top of it, shown in sweeps and
 used by the ranking (a dismissed partner is not suggested again for that opportunity).
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from pathlib import Path
 
 from retrieval.answers import Decision
-from retrieval.sqlite_store import SqliteStore
+from storage import Database, DatabaseTarget
+from storage.decisions import DecisionTable
 
 ACTIONS = ("propose", "attach", "dismiss")
 
-_SCHEMA = """
-create table if not exists decisions (
-    id integer primary key autoincrement,
-    opportunity_id text not null,
-    partner_id text not null,
-    partner_name text not null,
-    action text not null check (action in ('propose', 'attach', 'dismiss')),
-    reason text not null default '',
-    decided_by text not null,
-    decided_by_id text not null default '',
-    decided_at text not null
-);
-create index if not exists decisions_by_opportunity on decisions (opportunity_id);
-"""
 
+class DecisionStore:
+    def __init__(self, path: DatabaseTarget) -> None:
+        self._table = DecisionTable(path)
+        self.path = self._table.path
 
-class DecisionStore(SqliteStore):
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _SCHEMA)
+    @property
+    def database(self) -> Database:
+        """The database these decisions live in (the share decisions open it too)."""
+        return self._table.db
+
+    def close(self) -> None:
+        self._table.close()
 
     def record(self, *, opportunity_id: str, partner_id: str, partner_name: str, action: str, reason: str,
                decided_by: str, decided_by_id: str = "") -> Decision:
@@ -42,12 +37,9 @@ class DecisionStore(SqliteStore):
         if action == "dismiss" and not reason.strip():
             raise ValueError("a dismissal needs a reason")
         decided_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self._lock, self._db:
-            self._db.execute(
-                "insert into decisions (opportunity_id, partner_id, partner_name, action, reason, decided_by, "
-                "decided_by_id, decided_at) values (?, ?, ?, ?, ?, ?, ?, ?)",
-                (opportunity_id, partner_id, partner_name, action, reason.strip()[:500], decided_by, decided_by_id,
-                 decided_at))
+        self._table.insert(opportunity_id=opportunity_id, partner_id=partner_id, partner_name=partner_name,
+                           action=action, reason=reason.strip()[:500], decided_by=decided_by,
+                           decided_by_id=decided_by_id, decided_at=decided_at)
         return Decision(opportunity_id, partner_id, partner_name, action, reason.strip()[:500], decided_by, decided_at)
 
     def for_opportunity(self, opportunity_id: str) -> list[Decision]:
@@ -60,11 +52,7 @@ class DecisionStore(SqliteStore):
         return dict(out)
 
     def all(self) -> list[Decision]:
-        with self._lock:
-            rows = self._db.execute(
-                "select opportunity_id, partner_id, partner_name, action, reason, decided_by, decided_at "
-                "from decisions order by id").fetchall()
-        return [Decision(*row) for row in rows]
+        return [Decision(*row) for row in self._table.all()]
 
     def dismissed(self, opportunity_id: str) -> frozenset[str]:
         return frozenset(d.partner_id for d in self.for_opportunity(opportunity_id) if d.action == "dismiss")

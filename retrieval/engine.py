@@ -122,8 +122,8 @@ class KnowledgeEngine:
         self.catalog = catalog
         self.search = search
         self.decisions = decisions
-        # share decisions live beside the attach decisions (same SQLite file)
-        self.shares = ShareStore(decisions.path) if decisions is not None else None
+        # share decisions live beside the attach decisions, in the same database
+        self.shares = ShareStore(decisions.database) if decisions is not None else None
         self.generation: str | None = None   # the index generation it was loaded from
         self.problem = ""                     # set when the index failed at runtime: /healthz reports it
 
@@ -567,7 +567,7 @@ def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
 
 
 def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                decisions_path: Path | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
+                decisions_path: Path | str | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
     """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
 
     Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,

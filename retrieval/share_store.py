@@ -1,6 +1,6 @@
 """Share decisions: which channel manager confirmed sharing which opportunity with which partner, when,
-and the row they took to Partner Center. SQLite (stdlib), in the same file as the attach decisions,
-durable across restarts. The bot never calls Partner Center: the referrals export stays the record of
+and the row they took to Partner Center. In the bot's database beside the attach decisions (storage/:
+the SQLite file, or PostgreSQL shared by every instance), durable across restarts. The bot never calls Partner Center: the referrals export stays the record of
 what was shared there; these are the channel manager's decisions on top of it.
 """
 from __future__ import annotations
@@ -8,23 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
-from retrieval.sqlite_store import SqliteStore
-
-_SCHEMA = """
-create table if not exists share_decisions (
-    id integer primary key autoincrement,
-    opportunity_id text not null,
-    partner_id text not null,
-    partner_name text not null,
-    decided_by text not null,
-    decided_by_id text not null default '',
-    decided_at text not null,
-    import_row text not null default '{}'
-);
-create index if not exists share_decisions_by_opportunity on share_decisions (opportunity_id);
-"""
+from storage import DatabaseTarget
+from storage.shares import ShareTable
 
 
 @dataclass(frozen=True)
@@ -40,27 +26,27 @@ class ShareDecision:
         return f"Shared with {self.partner_name} ({self.decided_by}, {self.decided_at[:10]})"
 
 
-class ShareStore(SqliteStore):
-    def __init__(self, path: Path | str) -> None:
-        super().__init__(path, _SCHEMA)
+class ShareStore:
+    def __init__(self, target: DatabaseTarget) -> None:
+        self._table = ShareTable(target)
+
+    def close(self) -> None:
+        self._table.close()
 
     def record(self, *, opportunity_id: str, partner_id: str, partner_name: str, decided_by: str,
                decided_by_id: str, import_row: dict[str, str]) -> ShareDecision:
         decided_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        with self._lock, self._db:
-            self._db.execute(
-                "insert into share_decisions (opportunity_id, partner_id, partner_name, decided_by, decided_by_id, "
-                "decided_at, import_row) values (?, ?, ?, ?, ?, ?, ?)",
-                (opportunity_id, partner_id, partner_name, decided_by, decided_by_id, decided_at,
-                 json.dumps(import_row)))
+        self._table.insert(opportunity_id=opportunity_id, partner_id=partner_id, partner_name=partner_name,
+                           decided_by=decided_by, decided_by_id=decided_by_id, decided_at=decided_at,
+                           import_row=json.dumps(import_row))
         return ShareDecision(opportunity_id, partner_id, partner_name, decided_by, decided_at, import_row)
 
     def all(self) -> list[ShareDecision]:
-        with self._lock:
-            rows = self._db.execute(
-                "select opportunity_id, partner_id, partner_name, decided_by, decided_at, import_row "
-                "from share_decisions order by id").fetchall()
-        return [ShareDecision(row[0], row[1], row[2], row[3], row[4], json.loads(row[5] or "{}")) for row in rows]
+        return [_decision(row) for row in self._table.all()]
 
     def for_opportunity(self, opportunity_id: str) -> list[ShareDecision]:
-        return [d for d in self.all() if d.opportunity_id == opportunity_id]
+        return [_decision(row) for row in self._table.for_opportunity(opportunity_id)]
+
+
+def _decision(row: tuple[object, ...]) -> ShareDecision:
+    return ShareDecision(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), json.loads(str(row[5] or "{}")))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import Azurite, run_azurite
+from tests.services import Azurite, Postgres, run_azurite, run_postgres
 
 PROJECT_LOGGERS = ("bot", "dialogs", "retrieval", "knowledge", "appmanifest")
 _LOG = Path(tempfile.gettempdir()) / f"partner-atlas-test-log-{os.getpid()}.txt"
@@ -85,4 +85,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def azurite() -> Iterator[Azurite]:
     """One Azurite (Azure Blob Storage emulator) on a random loopback port for the whole run."""
     with run_azurite() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server (initdb in a temp folder) on a random loopback port for the whole run."""
+    with run_postgres() as running:
         yield running

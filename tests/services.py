@@ -1,18 +1,22 @@
-"""Services the tests start on loopback and stop afterwards: Azurite, the Azure Blob Storage emulator, and a
-Chroma server (`chroma run`, from the chromadb package) for the scale-out retrieval path.
+"""Services the tests start on loopback and stop afterwards: Azurite, the Azure Blob Storage emulator, a
+Chroma server (`chroma run`, from the chromadb package) for the scale-out retrieval path, and PostgreSQL
+(Debian's `postgresql` package, installed by `make test-postgres`) for the scale-out database.
 
 Azurite comes from tools/npm (installed by `make test-services`, which `make test` runs). It listens on
 a free 127.0.0.1 port, keeps blobs in memory and accepts any API version the Python SDK sends.
 """
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,3 +110,76 @@ def run_chroma(folder: Path, timeout: float = 60.0) -> Iterator[int]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+@dataclass(frozen=True)
+class Postgres:
+    port: int
+    user: str = "atlas"
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """A fresh, empty database on this server; its URL."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f"create database {name}")
+        return self.url(name)
+
+
+def postgres_bin() -> Path:
+    """The newest installed server's bin folder (Debian: /usr/lib/postgresql/<major>/bin)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if not found:
+        raise RuntimeError("PostgreSQL is not installed: run `make test-postgres` (apt-get install postgresql)")
+    return Path(found[-1]).parent
+
+
+@contextmanager
+def run_postgres(timeout: float = 60.0) -> Iterator[Postgres]:
+    """initdb in a temp folder and `postgres` on a free 127.0.0.1 port (trust auth, loopback only, no fsync).
+
+    initdb and postgres refuse to run as root: as root they run as Debian's `postgres` user (runuser).
+    """
+    import psycopg
+
+    binaries = postgres_bin()
+    workspace = Path(tempfile.mkdtemp(prefix="postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workspace, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data, log_path = workspace / "data", workspace / "postgres.log"
+    server = Postgres(free_port())
+    subprocess.run([*as_user, str(binaries / "initdb"), "-D", str(data), "-U", server.user, "-A", "trust",
+                    "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True, cwd=workspace)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*as_user, str(binaries / "postgres"), "-D", str(data), "-p", str(server.port), "-h", "127.0.0.1",
+             "-k", str(workspace), "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "max_connections=200"],
+            cwd=workspace, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(server.url(), connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"postgres did not start: {log_path.read_text(errors='replace')}") from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGINT)          # fast shutdown: roll back, disconnect clients
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        shutil.rmtree(workspace, ignore_errors=True)

@@ -536,7 +536,10 @@ def test_the_cli_prints_and_writes_the_gaps(data_dir: Path, tmp_path: Path, caps
     assert "--since must be a positive number of days" in capsys.readouterr().err
 
 
-def test_feedback_module_keeps_no_knowledge_text() -> None:
+def test_feedback_module_keeps_no_knowledge_text(tmp_path: Path) -> None:
     """The answers table holds what users typed and labels only: no column for answer text or passages."""
-    columns = re.findall(r"^\s+(\w+) \w+", feedback_module._SCHEMA, re.MULTILINE)
-    assert not {"summary", "text", "passage", "passages", "notes", "facts"} & set(columns)
+    feedback_module.FeedbackStore(tmp_path / "partner-atlas.db").close()
+    with closing(sqlite3.connect(tmp_path / "partner-atlas.db")) as db:
+        columns = {row[1] for table in ("answers", "feedback") for row in db.execute(f"pragma table_info({table})")}
+    assert {"question", "kind", "title", "rating"} <= columns
+    assert not {"summary", "text", "passage", "passages", "notes", "facts"} & columns

@@ -244,8 +244,8 @@ async def test_sqlite_state_idle_past_the_keep_period_is_dropped_at_start(tmp_pa
     path = tmp_path / "partner-atlas.db"
     store = SqliteStorage(path)
     await store.write({"old": {"n": 1}, "recent": {"n": 2}})
-    with store._store._lock, store._store._db:
-        store._store._db.execute("update bot_state set updated_at = updated_at - 31 * 86400 where key = 'old'")
+    store._table.db.write(lambda tx: tx.execute(
+        "update bot_state set updated_at = updated_at - 31 * 86400 where key = 'old'"))
     store.close()
     reopened = SqliteStorage(path, keep_days=30)
     assert set(await reopened.read(["old", "recent"])) == {"recent"}

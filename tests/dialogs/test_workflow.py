@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -24,11 +23,12 @@ from aiohttp.test_utils import TestClient, TestServer
 import bot
 from dialogs import render
 from dialogs.digest import MAX_FAILURES_PER_DAY
-from dialogs.exports import EXPORT_TTL_SECONDS
+from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.decisions import DecisionStore
 from retrieval.engine import KnowledgeEngine
+from storage.database import opened
 from tests.dialogs.fakes import personal_message
 from tests.dialogs.test_render import assert_valid_card
 from tests.factories import ECM, OPP_HEADER, SELLER, default_opportunities, make_knowledge, write_table
@@ -254,7 +254,7 @@ async def test_a_seller_cannot_decide_export_or_subscribe(served: Served) -> Non
         [reply] = await served.say(**attempt, user=SELLER)    # type: ignore[arg-type]
         assert reply["text"] == refusal, attempt
     assert "not available to you" in text_of(await served.say("coverage gaps", user=SELLER)).lower()
-    assert not (served.data / "exports").exists() or not any((served.data / "exports").iterdir())
+    assert ExportStore(served.data / "partner-atlas.db").names() == []
     assert served.app[bot.digest_sender_key()].subscriptions.all() == []
 
 
@@ -394,12 +394,12 @@ async def test_the_export_route_serves_only_unexpired_files_by_their_exact_name(
     for path in ("/exports/../partner-atlas.db", "/exports/../../etc/passwd", "/exports/", "/exports"):
         response = await served.client.get(path)
         assert response.status == 404, path
-    # expired: the file's clock says it was written 15 minutes ago
-    old = served.data / "exports" / name
-    stamp = old.stat().st_mtime - EXPORT_TTL_SECONDS - 1
-    os.utime(old, (stamp, stamp))
+    # expired: the database says it was written 15 minutes ago
+    with opened(served.data / "partner-atlas.db") as database:
+        database.write(lambda tx: tx.execute("update exports set created_at = created_at - ? where name = ?",
+                                             (EXPORT_TTL_SECONDS + 1, name)))
     assert (await served.client.get(f"/exports/{name}")).status == 404
-    assert not old.exists()                                   # and it is gone from the disk
+    assert name not in ExportStore(served.data / "partner-atlas.db").names()     # and it is gone
 
 
 # --------------------------------------------------------------------------- coverage gaps
