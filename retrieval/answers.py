@@ -23,6 +23,8 @@ class AnswerKind(StrEnum):
     DECISION = "decision"              # an attach decision was recorded
     DENIED = "denied"                  # the user may not see this
     CLARIFY = "clarify"                # a needed fact is missing: ask for it
+    FIT = "fit"                        # yes / no: is a named partner right for a workload, place, specialization
+    COMPARISON = "comparison"          # two or more named partners side by side
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ class Fact:
 class Understood:
     """What the question was understood to ask, echoed to the user and kept for follow-ups."""
 
-    intent: str = ""
+    intent: str = ""                     # what the question was taken to ask (retrieval/understanding/intent.py)
     question: str = ""                   # the wording that decides the intent (first question of a follow-up chain)
     workloads: tuple[str, ...] = ()
     solution_plays: tuple[str, ...] = ()
