@@ -228,7 +228,7 @@ class KnowledgeEngine:
         """Every coverage-gap cell a gaps question selects (the card shows the largest 40); None when the
         user may not see the pipeline or the question is not about coverage gaps. `scope` as for export_sweep."""
         linked = self._scope_linked(question, scope)
-        if not user.sees_pipeline or self.intent_of(linked.text, linked) != "gaps":
+        if not user.sees_pipeline or self.intent_of(linked.text, linked)[0] != "gaps":
             return None
         answer = self._gaps(linked, user, self._understood(linked), limit=None)
         header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
@@ -270,8 +270,8 @@ class KnowledgeEngine:
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         """Compose the answer from what the question links to and what it asks (retrieval/understanding)."""
         names = linked.names
-        kind = self.intent_of(question, linked)
-        route = choose(kind, facts_of(linked))
+        kind, confidence = self.intent_of(question, linked)
+        route = choose(kind, facts_of(linked), confidence)
         understood = replace(self._understood(linked), intent=kind)
         workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
         specs, designations = names("specialization"), names("designation")
@@ -289,6 +289,10 @@ class KnowledgeEngine:
             return partner_checks.compare_partners(self.catalog, partners, need, understood)
         if route == "fit" and partners:
             return partner_checks.fit_check(self.catalog, partners[0], need, specs, designations, understood)
+        if kind == "fit" and len(partners) == 1 and linked.unknown_terms and not (workloads or plays or areas):
+            # "has X earned <a name the catalog does not know>?": nothing in its profile says so
+            return partner_checks.fit_check(self.catalog, partners[0], need, [*specs, *linked.unknown_terms],
+                                            designations, understood)
         if route in ("profile", "fit", "comparison") and partners:
             partner = partners[0]
             show = user.may_see(partner.allowed_groups)
@@ -318,12 +322,14 @@ class KnowledgeEngine:
             return self._ask_for_workload(linked, understood)
         return self._documents(question, linked, user, understood)
 
-    def intent_of(self, question: str, linked: Linked) -> str:
-        """The answer kind the question asks for: the classifier's reading of its shape, or the facts alone."""
+    def intent_of(self, question: str, linked: Linked) -> tuple[str, float]:
+        """The answer kind the question asks for and how sure that is: the classifier's reading of its shape,
+        or the facts alone (no model installed)."""
         classifier = shared_classifier()
         if classifier is None:
-            return facts_only_kind(facts_of(linked))
-        return classifier.classify(question, self.catalog.vocabulary).kind
+            return facts_only_kind(facts_of(linked)), 1.0
+        intent = classifier.classify(question, self.catalog.vocabulary)
+        return intent.kind, intent.confidence
 
     def _with_incentives(self, answer: Answer, linked: Linked, understood: Understood) -> Answer:
         """Coverage for a deal (segment or size given) also carries the incentives that fit it."""

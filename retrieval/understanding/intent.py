@@ -172,26 +172,33 @@ def shared_classifier() -> IntentClassifier | None:
 
 
 class _Lexical:
-    """tf-idf cosine between a shape and every bank shape (words, word pairs, character 4-grams for typos)."""
+    """tf-idf cosine between a shape and every bank shape (words, word pairs, character 4-grams for typos).
+
+    Kept as an inverted index: a question has a few dozen features, so its similarities cost microseconds."""
 
     def __init__(self, shapes: Sequence[str]) -> None:
         counted = [_features(s) for s in shapes]
         frequency = Counter(k for f in counted for k in f)
+        self.size = len(shapes)
         self.idf = {k: math.log((1 + len(shapes)) / (1 + n)) + 1 for k, n in frequency.items()}
-        self.index = {k: i for i, k in enumerate(self.idf)}
-        self.matrix = np.stack([self._vector(f) for f in counted]) if counted else np.zeros((0, 0), np.float32)
+        postings: dict[str, list[tuple[int, float]]] = {}
+        for row, features in enumerate(counted):
+            for key, weight in self._weights(features).items():
+                postings.setdefault(key, []).append((row, weight))
+        self.postings = {k: (np.array([r for r, _ in v]), np.array([w for _, w in v], dtype=np.float32))
+                         for k, v in postings.items()}
 
-    def _vector(self, features: Counter[str]) -> np.ndarray:
-        vector = np.zeros(len(self.index), dtype=np.float32)
-        for key, n in features.items():
-            i = self.index.get(key)
-            if i is not None:
-                vector[i] = (1 + math.log(n)) * self.idf[key]
-        norm = float(np.linalg.norm(vector))
-        return vector / norm if norm else vector
+    def _weights(self, features: Counter[str]) -> dict[str, float]:
+        weights = {k: (1 + math.log(n)) * self.idf[k] for k, n in features.items() if k in self.idf}
+        norm = math.sqrt(sum(w * w for w in weights.values()))
+        return {k: w / norm for k, w in weights.items()} if norm else {}
 
     def similarities(self, shape: str) -> np.ndarray:
-        return self.matrix @ self._vector(_features(shape))
+        out = np.zeros(self.size, dtype=np.float32)
+        for key, weight in self._weights(_features(shape)).items():
+            rows, weights = self.postings[key]
+            out[rows] += weight * weights
+        return out
 
 
 def _features(shape: str) -> Counter[str]:

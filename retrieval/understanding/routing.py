@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 # kinds that ask for partners (as opposed to documents, pipeline lists or one record)
 SEEKING = frozenset({"coverage", "specialization", "fit", "attach", "comparison"})
+# Below this similarity to its nearest example, a question that links to nothing is not sent to the pipeline
+# views (which a seller is refused): a program question the bank has no neighbour for goes to the documents.
+PIPELINE_MIN_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,14 @@ def facts_only_kind(facts: Facts) -> str:
     return "document"
 
 
-def choose(kind: str, facts: Facts) -> str:
+def choose(kind: str, facts: Facts, confidence: float = 1.0) -> str:
     """The route: opportunity | gaps | pipeline | comparison | fit | profile | incentive | specialization |
     coverage | document | unknown | leftover | ask_workload."""
     if facts.opportunity:
         return "opportunity"
+    linked_nothing = not (facts.partners or facts.subject or facts.held or facts.place or facts.deal or facts.money)
+    if kind in ("gaps", "pipeline", "opportunity", "attach") and linked_nothing and confidence < PIPELINE_MIN_CONFIDENCE:
+        return "document"
     if kind == "gaps":
         return "gaps"
     if kind == "pipeline" or (kind == "opportunity" and (facts.subject or facts.place or facts.deal)):
