@@ -289,10 +289,11 @@ class KnowledgeEngine:
             return partner_checks.compare_partners(self.catalog, partners, need, understood)
         if route == "fit" and partners:
             return partner_checks.fit_check(self.catalog, partners[0], need, specs, designations, understood)
-        if kind == "fit" and len(partners) == 1 and linked.unknown_terms and not (workloads or plays or areas):
-            # "has X earned <a name the catalog does not know>?": nothing in its profile says so
-            return partner_checks.fit_check(self.catalog, partners[0], need, [*specs, *linked.unknown_terms],
-                                            designations, understood)
+        if kind in ("fit", "specialization") and len(partners) == 1 and linked.unknown_terms \
+                and not (workloads or plays or areas):
+            # "has X earned <a name the catalog does not know>?": checked against what its profile holds
+            named = partner_checks.named_credentials(question, partners[0], linked.unknown_terms)
+            return partner_checks.fit_check(self.catalog, partners[0], need, [*specs, *named], designations, understood)
         if route in ("profile", "fit", "comparison") and partners:
             partner = partners[0]
             show = user.may_see(partner.allowed_groups)

@@ -7,6 +7,7 @@ comparison  two or more partners -> workloads on the map, countries, roles, spec
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from knowledge.geography import country_name
@@ -19,7 +20,7 @@ from retrieval.ranking import Need, profile_citation, row_citation, row_fits, sc
 @dataclass(frozen=True)
 class Check:
     ok: bool
-    text: str                 # the finding, a sentence fragment: "on the FY27 map for AKS in France (Lead)"
+    text: str                 # the finding, after the partner name: "is on the FY27 solution map for AKS in France (Lead)"
     source: Citation | None
 
 
@@ -49,19 +50,19 @@ def _map_check(catalog: Catalog, partner: Partner, need: Need, place: str) -> Ch
     if here:
         roles = ", ".join(dict.fromkeys(r.role or "aligned" for r in here))
         year = here[0].fiscal_year
-        covered = "" if need.countries else f" ({_countries([c for r in here for c in r.countries])})"
-        return Check(True, f"on the {year + ' ' if year else ''}solution map for {subject}{where}{covered} ({roles})",
+        covered = "" if need.countries else f" in {_countries([c for r in here for c in r.countries])}"
+        return Check(True, f"is on the {year + ' ' if year else ''}solution map for {subject}{where}{covered} ({roles})",
                      row_citation(here[0]))
     if rows:
-        return Check(False, f"not on the solution map for {subject}{where}; it covers {subject} in "
+        return Check(False, f"is not on the solution map for {subject}{where}; it covers {subject} in "
                             f"{_countries([c for r in rows for c in r.countries])}", row_citation(rows[0]))
     listed = set(wanted) & set(partner.workloads)
     delivers = not need.countries or bool(set(need.countries) & set(partner.countries))
     if listed and delivers:
-        return Check(False, f"not on the solution map for {subject}{where}; its profile lists {subject}"
+        return Check(False, f"is not on the solution map for {subject}{where}; its profile lists {subject}"
                             f"{' and delivery' + where if where else ''} (profile evidence only)",
                      profile_citation(partner, "workloads"))
-    return Check(False, f"not on the solution map for {subject} anywhere, and its profile does not list it",
+    return Check(False, f"is not on the solution map for {subject} anywhere, and its profile does not list it",
                  profile_citation(partner, "workloads"))
 
 
@@ -80,6 +81,26 @@ def _held_check(partner: Partner, name: str, field_name: str) -> Check:
     return Check(False, f"does not hold {name} (its {field_name}: {others})", profile_citation(partner, field_name))
 
 
+_CAPITALISED_RUN = re.compile(r"[A-Z][\w&+-]*(?:\s+(?:(?:and|&|of|on|for|with|to)\s+)?[A-Z0-9][\w&+-]*)*")
+_CREDENTIAL_WORDS = re.compile(r"\s+(spec|specs|specialization|specialisation|designation|badge)$", re.IGNORECASE)
+
+
+def named_credentials(question: str, partner: Partner, unknown_terms: list[str]) -> list[str]:
+    """The credential names a question asks a partner about, as its profile spells them when it holds them.
+
+    "got the Analytics on Microsoft Azure spec?" -> "Analytics on Microsoft Azure"; a name the catalog does not
+    know ("Identity and Access Management") is kept whole (the capitalised run around it) so the check can say
+    the partner does not hold it."""
+    held = {h.lower(): h for h in (*partner.specializations, *partner.designations)}
+    out: list[str] = []
+    for term in unknown_terms:
+        run = next((m.group(0) for m in _CAPITALISED_RUN.finditer(question) if term in m.group(0)), term)
+        name = _CREDENTIAL_WORDS.sub("", run.strip())
+        match = next((h for key, h in held.items() if key == name.lower() or key in name.lower()), None)
+        out.append(match or name)
+    return list(dict.fromkeys(out))
+
+
 def fit_check(catalog: Catalog, partner: Partner, need: Need, specializations: list[str], designations: list[str],
               understood: Understood) -> Answer:
     """Is this partner right for what the question names? Yes only when every named fact checks out."""
@@ -96,13 +117,13 @@ def fit_check(catalog: Catalog, partner: Partner, need: Need, specializations: l
     fits = all(c.ok for c in checks)
     asked = " · ".join(x for x in (_subject(need), *specializations, *designations, place) if x)
     if fits:
-        summary = f"Yes — {partner.name} is " + "; ".join(c.text for c in checks) + "."
+        summary = f"Yes — {partner.name} " + "; ".join(c.text for c in checks) + "."
     else:
         failed = [c for c in checks if not c.ok]
-        summary = f"No — {partner.name} is " + "; ".join(c.text for c in failed) + "."
+        summary = f"No — {partner.name} " + "; ".join(c.text for c in failed) + "."
         held = [c for c in checks if c.ok]
         if held:
-            summary += " It is " + "; ".join(c.text for c in held) + "."
+            summary += " It " + "; ".join(c.text for c in held) + "."
     rows = [r for r in catalog.rows_by_partner.get(partner.id, []) if row_fits(r, need, catalog)]
     match = score_partner(partner, partner.id, rows, need, catalog) if need.workloads or need.countries else None
     facts = [Fact("Checked" if c.ok else "Does not fit", c.text, source=c.source) for c in checks]
@@ -153,7 +174,7 @@ def compare_partners(catalog: Catalog, partners: list[Partner], need: Need, unde
         rows = catalog.rows_by_partner.get(partner.id, [])
         if subject:
             check = _map_check(catalog, partner, need, place)
-            verdicts.append(f"{partner.name} is {check.text}")
+            verdicts.append(f"{partner.name} {check.text}")
             facts.append(Fact(f"{partner.name} — fit", check.text, source=check.source))
         facts += [
             Fact(f"{partner.name} — on the map", _rows_summary(rows), source=row_citation(rows[0]) if rows else source),
