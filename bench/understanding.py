@@ -32,7 +32,7 @@ from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine, facts_of
 from retrieval.linking import link
-from retrieval.understanding.intent import INTENTS, Example, load_examples, shared_classifier
+from retrieval.understanding.intent import INTENTS, Example, IntentClassifier, load_examples, shared_classifier
 from retrieval.understanding.routing import choose
 
 SAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
@@ -118,13 +118,19 @@ def _facts_linked(example: Example, engine: KnowledgeEngine) -> bool:
     return wanted <= named
 
 
-def evaluate(engine: KnowledgeEngine, examples: list[Example]) -> tuple[dict[str, KindScore], list[float]]:
+def evaluate(engine: KnowledgeEngine, examples: list[Example], classifier: IntentClassifier | None = None,
+             ) -> tuple[dict[str, KindScore], list[float]]:
+    """Score `examples` as the engine understands them (or with `classifier` in place of the shared one)."""
     scores: dict[str, KindScore] = defaultdict(KindScore)
     costs: list[float] = []
     for example in examples:
         started = time.perf_counter()
         linked = link(example.text, engine.catalog)
-        kind, confidence = engine.intent_of(example.text, linked)
+        if classifier is None:
+            kind, confidence = engine.intent_of(example.text, linked)
+        else:
+            intent = classifier.classify(example.text, engine.catalog.vocabulary)
+            kind, confidence = intent.kind, intent.confidence
         route = choose(kind, facts_of(linked), confidence)
         costs.append((time.perf_counter() - started) * 1000)
         score = scores[example.kind]
@@ -146,14 +152,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--all", action="store_true", help="score the tuning half too (not a fair figure)")
     parser.add_argument("--quiet", action="store_true", help="no list of misses")
+    parser.add_argument("--no-english", action="store_true",
+                        help="embed foreign question words as typed (to measure what the word list adds)")
     args = parser.parse_args(argv)
     examples = [e for e in load_examples() if args.all or not e.tuning]
     with tempfile.TemporaryDirectory(prefix="understanding-") as tmp:
         engine = check_engine(Path(tmp) / "knowledge")
         if shared_classifier() is None:
             print("the embedding model is not installed: routing from the linked facts alone")
+        classifier = None
+        if args.no_english:
+            from retrieval.embeddings import make_embedder  # noqa: PLC0415
+
+            model = make_embedder("minilm")
+            classifier = IntentClassifier(model.embed_array, str(getattr(model, "model_id", "minilm")),  # type: ignore[attr-defined]
+                                          english=False)
         engine.intent_of("warm up", link("warm up", engine.catalog))
-        scores, costs = evaluate(engine, examples)
+        scores, costs = evaluate(engine, examples, classifier)
     print(f"{'kind':<15} {'n':>3} {'intent':>7} {'route':>7} {'facts':>7}")
     for kind in INTENTS:
         s = scores.get(kind)

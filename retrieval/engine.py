@@ -338,8 +338,9 @@ class KnowledgeEngine:
         deal = linked.deal_usd if linked.deal_usd is not None else linked.value_min
         if answer.kind is not AnswerKind.COVERAGE or not (names("segment") or deal is not None) or len(understood.workloads) != 1:
             return answer
-        funding = structured.incentives(self.catalog, understood.workloads[0], (names("segment") or [None])[0],
-                                        (linked.countries or (None,))[0], deal, understood)
+        segments, countries = names("segment"), linked.countries
+        funding = structured.incentives(self.catalog, understood.workloads[0], segments[0] if segments else None,
+                                        countries[0] if countries else None, deal, understood)
         if not funding.incentives:
             return answer
         return replace(answer, incentives=funding.incentives,

@@ -8,7 +8,7 @@ comparison  two or more partners -> workloads on the map, countries, roles, spec
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.geography import country_name
 from knowledge.records import MapRow, Partner
@@ -128,8 +128,13 @@ def fit_check(catalog: Catalog, partner: Partner, need: Need, specializations: l
     match = score_partner(partner, partner.id, rows, need, catalog) if need.workloads or need.countries else None
     facts = [Fact("Checked" if c.ok else "Does not fit", c.text, source=c.source) for c in checks]
     facts += _context_facts(partner, positive_first=fits)
+    notes: tuple[str, ...] = ()
+    if match is not None and match.gaps:
+        # the verdict leads; what would make the partner a weaker choice is said after it
+        notes = (f"Worth knowing: {'; '.join(match.gaps)}.",)
+        match = replace(match, gaps=())
     return Answer(AnswerKind.FIT, f"{partner.name}: {'a fit' if fits else 'not a fit'} for {asked or 'this'}",
-                  summary, understood, partners=(match,) if match is not None and fits else (),
+                  summary, understood, partners=(match,) if match is not None and fits else (), notes=notes,
                   facts=tuple(facts), citations=tuple(dict.fromkeys(c.source for c in checks if c.source)),
                   suggestions=() if fits or not _subject(need) else
                   (f"Which partners cover {_subject(need)}" + (f" in {place}?" if place else "?"),))
@@ -142,8 +147,12 @@ def _context_facts(partner: Partner, *, positive_first: bool) -> list[Fact]:
     facts = [Fact("Capacity", capacity, source=profile_citation(partner, "capacity")),
              Fact("Contact", ", ".join(x for x in (partner.contacts.pdm, partner.contacts.pdm_email) if x), source=source)]
     readiness = Fact("Co-sell ready", "yes" if partner.co_sell_ready else "no", source=profile_citation(partner, "co_sell_ready"))
-    # a "yes" answer leads with what holds; the caveats come after
-    facts = facts + [readiness] if positive_first else [readiness, *facts]
+    # A "yes" answers what was asked and stays a plain yes: readiness is added when it holds (the profile, cited,
+    # has the rest). A "no" gives the whole picture.
+    if positive_first:
+        facts = facts + ([readiness] if partner.co_sell_ready else [])
+    else:
+        facts = [readiness, *facts]
     return [f for f in facts if f.value]
 
 
