@@ -31,7 +31,7 @@ from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.routing import Facts, choose, facts_only_kind
+from retrieval.understanding.routing import Facts, choose, facts_only_kind, settle
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -327,10 +327,11 @@ class KnowledgeEngine:
         """The answer kind the question asks for and how sure that is: the classifier's reading of its shape,
         or the facts alone (no model installed)."""
         classifier = shared_classifier()
+        facts = facts_of(linked)
         if classifier is None:
-            return facts_only_kind(facts_of(linked)), 1.0
+            return facts_only_kind(facts), 1.0
         intent = classifier.classify(question, self.catalog.vocabulary)
-        return intent.kind, intent.confidence
+        return settle(tuple(k for k, _ in intent.scores), facts), intent.confidence
 
     def _with_incentives(self, answer: Answer, linked: Linked, understood: Understood) -> Answer:
         """Coverage for a deal (segment or size given) also carries the incentives that fit it."""

@@ -45,6 +45,18 @@ def facts_only_kind(facts: Facts) -> str:
     return "document"
 
 
+def feasible(kind: str, facts: Facts) -> bool:
+    """Can the question be this kind, given what it names? A fit check or a profile needs a named partner."""
+    if kind in ("fit", "profile", "comparison"):
+        return facts.partners > 0
+    return True
+
+
+def settle(ranked: tuple[str, ...], facts: Facts) -> str:
+    """The classifier's best kind among those the facts allow (its neighbours' votes, best first)."""
+    return next((k for k in ranked if feasible(k, facts)), facts_only_kind(facts))
+
+
 def choose(kind: str, facts: Facts, confidence: float = 1.0) -> str:
     """The route: opportunity | gaps | pipeline | comparison | fit | profile | incentive | specialization |
     coverage | document | unknown | leftover | ask_workload."""
