@@ -124,17 +124,19 @@ def fit_check(catalog: Catalog, partner: Partner, need: Need, specializations: l
         held = [c for c in checks if c.ok]
         if held:
             summary += " It " + "; ".join(c.text for c in held) + "."
+    # the partner's sourced reasons for what was asked (its map rows for a workload; its credentials, capacity
+    # and readiness otherwise)
     rows = [r for r in catalog.rows_by_partner.get(partner.id, []) if row_fits(r, need, catalog)]
-    match = score_partner(partner, partner.id, rows, need, catalog) if need.workloads or need.countries else None
+    match = score_partner(partner, partner.id, rows, need, catalog)
     facts = [Fact("Checked" if c.ok else "Does not fit", c.text, source=c.source) for c in checks]
     facts += _context_facts(partner, positive_first=fits)
     notes: tuple[str, ...] = ()
-    if match is not None and match.gaps:
+    if fits and match.gaps:
         # the verdict leads; what would make the partner a weaker choice is said after it
         notes = (f"Worth knowing: {'; '.join(match.gaps)}.",)
         match = replace(match, gaps=())
     return Answer(AnswerKind.FIT, f"{partner.name}: {'a fit' if fits else 'not a fit'} for {asked or 'this'}",
-                  summary, understood, partners=(match,) if match is not None and fits else (), notes=notes,
+                  summary, understood, partners=(match,) if fits else (), notes=notes,
                   facts=tuple(facts), citations=tuple(dict.fromkeys(c.source for c in checks if c.source)),
                   suggestions=() if fits or not _subject(need) else
                   (f"Which partners cover {_subject(need)}" + (f" in {place}?" if place else "?"),))
