@@ -30,10 +30,10 @@ import yaml
 
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
-from retrieval.engine import KnowledgeEngine, facts_of
+from retrieval.engine import KnowledgeEngine
 from retrieval.linking import link
 from retrieval.understanding.intent import INTENTS, Example, IntentClassifier, load_examples, shared_classifier
-from retrieval.understanding.routing import choose, settle
+from retrieval.understanding.routing import choose, facts_of, settle
 
 SAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
 EXPECTED_ROUTE = {"attach": "opportunity", "opportunity": "opportunity"}

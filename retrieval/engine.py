@@ -31,7 +31,7 @@ from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.routing import Facts, choose, facts_only_kind, settle
+from retrieval.understanding.routing import choose, facts_of, facts_only_kind, settle
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -509,17 +509,6 @@ _FOLLOW_UP_CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same 
                              re.IGNORECASE)
 _SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
                             "incentive", "program"})
-
-
-def facts_of(linked: Linked) -> Facts:
-    kinds = {e.kind for e in linked.entities}
-    return Facts(opportunity=bool(linked.opportunity_ids or linked.unknown_opportunity_ids),
-                 partners=len(linked.names("partner")), subject=bool(kinds & {"workload", "solution_play", "solution_area"}),
-                 held=bool(kinds & {"specialization", "designation"}), place=bool(linked.places),
-                 deal=bool("segment" in kinds or linked.deal_usd is not None or linked.value_min is not None
-                           or linked.value_max is not None),
-                 money=bool(kinds & {"incentive", "program"}), unknown_terms=bool(linked.unknown_terms),
-                 leftover=bool(linked.leftover_words))
 
 
 def _is_follow_up(question: str, linked: Linked) -> bool:

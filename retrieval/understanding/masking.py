@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import pycountry
 import yaml
 
 from knowledge.geography import ambiguous_codes, place_phrases
@@ -121,8 +122,9 @@ def _mask_names(text: str, vocabulary: Vocabulary) -> str:
 
 
 def _is_country_code(token: str) -> bool:
+    """"DE", "GB": upper-case ISO codes (not those that are also words, like "IT" or "IN")."""
     return len(token) == 2 and token.isupper() and token.isalpha() and token not in ambiguous_codes() \
-        and token.lower() in place_phrases()
+        and pycountry.countries.get(alpha_2=token) is not None
 
 
 def names_vocabulary(named: Iterable[tuple[str, str]]) -> Vocabulary:

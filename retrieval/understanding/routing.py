@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from retrieval.linking import Linked
+
 # kinds that ask for partners (as opposed to documents, pipeline lists or one record)
 SEEKING = frozenset({"coverage", "specialization", "fit", "attach", "comparison"})
 # Below this similarity to its nearest example, a question that links to nothing is not sent to the pipeline
@@ -28,6 +30,17 @@ class Facts:
     money: bool = False              # an incentive or program named
     unknown_terms: bool = False      # a product-like name the catalog does not know
     leftover: bool = False           # other content words
+
+
+def facts_of(linked: Linked) -> Facts:
+    kinds = {e.kind for e in linked.entities}
+    return Facts(opportunity=bool(linked.opportunity_ids or linked.unknown_opportunity_ids),
+                 partners=len(linked.names("partner")), subject=bool(kinds & {"workload", "solution_play", "solution_area"}),
+                 held=bool(kinds & {"specialization", "designation"}), place=bool(linked.places),
+                 deal=bool("segment" in kinds or linked.deal_usd is not None or linked.value_min is not None
+                           or linked.value_max is not None),
+                 money=bool(kinds & {"incentive", "program"}), unknown_terms=bool(linked.unknown_terms),
+                 leftover=bool(linked.leftover_words))
 
 
 def facts_only_kind(facts: Facts) -> str:
