@@ -598,6 +598,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
              time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
              len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
+    shared_classifier()   # the intent bank's vectors, now rather than on the first question
     engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
     engine.generation = live.name if live else None
     engine.problem = problem

@@ -157,18 +157,28 @@ class IntentClassifier:
         return intent
 
 
+_shared_lock = threading.Lock()
+
+
 @functools.lru_cache(maxsize=1)
-def shared_classifier() -> IntentClassifier | None:
-    """The process's classifier on the shared MiniLM model; None when the model is not installed."""
-    from retrieval.embeddings import ModelNotInstalledError, default_cache_dir, make_embedder  # noqa: PLC0415
+def _build_shared() -> IntentClassifier | None:
+    from retrieval.embeddings import default_cache_dir, make_embedder  # noqa: PLC0415
 
     try:
         model = make_embedder("minilm")
-    except ModelNotInstalledError as exc:
-        log.warning("intent classifier unavailable (%s): answering from the linked facts alone", exc)
+        return IntentClassifier(model.embed_array, str(getattr(model, "model_id", "minilm")),  # type: ignore[attr-defined]
+                                cache_dir=default_cache_dir())
+    except Exception as exc:  # noqa: BLE001 - no model or a broken bank: the linked facts still route
+        log.warning("intent classifier unavailable (%s: %s): answering from the linked facts alone",
+                    type(exc).__name__, exc)
         return None
-    return IntentClassifier(model.embed_array, str(getattr(model, "model_id", "minilm")),  # type: ignore[attr-defined]
-                            cache_dir=default_cache_dir())
+
+
+def shared_classifier() -> IntentClassifier | None:
+    """The process's classifier on the shared MiniLM model, built once; None when the model is not installed
+    or the bank cannot be read (the engine then routes from the linked facts alone)."""
+    with _shared_lock:
+        return _build_shared()
 
 
 class _Lexical:

@@ -170,3 +170,11 @@ def test_without_the_model_the_facts_alone_still_route(tmp_path: Path, monkeypat
     assert ask(engine, "Deltawave Consulting vs Pioneerstack Systems").kind is AnswerKind.COMPARISON
     assert ask(engine, "is Deltawave Consulting on the map for AKS in France?").kind is AnswerKind.FIT
     assert ask(engine, "AKS in Poland").kind is AnswerKind.COVERAGE
+
+
+def test_a_bank_naming_an_unknown_kind_is_refused(tmp_path: Path) -> None:
+    bank = tmp_path / "paraphrases.yaml"
+    bank.write_text('coverage:\n  - ["who does AKS in Germany", {}]\nweather:\n  - ["is it raining", {}]\n',
+                    encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown answer kind 'weather'"):
+        load_examples(bank)
