@@ -28,6 +28,8 @@ class AnswerKind(StrEnum):
     TEAM_UP = "team_up"                # partners that complement a partner for a workload / country
     SHARE = "share"                    # pre-flight checks before sharing an opportunity with a partner
     SHARED = "shared"                  # a share decision was recorded (with the Partner Center import row)
+    FIT = "fit"                        # yes / no: is a named partner right for a workload, place, specialization
+    COMPARISON = "comparison"          # two or more named partners side by side
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ class Fact:
 class Understood:
     """What the question was understood to ask, echoed to the user and kept for follow-ups."""
 
-    intent: str = ""
+    intent: str = ""                     # what the question was taken to ask (retrieval/understanding/intent.py)
     question: str = ""                   # the wording that decides the intent (first question of a follow-up chain)
     workloads: tuple[str, ...] = ()
     solution_plays: tuple[str, ...] = ()

@@ -1,9 +1,11 @@
 """The answer engine: one entry point from a question (and who asks it) to a grounded Answer.
 
-Routing is by what the question links to, not by embedding similarity: an opportunity id goes to the
-pipeline approaches, a workload with a partner-seeking question to coverage, a specialization to its
-holders, funding words with deal facts to incentive eligibility, a partner name to its profile, and
-everything else to hybrid document search. Access is decided here, once, for every path:
+The answer is composed from what the question links to (opportunity ids, workloads, partners,
+specializations, places, deal facts) and what it asks, read from its meaning by the intent classifier
+(retrieval/understanding): an opportunity id goes to the pipeline approaches (suggestions when no partner is
+attached), a workload to coverage (with the incentives that fit when deal facts are given), a specialization
+to its holders, a deal to incentive eligibility, one named partner to its profile or a fit check, two to a
+comparison, and everything else to hybrid document search. Access is decided here, once, for every path:
 opportunities and confidential notes only for their groups, and only in a 1:1 chat.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
-from retrieval import referral_route, structured
+from retrieval import partner_checks, referral_route, structured
 from retrieval import share as sharing
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog, Entity, normalize
@@ -31,6 +33,8 @@ from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked, link
 from retrieval.ranking import Need
 from retrieval.share_store import ShareStore
+from retrieval.understanding.intent import shared_classifier
+from retrieval.understanding.routing import choose, facts_of, facts_only_kind, settle
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -94,26 +98,8 @@ class AnswerEngine(Protocol):
     def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
 
 
-_ATTACH_WORDS = ("suggest", "suggestion", "suggestions", "attach", "recommend", "recommendation", "who should",
-                 "best partner", "best fit", "fit", "candidates", "candidate", "partner for", "partners for",
-                 "which partner", "which partners", "who can")
-_UNATTACHED_WORDS = ("unattached", "no partner", "without a partner", "without partner", "without partners",
-                     "not attached", "missing a partner", "missing partner", "no partners", "have no partner",
-                     "need a partner attached", "lack a partner")
-_PIPELINE_WORDS = ("pipeline", "opportunities", "opportunity", "opps", "my deals", "deals")
-_INCENTIVE_WORDS = ("incentive", "incentives", "funding", "fund", "funds", "funded", "eligible", "eligibility",
-                    "investment", "investments", "ecif", "pay for", "subsidy", "rebate")
-_HOLDER_WORDS = ("who", "which", "partners", "partner", "list", "hold", "holds", "has", "have", "show")
-_HOW_WORDS = ("require", "requires", "requirement", "requirements", "criteria", "how", "what is", "what are",
-              "what does", "earn", "get", "audit", "mean", "explain", "renew", "when")
-_SEEK_PATTERNS = re.compile(
-    r"\b(which|any)\s+(\w+\s+){0,2}partners?\b|\bwhat\s+partners?\b|\bwho\s+(can|could|covers?|does|do|is|are|has|delivers?|handles?|"
-    r"should)\b|\bpartners?\s+(for|that|who|covering|in|with|to)\b|\b(need|find|recommend|suggest)\s+(me\s+)?(a|an|some)?"
-    r"\s*partners?\b|\bcovers?\b|\bcoverage\b", re.IGNORECASE)
 _SORT_BY_DATE = re.compile(r"\b(close date|closing|soonest|by date)\b", re.IGNORECASE)
 _STAGE = re.compile(r"\bstage\s*(\d)\b", re.IGNORECASE)
-_GAP_WORDS = ("coverage gap", "coverage gaps", "gaps", "gap analysis", "white space", "whitespace",
-              "where are we missing partners", "missing coverage", "heatmap", "heat map")
 _NOTES_WORDS = ("notes", "note", "concerns", "concern", "review", "internal", "escalation", "escalations", "risk")
 
 
@@ -264,7 +250,7 @@ class KnowledgeEngine:
         """Every coverage-gap cell a gaps question selects (the card shows the largest 40); None when the
         user may not see the pipeline or the question is not about coverage gaps. `scope` as for export_sweep."""
         linked = self._scope_linked(question, scope)
-        if not user.sees_pipeline or not linked.has(*_GAP_WORDS):
+        if not user.sees_pipeline or self.intent_of(linked.text, linked)[0] != "gaps":
             return None
         answer = self._gaps(linked, user, self._understood(linked), limit=None)
         header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
@@ -307,64 +293,94 @@ class KnowledgeEngine:
                       notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
-        understood = self._understood(linked)
+        """Compose the answer from what the question links to and what it asks (retrieval/understanding)."""
+        names = linked.names
+        kind, confidence = self.intent_of(question, linked)
+        route = choose(kind, facts_of(linked), confidence)
+        understood = replace(self._understood(linked), intent=kind)
         # --- co-sell referrals, customer wins, team-up, share pre-flight (retrieval/referral_route.py) ---
         if (referral_answer := referral_route.route(self.catalog, question, linked, user, understood,
                                                     shares=self.shares)) is not None:
             return referral_answer
         # --- end referrals ---
-        names = linked.names
         workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
         specs, designations = names("specialization"), names("designation")
-        if linked.opportunity_ids or linked.unknown_opportunity_ids:
-            return self._opportunity(linked, user, understood)
-        if linked.has(*_GAP_WORDS):
+        partners = [self.catalog.partners[p] for p in names("partner") if p in self.catalog.partners]
+        need = Need(workloads=tuple(workloads), countries=linked.countries, industries=tuple(names("industry")),
+                    segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
+                    solution_areas=tuple(areas) if not (workloads or plays) else ())
+        if route == "opportunity":
+            return self._opportunity(linked, user, understood, wants_suggestions=kind == "attach")
+        if route == "gaps":
             return self._gaps(linked, user, understood)
-        if linked.has(*_UNATTACHED_WORDS) or (linked.has(*_PIPELINE_WORDS) and (linked.has("my") or linked.has("attached"))):
+        if route == "pipeline":
             return self._pipeline(question, linked, user, understood)
-        deal_facts = bool(workloads or plays or areas or names("segment") or linked.deal_usd or linked.countries)
-        if linked.has(*_INCENTIVE_WORDS) and (deal_facts or names("incentive") or names("program")) \
-                and not (linked.has(*_HOW_WORDS) and not deal_facts):
-            return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
-        wants_holders = (specs or designations) and linked.has(*_HOLDER_WORDS) and not linked.has(*_HOW_WORDS)
-        if wants_holders:
-            return structured.specialization_holders(self.catalog, specs, designations, linked.countries, understood)
-        partners = names("partner")
-        if partners and not (workloads or plays or areas):
-            partner = self.catalog.partners[partners[0]]
+        if route == "comparison" and len(partners) >= 2:
+            return partner_checks.compare_partners(self.catalog, partners, need, understood)
+        if route == "fit" and partners:
+            return partner_checks.fit_check(self.catalog, partners[0], need, specs, designations, understood)
+        if kind in ("fit", "specialization") and len(partners) == 1 and linked.unknown_terms \
+                and not (workloads or plays or areas):
+            # "has X earned <a name the catalog does not know>?": checked against what its profile holds
+            named = partner_checks.named_credentials(question, partners[0], linked.unknown_terms)
+            return partner_checks.fit_check(self.catalog, partners[0], need, [*specs, *named], designations, understood)
+        if route in ("profile", "fit", "comparison") and partners:
+            partner = partners[0]
             show = user.may_see(partner.allowed_groups)
             answer = structured.partner_profile(self.catalog, partner, understood, show_confidential=show)
             if linked.has(*_NOTES_WORDS) and not show:
                 answer = _with_note(answer, "I can share the partner's profile; internal notes are not part of what "
                                             "I can show you here.")
             return answer
-        seeking = bool(_SEEK_PATTERNS.search(question)) or bool(linked.countries and (workloads or plays or areas))
-        if (workloads or plays or areas) and (seeking or not self._document_first(linked)):
-            need = Need(workloads=tuple(workloads), countries=linked.countries, industries=tuple(names("industry")),
-                        segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
-                        solution_areas=tuple(areas) if not (workloads or plays) else ())
-            return structured.coverage(self.catalog, need, understood)
-        if seeking and linked.unknown_terms and not (specs or designations):
+        if route == "incentive":
+            return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
+        if route == "specialization":
+            return structured.specialization_holders(self.catalog, specs, designations, linked.countries, understood)
+        if route == "coverage":
+            return self._with_incentives(structured.coverage(self.catalog, need, understood), linked, understood)
+        if route == "unknown":
             # A product-like name the catalog does not know: say so rather than answer for a neighbour,
             # unless the documents use that very name (an acronym the catalog lacks, say).
             answer = self._documents(question, linked, user, understood)
             if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0]):
                 return answer
             return self._unknown_subject(linked, understood)
-        if seeking and linked.leftover_words and not (specs or designations or linked.countries):
+        if route == "leftover":
             # ordinary words: the documents may answer it; if not, say what we did not recognise
             answer = self._documents(question, linked, user, understood)
             return answer if answer.kind is AnswerKind.DOCUMENT else self._unknown_subject(linked, understood)
-        if seeking and linked.countries and not self._document_first(linked):
+        if route == "ask_workload":
             return self._ask_for_workload(linked, understood)
         return self._documents(question, linked, user, understood)
 
-    def _document_first(self, linked: Linked) -> bool:
-        """Questions about how programs work ("how do I…", "what is…") are for the documents."""
-        return linked.has(*_HOW_WORDS) and not linked.countries
+    def intent_of(self, question: str, linked: Linked) -> tuple[str, float]:
+        """The answer kind the question asks for and how sure that is: the classifier's reading of its shape,
+        or the facts alone (no model installed)."""
+        classifier = shared_classifier()
+        facts = facts_of(linked)
+        if classifier is None:
+            return facts_only_kind(facts), 1.0
+        intent = classifier.classify(question, self.catalog.vocabulary)
+        return settle(tuple(k for k, _ in intent.scores), facts), intent.confidence
+
+    def _with_incentives(self, answer: Answer, linked: Linked, understood: Understood) -> Answer:
+        """Coverage for a deal (segment or size given) also carries the incentives that fit it."""
+        names = linked.names
+        deal = linked.deal_usd if linked.deal_usd is not None else linked.value_min
+        if answer.kind is not AnswerKind.COVERAGE or not (names("segment") or deal is not None) or len(understood.workloads) != 1:
+            return answer
+        segments, countries = names("segment"), linked.countries
+        funding = structured.incentives(self.catalog, understood.workloads[0], segments[0] if segments else None,
+                                        countries[0] if countries else None, deal, understood)
+        if not funding.incentives:
+            return answer
+        return replace(answer, incentives=funding.incentives,
+                       notes=answer.notes + (f"Incentives that fit this deal: {len(funding.incentives)} "
+                                             "(see below; rules are per country and segment).",))
 
     # ------------------------------------------------------------------ approaches
-    def _opportunity(self, linked: Linked, user: UserContext, understood: Understood) -> Answer:
+    def _opportunity(self, linked: Linked, user: UserContext, understood: Understood, *,
+                     wants_suggestions: bool = False) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
         if not linked.opportunity_ids:
@@ -372,10 +388,15 @@ class KnowledgeEngine:
             return Answer(AnswerKind.NO_MATCH, f"{ids} not found",
                           f"I found no opportunity {ids} in the pipeline export.", understood)
         opportunity = self.catalog.opportunities[linked.opportunity_ids[0]]
-        if linked.has(*_ATTACH_WORDS):
+        # a channel manager asking anything about an opportunity without a partner gets suggestions with its facts
+        detail = structured.opportunity_detail(self.catalog, opportunity, understood)
+        if wants_suggestions or not opportunity.is_attached:
             history = tuple(self.decisions.for_opportunity(opportunity.id)) if self.decisions else ()
-            return structured.suggest_partners(self.catalog, opportunity, understood, history)
-        return structured.opportunity_detail(self.catalog, opportunity, understood)
+            answer = structured.suggest_partners(self.catalog, opportunity, understood, history)
+            if not wants_suggestions:   # asked about the deal itself: its facts first, then who could take it
+                answer = replace(answer, summary=f"{detail.summary} {answer.summary.split(': ', 1)[-1]}")
+            return answer
+        return detail
 
     def _pipeline(self, question: str, linked: Linked, user: UserContext, understood: Understood,
                   limit: int | None = structured.MAX_OPPORTUNITIES) -> Answer:
@@ -607,6 +628,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
              time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
              len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
+    shared_classifier()   # the intent bank's vectors, now rather than on the first question
     engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
     engine.generation = live.name if live else None
     engine.problem = problem

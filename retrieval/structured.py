@@ -10,7 +10,7 @@ profile         one partner's profile; confidential notes only for their groups
 """
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import replace
 
 from knowledge.geography import country_name
@@ -148,10 +148,17 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
                       low_confidence=True)
     near = _near_misses(catalog, need)
     summary = f"No partner is on the solution map for {subject}{where}, and no partner profile lists it there."
+    suggestions: tuple[str, ...] = ()
     if near:
-        summary += f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} elsewhere."
+        # Nothing fits here: say where the workload is covered and offer to ask there, rather than put forward
+        # partners who do not deliver in the customer's country.
+        elsewhere = Counter(c for m in near for c in m.countries if c not in need.countries)
+        top = [c for c, _ in elsewhere.most_common(3)]
+        summary += (f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} elsewhere"
+                    + (f", most in {', '.join(country_name(c) for c in top)}." if top else "."))
+        suggestions = tuple(f"Which partners cover {subject} in {country_name(c)}?" for c in top[:2])
     return Answer(AnswerKind.NO_MATCH, f"No partner for {subject}{where}", summary, understood,
-                  other_partners=tuple(near[:MAX_PROFILE_ONLY]), notes=tuple(notes), missing=tuple(missing))
+                  notes=tuple(notes), missing=tuple(missing), suggestions=suggestions)
 
 
 def _near_misses(catalog: Catalog, need: Need) -> list[PartnerMatch]:

@@ -205,6 +205,19 @@ def every_kind() -> dict[str, Answer]:
                                         "Opportunity details are confidential."),
         AnswerKind.CLARIFY.value: Answer(AnswerKind.CLARIFY, "Partners in Germany", "Which workload?",
                                          missing=("workload",), suggestions=("Which partners cover AKS in Germany?",)),
+        AnswerKind.FIT.value: Answer(AnswerKind.FIT, "Alpha Cloud: not a fit for AKS · France",
+                                     "No — Alpha Cloud is not on the solution map for AKS in France; it covers AKS in "
+                                     "Germany, Austria.", partners=(),
+                                     facts=(Fact("Does not fit", "is not on the solution map for AKS in France", source=MAP),
+                                            Fact("Co-sell ready", "yes", source=MAP)),
+                                     suggestions=("Which partners cover AKS in France?",)),
+        AnswerKind.COMPARISON.value: Answer(AnswerKind.COMPARISON, "Alpha Cloud and Beta Systems for AKS",
+                                            "Alpha Cloud and Beta Systems for AKS: both are on the map in Germany.",
+                                            partners=(partner("Alpha Cloud", 1), partner("Beta Systems", 2)),
+                                            facts=tuple(Fact(f"{name} — {aspect}", value, source=MAP)
+                                                        for name in ("Alpha Cloud", "Beta Systems")
+                                                        for aspect, value in (("on the map", "AKS (Lead, DE)"),
+                                                                              ("co-sell ready", "yes")))),
         **referral_kinds(),
     }
 
