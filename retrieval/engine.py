@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
 from retrieval import structured
+from retrieval.acronyms import asks_what_it_is
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog, Entity, normalize
 from retrieval.decisions import DecisionStore
@@ -397,12 +398,16 @@ class KnowledgeEngine:
             out += self.catalog.workloads_of_area(area)
         return out
 
-    def _unknown_subject(self, linked: Linked, understood: Understood) -> Answer:
-        term = linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words)
+    def _unknown_subject(self, linked: Linked, understood: Understood, term: str = "",
+                         documents_searched: bool = False) -> Answer:
+        term = term or (linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words))
         known = self.catalog.workloads + self.catalog.solution_plays
         close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
         summary = (f"I don't know “{term}”: it is not a workload, solution play or specialization in the solution map "
                    "or partner profiles, so I can't name a partner for it.")
+        if documents_searched:
+            summary = (f"I don't know “{term}”: it is not a workload, solution play, program or specialization in the "
+                       "catalog, and no program document I can show you mentions it.")
         suggestions = tuple(f"Which partners cover {c}" + (f" in {understood.country_label}?" if understood.country_label else "?")
                             for c in close)
         notes = (f"Did you mean: {', '.join(close)}?",) if close else ()
@@ -432,10 +437,14 @@ class KnowledgeEngine:
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
         try:
             result = self.search.search(question, stored_chunk_visible(user.may_see),
-                                        subjects=subjects)
+                                        subjects=subjects, unknown_terms=linked.unknown_terms)
         except IndexUnavailableError as exc:
             self.problem = str(exc)
             return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
+        # a name the catalog does not know and no document uses either: say so, not a neighbour's passage
+        for term in result.missing_terms:
+            if asks_what_it_is(question, term) or (not result.confident and term != term.lower()):
+                return self._unknown_subject(linked, understood, term, documents_searched=True)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",
                           "I found nothing in the knowledge folder that answers this. Try naming the workload, "

@@ -46,10 +46,15 @@ class KeywordIndex:
         return math.log(1 + (self.count - df + 0.5) / (df + 0.5))
 
     def search(self, query: str, limit: int = 20) -> list[tuple[int, float]]:
+        scores = self.scores(query)
+        return sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
+
+    def scores(self, query: str) -> dict[int, float]:
+        """The BM25 score of every text that shares a term with the query."""
         scores: dict[int, float] = defaultdict(float)
         for term in set(terms(query)):
             idf = self.idf(term)
             for doc_id, tf in self.postings.get(term, ()):
                 norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc_id] / self.average)
                 scores[doc_id] += idf * tf * (self.k1 + 1) / norm
-        return sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
+        return scores
