@@ -69,6 +69,7 @@ class DocumentSearch:
         self.heading_words = [set(terms(t)) for t in heads]
         self.terms = TermLookup(bodies)
         self.text_vectors, self.question_vectors = self._vectors()
+        self.has_question = np.asarray([c.kind == "faq" and bool(c.heading) for c in self.chunks], dtype=bool)
         log.info("document search ready: %d chunks, %d shorthand terms defined in them", len(self.chunks),
                  len(self.terms.definitions))
 
@@ -190,11 +191,15 @@ class DocumentSearch:
         if self.text_vectors is not None and self.question_vectors is not None:
             cos_text = self.text_vectors[positions] @ vector
             cos_question = self.question_vectors[positions] @ vector
+            # a section without a question of its own: its passage is the best estimate (a zero would rank
+            # every FAQ entry above every document section)
+            cos_question = np.where(self.has_question[positions], cos_question, cos_text)
         else:   # only the cosines the index query returned; the rest at the lowest of those
             found: dict[str, float] = dict(hits)
             floor = min(found.values(), default=0.0)
             cos_text = np.asarray([found.get(self.chunks[p].id, floor) for p in positions])
-            cos_question = np.asarray([found.get(self.chunks[p].id + HEADING_SUFFIX, 0.0) for p in positions])
+            cos_question = np.asarray([found.get(self.chunks[p].id + HEADING_SUFFIX, cos_text[i])
+                                       for i, p in enumerate(positions)])
         for i, candidate in enumerate(pool):
             pos = candidate.position
             candidate.cos_text, candidate.cos_question = float(cos_text[i]), float(cos_question[i])
