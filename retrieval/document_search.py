@@ -10,7 +10,6 @@ rather than the least bad passage.
 """
 from __future__ import annotations
 
-import heapq
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -65,8 +64,6 @@ class DocumentSearch:
         heads = [f"{c.title}\n{c.heading}" for c in self.chunks]
         self.keywords = KeywordIndex(bodies)
         self.headings = KeywordIndex(heads)
-        self.body_words = [set(terms(t)) for t in bodies]
-        self.heading_words = [set(terms(t)) for t in heads]
         self.terms = TermLookup(bodies)
         self.text_vectors, self.question_vectors = self._vectors()
         self.has_question = np.asarray([c.kind == "faq" and bool(c.heading) for c in self.chunks], dtype=bool)
@@ -110,7 +107,9 @@ class DocumentSearch:
         best = ranked[0]
         best_cosine = max(best.cos_text, best.cos_question)
         query_terms = {t for t in terms(question) if self.keywords.idf(t) > 1.0}
-        best_share = (len(query_terms & self.body_words[best.position]) / len(query_terms)) if query_terms else 0.0
+        chunk = self.chunks[best.position]
+        best_terms = set(terms(f"{chunk.title}\n{chunk.heading}\n{chunk.text}"))
+        best_share = (len(query_terms & best_terms) / len(query_terms)) if query_terms else 0.0
         passages = tuple(self._passage(c, float(scores[order[i]])) for i, c in enumerate(ranked))
         # a term the catalog lacks that the documents use: the passages that use it do answer
         confident = best_cosine >= MIN_COSINE or best_share >= MIN_KEYWORD_SHARE or best.term
@@ -126,21 +125,25 @@ class DocumentSearch:
         vector = np.asarray(self.embed_query(expanded), dtype=np.float32)
         hits = self.index.query(vector.tolist(), 2 * _CANDIDATES)
         started = time.perf_counter()
-        bm25 = self.keywords.scores(expanded)
-        bm25_heading = self.headings.scores(expanded)
+        bm25 = self.keywords.score_array(expanded)
+        bm25_heading = self.headings.score_array(expanded)
         candidates = self._candidates(hits, bm25, bm25_heading, subjects)
         mentions, defines, missing = self._term_hits(question, unknown_terms, can_see)
-        for pos in sorted(mentions, key=lambda p: (p not in defines, -bm25.get(p, 0.0)))[:_CANDIDATES]:
-            candidates.setdefault(pos, Candidate(pos))
+        added = 0
+        for pos in sorted(mentions, key=lambda p: (p not in defines, -bm25[p])):
+            if added >= _CANDIDATES:
+                break
+            if can_see(self.chunks[pos]):
+                candidates.setdefault(pos, Candidate(pos))
+                added += 1
         pool = [c for c in candidates.values() if can_see(self.chunks[c.position])]
         if not pool:
             return [], np.zeros((0, len(rerank.FEATURES))), missing, (time.perf_counter() - started) * 1000
         self._fill(pool, vector, hits, bm25, bm25_heading, mentions, defines)
-        matrix = rerank.feature_matrix(pool, rerank.concepts(question, self.keywords), self.body_words,
-                                       self.heading_words)
+        matrix = rerank.feature_matrix(pool, rerank.concepts(question, self.keywords), self.keywords, self.headings)
         return pool, matrix, missing, (time.perf_counter() - started) * 1000
 
-    def _candidates(self, hits: list[tuple[str, float]], bm25: dict[int, float], bm25_heading: dict[int, float],
+    def _candidates(self, hits: list[tuple[str, float]], bm25: np.ndarray, bm25_heading: np.ndarray,
                     subjects: Sequence[str]) -> dict[int, Candidate]:
         """Every passage one of the rankings proposes, with its reciprocal-rank fusion score."""
         by_text: list[str] = []
@@ -177,16 +180,16 @@ class DocumentSearch:
         missing: list[str] = []
         for term in dict.fromkeys(t for t in unknown_terms if t.strip()):
             hits = self.terms.lookup(term)
-            visible = {p for p in hits.mentions if can_see(self.chunks[p])}
-            if not visible:
+            if not any(can_see(self.chunks[p]) for p in hits.mentions):
                 missing.append(term)
-            mentions |= visible
+                continue
+            mentions |= hits.mentions      # the candidates are filtered by can_see later, like every other
             if asks_what_it_is(question, term):
-                defines |= hits.defines & visible
+                defines |= hits.defines
         return mentions, defines, tuple(missing)
 
-    def _fill(self, pool: list[Candidate], vector: np.ndarray, hits: list[tuple[str, float]], bm25: dict[int, float],
-              bm25_heading: dict[int, float], mentions: set[int], defines: set[int]) -> None:
+    def _fill(self, pool: list[Candidate], vector: np.ndarray, hits: list[tuple[str, float]], bm25: np.ndarray,
+              bm25_heading: np.ndarray, mentions: set[int], defines: set[int]) -> None:
         positions = [c.position for c in pool]
         if self.text_vectors is not None and self.question_vectors is not None:
             cos_text = self.text_vectors[positions] @ vector
@@ -203,7 +206,7 @@ class DocumentSearch:
         for i, candidate in enumerate(pool):
             pos = candidate.position
             candidate.cos_text, candidate.cos_question = float(cos_text[i]), float(cos_question[i])
-            candidate.bm25, candidate.bm25_heading = bm25.get(pos, 0.0), bm25_heading.get(pos, 0.0)
+            candidate.bm25, candidate.bm25_heading = float(bm25[pos]), float(bm25_heading[pos])
             candidate.term, candidate.defines = pos in mentions, pos in defines
 
     def _passage(self, candidate: Candidate, score: float) -> Passage:
@@ -213,8 +216,14 @@ class DocumentSearch:
                                          f"section '{chunk.heading}'" if chunk.heading else ""))
 
 
-def _top(scores: dict[int, float], limit: int = _CANDIDATES) -> list[int]:
-    return [pos for pos, _ in heapq.nlargest(limit, scores.items(), key=lambda kv: kv[1])]
+def _top(scores: np.ndarray, limit: int = _CANDIDATES) -> list[int]:
+    """Positions of the best `limit` scores above zero, best first."""
+    if len(scores) > limit:
+        best = np.argpartition(-scores, limit)[:limit]
+    else:
+        best = np.arange(len(scores))
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return [int(p) for p in best if scores[p] > 0]
 
 
 def stored_chunk_visible(may_see: Callable[[Iterable[str]], bool]) -> Callable[[Any], bool]:

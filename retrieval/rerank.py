@@ -108,11 +108,17 @@ def concepts(question: str, keywords: KeywordIndex) -> list[Concept]:
     return list(out.values())
 
 
-def coverage(found: Sequence[Concept], words: set[str]) -> float:
+def coverage(found: Sequence[Concept], index: KeywordIndex, positions: Sequence[int]) -> np.ndarray:
+    """Per position, the IDF-weighted share of the concepts whose word (or a synonym) its text holds."""
     total = sum(c.weight for c in found)
-    if not total:
-        return 0.0
-    return sum(c.weight for c in found if c.words & words) / total
+    if not total or not len(positions):
+        return np.zeros(len(positions))
+    held = np.zeros((len(found), index.count), dtype=bool)
+    for row, concept in enumerate(found):
+        for word in concept.words:
+            held[row, index.holders(word)] = True
+    weight = np.asarray([c.weight for c in found])
+    return np.asarray(weight @ held[:, list(positions)], dtype=np.float64) / total
 
 
 @dataclass
@@ -131,17 +137,18 @@ class Candidate:
 
 
 def feature_matrix(candidates: Sequence[Candidate], question_concepts: Sequence[Concept],
-                   body_words: Sequence[set[str]], heading_words: Sequence[set[str]]) -> np.ndarray:
-    """One row per candidate, columns in FEATURES order."""
+                   body: KeywordIndex, heading: KeywordIndex) -> np.ndarray:
+    """One row per candidate, columns in FEATURES order; `body` and `heading` index the candidates' whole
+    texts and their titles and headings, by position."""
     top_bm25 = max((c.bm25 for c in candidates), default=0.0) or 1.0
     top_heading = max((c.bm25_heading for c in candidates), default=0.0) or 1.0
-    rows = []
-    for c in candidates:
-        rows.append((c.cos_text, c.cos_question, c.bm25 / top_bm25, c.bm25_heading / top_heading,
-                     coverage(question_concepts, body_words[c.position]),
-                     coverage(question_concepts, heading_words[c.position]),
-                     c.rrf * 20.0, float(c.subject), float(c.term), float(c.defines)))
-    return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+    positions = [c.position for c in candidates]
+    raw = np.asarray([(c.cos_text, c.cos_question, c.bm25 / top_bm25, c.bm25_heading / top_heading, 0.0, 0.0,
+                       c.rrf * 20.0, float(c.subject), float(c.term), float(c.defines)) for c in candidates],
+                     dtype=np.float64).reshape(len(candidates), len(FEATURES))
+    raw[:, FEATURES.index("cover")] = coverage(question_concepts, body, positions)
+    raw[:, FEATURES.index("cover_heading")] = coverage(question_concepts, heading, positions)
+    return raw
 
 
 def score(matrix: np.ndarray, weight: Mapping[str, float] | None = None) -> np.ndarray:
