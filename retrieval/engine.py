@@ -443,7 +443,8 @@ class KnowledgeEngine:
             return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
         # a name the catalog does not know and no document uses either: say so, not a neighbour's passage
         for term in result.missing_terms:
-            if asks_what_it_is(question, term) or (not result.confident and term != term.lower()):
+            # an acronym or a product-like name ("PEM", "Quantum Teleport Fabric"), not a capitalised word ("Sept")
+            if asks_what_it_is(question, term) or (not result.confident and sum(c.isupper() for c in term) >= 2):
                 return self._unknown_subject(linked, understood, term, documents_searched=True)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",

@@ -81,6 +81,10 @@ def test_long_forms_are_read_from_the_documents_own_definitions() -> None:
                          "Microsoft Azure consumption commitment spend", "MACCHIATO is not a program."])
     hits = lookup.lookup("MACC")
     assert hits.mentions == {0, 1, 2} and hits.defines == {0}
+    # the question is expanded with the documents' long form (and the shorthand list's, for "PC")
+    assert rerank.expand_question("does MACC count in PC?", lookup.definitions) == \
+        "does MACC count in PC? (Microsoft Azure Consumption Commitment; Partner Center)"
+    assert rerank.expand_question("how do I get PAL set up", lookup.definitions) == "how do I get PAL set up"
     assert asks_what_it_is("What's MACC?", "MACC") and asks_what_it_is("what does DPOR stand for", "DPOR")
     assert not asks_what_it_is("Does MACC count for marketplace purchases?", "MACC")
 
