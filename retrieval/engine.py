@@ -319,7 +319,8 @@ class KnowledgeEngine:
             # A product-like name the catalog does not know: say so rather than answer for a neighbour,
             # unless the documents use that very name (an acronym the catalog lacks, say).
             answer = self._documents(question, linked, user, understood)
-            if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0]):
+            long_forms = self.search.terms.expansions(linked.unknown_terms[0]) if self.search else ()
+            if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0], long_forms):
                 return answer
             return self._unknown_subject(linked, understood)
         if seeking and linked.leftover_words and not (specs or designations or linked.countries):
@@ -526,9 +527,11 @@ def _merge(previous: Linked, new: Linked) -> Linked:
     return merged
 
 
-def _passage_mentions(answer: Answer, term: str) -> bool:
-    text = " ".join(p.text.lower() for p in answer.passages[:1])
-    return all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in term.split())
+def _passage_mentions(answer: Answer, term: str, long_forms: Iterable[str] = ()) -> bool:
+    """A passage shown names the term, or its long form as the documents spell it out."""
+    text = " ".join(f"{p.heading}\n{p.text}".lower() for p in answer.passages)
+    return any(all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in form.split())
+               for form in (term, *long_forms))
 
 
 def _with_note(answer: Answer, note: str) -> Answer:
