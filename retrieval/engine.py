@@ -24,6 +24,7 @@ from knowledge.geography import Place, country_name
 from knowledge.loader import load_knowledge
 from retrieval import partner_checks, referral_route, structured
 from retrieval import share as sharing
+from retrieval.acronyms import asks_what_it_is
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog, Entity, normalize
 from retrieval.decisions import DecisionStore
@@ -342,7 +343,8 @@ class KnowledgeEngine:
             # A product-like name the catalog does not know: say so rather than answer for a neighbour,
             # unless the documents use that very name (an acronym the catalog lacks, say).
             answer = self._documents(question, linked, user, understood)
-            if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0]):
+            long_forms = self.search.terms.expansions(linked.unknown_terms[0]) if self.search else ()
+            if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0], long_forms):
                 return answer
             return self._unknown_subject(linked, understood)
         if route == "leftover":
@@ -448,12 +450,16 @@ class KnowledgeEngine:
             out += self.catalog.workloads_of_area(area)
         return out
 
-    def _unknown_subject(self, linked: Linked, understood: Understood) -> Answer:
-        term = linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words)
+    def _unknown_subject(self, linked: Linked, understood: Understood, term: str = "",
+                         documents_searched: bool = False) -> Answer:
+        term = term or (linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words))
         known = self.catalog.workloads + self.catalog.solution_plays
         close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
         summary = (f"I don't know “{term}”: it is not a workload, solution play or specialization in the solution map "
                    "or partner profiles, so I can't name a partner for it.")
+        if documents_searched:
+            summary = (f"I don't know “{term}”: it is not a workload, solution play, program or specialization in the "
+                       "catalog, and no program document I can show you mentions it.")
         suggestions = tuple(f"Which partners cover {c}" + (f" in {understood.country_label}?" if understood.country_label else "?")
                             for c in close)
         notes = (f"Did you mean: {', '.join(close)}?",) if close else ()
@@ -483,10 +489,15 @@ class KnowledgeEngine:
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
         try:
             result = self.search.search(question, stored_chunk_visible(user.may_see),
-                                        subjects=subjects)
+                                        subjects=subjects, unknown_terms=linked.unknown_terms)
         except IndexUnavailableError as exc:
             self.problem = str(exc)
             return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
+        # a name the catalog does not know and no document uses either: say so, not a neighbour's passage
+        for term in result.missing_terms:
+            # an acronym or a product-like name ("PEM", "Quantum Teleport Fabric"), not a capitalised word ("Sept")
+            if asks_what_it_is(question, term) or (not result.confident and sum(c.isupper() for c in term) >= 2):
+                return self._unknown_subject(linked, understood, term, documents_searched=True)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",
                           "I found nothing in the knowledge folder that answers this. Try naming the workload, "
@@ -567,9 +578,11 @@ def _merge(previous: Linked, new: Linked) -> Linked:
     return merged
 
 
-def _passage_mentions(answer: Answer, term: str) -> bool:
-    text = " ".join(p.text.lower() for p in answer.passages[:1])
-    return all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in term.split())
+def _passage_mentions(answer: Answer, term: str, long_forms: Iterable[str] = ()) -> bool:
+    """A passage shown names the term, or its long form as the documents spell it out."""
+    text = " ".join(f"{p.heading}\n{p.text}".lower() for p in answer.passages)
+    return any(all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in form.split())
+               for form in (term, *long_forms))
 
 
 def _with_note(answer: Answer, note: str) -> Answer:

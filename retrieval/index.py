@@ -67,6 +67,7 @@ class DocumentIndex:
         self.client = client
         self.model_id = model_id
         self.name = collection
+        self._count: int | None = None   # for queries; sync() resets it
         # serving opens an existing collection; only the indexer creates one
         self.collection = self._open() if create else client.get_collection(collection, embedding_function=None)
 
@@ -88,6 +89,7 @@ class DocumentIndex:
         the question it paraphrases, while the answer text dilutes the whole-entry vector.
         """
         rebuilt = False
+        self._count = None
         stored_model = (self.collection.metadata or {}).get("model_id")
         if stored_model and stored_model != self.model_id:
             log.warning("index was built with %s, now %s: rebuilding", stored_model, self.model_id)
@@ -131,10 +133,21 @@ class DocumentIndex:
                 allowed_groups=tuple(g for g in str(meta.get("allowed_groups", "")).split(",") if g)))
         return out
 
+    def vectors(self) -> dict[str, list[float]]:
+        """Every stored vector by id (passages and FAQ questions), for scoring candidates in memory."""
+        data = self.collection.get(include=["embeddings"])
+        embeddings = data.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {cid: vector for cid, vector in zip(data["ids"], embeddings, strict=True) if vector is not None}
+
     def query(self, vector: Sequence[float], limit: int) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
         try:
-            total = self.count()
+            # a served generation never changes: its size is read once (a count costs a few ms per query)
+            if self._count is None:
+                self._count = self.count()
+            total = self._count
             if total == 0:
                 return []
             result = self.collection.query(query_embeddings=[list(vector)], n_results=min(limit, total),
