@@ -17,17 +17,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from knowledge.geography import Place, country_name
+from knowledge.geography import country_name
 from knowledge.loader import load_knowledge
 from retrieval import structured
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.catalog import Catalog, Entity, normalize
+from retrieval.catalog import Catalog
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch, stored_chunk_visible
+from retrieval.filters import coverage as filtered_coverage
 from retrieval.gaps import coverage_gaps
 from retrieval.index import IndexUnavailableError
-from retrieval.linking import Linked, link
-from retrieval.ranking import Need
+from retrieval.linking import Linked
+from retrieval.understanding.followups import is_follow_up, merge, relink
+from retrieval.understanding.need import constraints_of, need_of
+from retrieval.understanding.read import read
+from retrieval.unplaced import unplaced_fact
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -153,13 +157,13 @@ class KnowledgeEngine:
                           "Ask me which partner covers a workload, which incentive fits a deal, or about a program.",
                           suggestions=("Who can do AKS for a retail customer in Germany?",
                                        "Which incentive can fund a SQL migration for an Enterprise deal of $150k?"))
-        linked = link(question, self.catalog)
-        intent_text = question
-        if previous is not None and previous.question and _is_follow_up(question, linked):
-            linked = _merge(self._relink(previous), linked)
-            intent_text = previous.question
+        linked = read(question, self.catalog)
+        intent_text, follow_up = linked.text, False
+        if previous is not None and previous.question and is_follow_up(linked.text, linked):
+            linked = merge(relink(previous), linked)
+            intent_text, follow_up = previous.question, True
         answer = self._route(intent_text, linked, user)
-        if intent_text is not question:
+        if follow_up:
             answer = replace(answer, understood=replace(answer.understood, follow_up=True))
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
         return answer
@@ -173,7 +177,7 @@ class KnowledgeEngine:
 
     def understand(self, question: str) -> Understood:
         """What the question links to (workloads, places, ids…), without answering it."""
-        return self._understood(link((question or "")[:MAX_QUESTION_CHARS], self.catalog))
+        return self._understood(read((question or "")[:MAX_QUESTION_CHARS], self.catalog))
 
     def quiz(self, subject: str, *, seed: int) -> Quiz | None:
         """Three multiple-choice questions on a program or solution play, from the records (see retrieval/quiz.py)."""
@@ -261,10 +265,7 @@ class KnowledgeEngine:
     def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
-        names = linked.names
-        need = Need(workloads=tuple(names("workload")), countries=linked.countries, industries=tuple(names("industry")),
-                    segments=tuple(names("segment")), solution_plays=tuple(names("solution_play")),
-                    solution_areas=tuple(names("solution_area")))
+        need = need_of(linked)
         attached_here = frozenset(self.decisions.attached()) if self.decisions else frozenset()
         cells = [c for c in coverage_gaps(self.catalog, need, attached_here=attached_here) if c.gap_score > 0]
         scope = understood.describe() or "the whole map and pipeline"
@@ -283,6 +284,9 @@ class KnowledgeEngine:
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         understood = self._understood(linked)
+        unplaced = unplaced_fact(linked, understood)
+        if unplaced is not None:
+            return unplaced   # never answer a wider question than the one asked
         names = linked.names
         workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
         specs, designations = names("specialization"), names("designation")
@@ -297,6 +301,8 @@ class KnowledgeEngine:
                 and not (linked.has(*_HOW_WORDS) and not deal_facts):
             return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
         wants_holders = (specs or designations) and linked.has(*_HOLDER_WORDS) and not linked.has(*_HOW_WORDS)
+        if wants_holders and (workloads or plays or areas) and linked.countries:
+            return filtered_coverage(self.catalog, need_of(linked), understood)   # holding it is a filter
         if wants_holders:
             return structured.specialization_holders(self.catalog, specs, designations, linked.countries, understood)
         partners = names("partner")
@@ -310,10 +316,7 @@ class KnowledgeEngine:
             return answer
         seeking = bool(_SEEK_PATTERNS.search(question)) or bool(linked.countries and (workloads or plays or areas))
         if (workloads or plays or areas) and (seeking or not self._document_first(linked)):
-            need = Need(workloads=tuple(workloads), countries=linked.countries, industries=tuple(names("industry")),
-                        segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
-                        solution_areas=tuple(areas) if not (workloads or plays) else ())
-            return structured.coverage(self.catalog, need, understood)
+            return filtered_coverage(self.catalog, need_of(linked), understood)
         if seeking and linked.unknown_terms and not (specs or designations):
             # A product-like name the catalog does not know: say so rather than answer for a neighbour,
             # unless the documents use that very name (an acronym the catalog lacks, say).
@@ -351,10 +354,7 @@ class KnowledgeEngine:
                   limit: int | None = structured.MAX_OPPORTUNITIES) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
-        names = linked.names
-        need = Need(workloads=tuple(names("workload")), countries=linked.countries,
-                    industries=tuple(names("industry")), segments=tuple(names("segment")),
-                    solution_plays=tuple(names("solution_play")), solution_areas=tuple(names("solution_area")))
+        need = need_of(linked)
         owner = None
         answer_notes: list[str] = []
         if linked.has("my", "mine"):
@@ -450,28 +450,12 @@ class KnowledgeEngine:
     def _scope_linked(self, question: str, scope: Understood | None) -> Linked:
         """The question's entities, or those of a merged follow-up chain when its scope is given."""
         if scope is not None and scope.question:
-            return self._relink(scope)
-        return link(question, self.catalog)
-
-    def _relink(self, understood: Understood) -> Linked:
-        """The entities of a previous answer, as if the user had typed them again."""
-        linked = Linked(text=understood.question)
-        kinds = (("workload", understood.workloads), ("solution_play", understood.solution_plays),
-                 ("solution_area", understood.solution_areas), ("specialization", understood.specializations),
-                 ("designation", understood.designations), ("industry", understood.industries),
-                 ("segment", understood.segments), ("program", understood.programs),
-                 ("partner", understood.partner_ids))
-        linked.entities = [Entity(kind, name, name) for kind, names in kinds for name in names]
-        if understood.countries:
-            linked.places = [Place(understood.country_label or ", ".join(understood.countries), understood.countries,
-                                   len(understood.countries) > 1)]
-        linked.deal_usd, linked.value_min, linked.value_max = understood.deal_usd, understood.value_min, understood.value_max
-        linked.opportunity_ids = list(understood.opportunities)
-        linked.words = set(normalize(understood.question).split())
-        return linked
+            return relink(scope)
+        return read(question, self.catalog)
 
     def _understood(self, linked: Linked) -> Understood:
         names = linked.names
+        constraints = constraints_of(linked)
         return Understood(
             question=linked.text, solution_areas=tuple(names("solution_area")),
             value_min=linked.value_min, value_max=linked.value_max, partner_ids=tuple(names("partner")),
@@ -481,39 +465,10 @@ class KnowledgeEngine:
             segments=tuple(names("segment")), deal_usd=linked.deal_usd,
             partners=tuple(self.catalog.partner_name(p) for p in names("partner")),
             opportunities=tuple(linked.opportunity_ids), programs=tuple(names("program")),
-            unknown_terms=tuple(linked.unknown_terms))
-
-
-_FOLLOW_UP_CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same in|now|ok(ay)?|then|only|just)\b",
-                             re.IGNORECASE)
-_SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
-                            "incentive", "program"})
-
-
-def _is_follow_up(question: str, linked: Linked) -> bool:
-    """A message that only changes a filter ("and in France?", "Germany", "what about Enterprise?")."""
-    if linked.opportunity_ids or any(e.kind in _SUBJECT_KINDS for e in linked.entities):
-        return False
-    modifies = bool(linked.places or linked.deal_usd is not None or linked.value_min is not None
-                    or linked.value_max is not None or any(e.kind in ("industry", "segment") for e in linked.entities))
-    if not modifies:
-        return False
-    short = len(question.split()) <= 6
-    return short or bool(_FOLLOW_UP_CUES.match(question))
-
-
-def _merge(previous: Linked, new: Linked) -> Linked:
-    """The previous question's entities, with whatever the follow-up names replacing the same kind."""
-    merged = Linked(text=previous.text, words=previous.words)
-    new_kinds = {e.kind for e in new.entities}
-    merged.entities = [e for e in previous.entities if e.kind not in new_kinds] + list(new.entities)
-    merged.places = list(new.places) or list(previous.places)
-    merged.deal_usd = new.deal_usd if new.deal_usd is not None else previous.deal_usd
-    merged.value_min = new.value_min if new.value_min is not None else previous.value_min
-    merged.value_max = new.value_max if new.value_max is not None else previous.value_max
-    merged.opportunity_ids = previous.opportunity_ids
-    merged.specialization_context = previous.specialization_context
-    return merged
+            unknown_terms=tuple(linked.unknown_terms), co_sell_ready=constraints.co_sell_ready,
+            min_capacity=constraints.min_capacity, top_n=constraints.top_n, role=constraints.role,
+            excluded_partner_ids=constraints.excluded, language="" if linked.language == "en" else linked.language,
+            readings=tuple(linked.readings))
 
 
 def _passage_mentions(answer: Answer, term: str) -> bool:

@@ -1,0 +1,137 @@
+"""Coverage with the filters a user states: industry, segment, co-sell ready, capacity, map role,
+specializations held, partners left out, and how many to show.
+
+A stated filter is a filter: a partner that fails it is not listed. When the filters empty the list,
+the answer says which filter did it and shows the closest partners (those failing only that filter),
+each marked with what it lacks: "No co-sell-ready partner for AKS in Austria; 3 without co-sell
+readiness: …". Without stated filters this is plain coverage (structured.coverage).
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+
+from knowledge.records import MapRow, Partner
+from retrieval import structured
+from retrieval.answers import Answer, AnswerKind, PartnerMatch, Understood
+from retrieval.catalog import Catalog
+from retrieval.ranking import Need, row_fits
+
+Check = tuple[str, str, Callable[[PartnerMatch], bool]]   # (what it asks, what a failing partner lacks, test)
+
+
+def stated(need: Need) -> bool:
+    return bool(need.industries or need.segments or need.co_sell_ready or need.min_capacity is not None
+                or need.role or need.holds or need.top_n)
+
+
+def _checks(catalog: Catalog, need: Need) -> list[Check]:
+    def rows(match: PartnerMatch) -> list[MapRow]:
+        return [r for r in catalog.rows_by_partner.get(match.partner_id, []) if row_fits(r, need, catalog)]
+
+    def partner(match: PartnerMatch) -> Partner | None:
+        return catalog.partners.get(match.partner_id)
+
+    def has_industry(match: PartnerMatch, industry: str) -> bool:
+        fitting = rows(match)
+        if fitting:
+            return any(industry in r.industries for r in fitting)
+        p = partner(match)
+        return bool(p and industry in p.industries)
+
+    def has_segment(match: PartnerMatch, segment: str) -> bool:
+        fitting = rows(match)
+        p = partner(match)
+        if fitting:
+            return any(segment in (r.segments or (p.segments if p else ())) for r in fitting)
+        return bool(p and segment in p.segments)
+
+    def holds(match: PartnerMatch, held: str) -> bool:
+        p = partner(match)
+        return bool(p and (held in p.specializations or held in p.designations))
+
+    checks: list[Check] = []
+    for industry in need.industries:
+        checks.append((industry, f"no {industry} on the map", functools.partial(_flip, has_industry, industry)))
+    for segment in need.segments:
+        checks.append((segment, f"not {segment}", functools.partial(_flip, has_segment, segment)))
+    if need.co_sell_ready:
+        checks.append(("co-sell ready", "not co-sell ready", lambda m: bool((p := partner(m)) and p.co_sell_ready)))
+    if need.min_capacity is not None:
+        n = need.min_capacity
+        checks.append((f"{n}+ consultants available", f"fewer than {n} consultants available",
+                       lambda m: bool((p := partner(m)) and (p.available_consultants_90d or 0) >= n)))
+    if need.role:
+        checks.append((f"{need.role} role", f"not {need.role} on the map",
+                       lambda m: any(r.role == need.role for r in rows(m))))
+    for held in need.holds:
+        checks.append((f"holds {held}", f"does not hold {held}", functools.partial(_flip, holds, held)))
+    return checks
+
+
+def _flip(test: Callable[[PartnerMatch, str], bool], value: str, match: PartnerMatch) -> bool:
+    return test(match, value)
+
+
+def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
+    if not stated(need):
+        return structured.coverage(catalog, need, understood)
+    base = replace(need, industries=(), segments=(), co_sell_ready=False, min_capacity=None, role="", holds=(),
+                   top_n=None)
+    ranked_need = replace(base, industries=need.industries, segments=need.segments)
+    exact, partial, profile_only = structured.rank_for_need(catalog, ranked_need)
+    on_map = sorted(exact + partial, key=lambda m: (-m.score, m.name))
+    checks = _checks(catalog, need)
+    passing = [m for m in on_map if all(test(m) for _, _, test in checks)]
+    off_map = [m for m in profile_only if all(test(m) for _, _, test in checks)]
+    subject = " / ".join(need.workloads or need.solution_plays or need.solution_areas)
+    place = understood.country_label or need.describe_place()
+    where = f" in {place}" if place else ""
+    wanted = ", ".join(label for label, _, _ in checks)
+    if passing or off_map:
+        shown = passing[: need.top_n or structured.MAX_PARTNERS]
+        if need.top_n:
+            title = f"Top {min(need.top_n, len(passing))} for {subject}{where}" if passing else f"Partners for {subject}{where}"
+            summary = (f"The {len(shown)} strongest of {len(passing)} partner{'s' if len(passing) != 1 else ''} on the "
+                       f"solution map for {subject}{where}" + (f" ({wanted})" if wanted else "") + ", best first.")
+            if len(passing) < need.top_n:
+                summary += f" Only {len(passing)} meet{'s' if len(passing) == 1 else ''} it, not {need.top_n}."
+        else:
+            title = f"Partners for {subject}{where}"
+            summary = (f"{len(passing)} partner{'s are' if len(passing) != 1 else ' is'} on the solution map for "
+                       f"{subject}{where} and meet{'s' if len(passing) == 1 else ''}: {wanted}.")
+        if not passing:
+            summary = (f"No partner on the solution map for {subject}{where} meets: {wanted}. "
+                       f"{len(off_map)} partner profile{'s list' if len(off_map) != 1 else ' lists'} it and meet"
+                       f"{'s' if len(off_map) == 1 else ''} them: profile evidence only.")
+        left_out = len(on_map) - len(passing)
+        notes = [f"{left_out} other partner{'s' if left_out != 1 else ''} on the map for {subject}{where} "
+                 f"do{'es' if left_out == 1 else ''} not meet it and {'are' if left_out != 1 else 'is'} left out."] \
+            if left_out and not need.top_n else []
+        if not need.countries:
+            notes.append("The solution map is country-specific: tell me the customer's country for a precise answer.")
+        return Answer(AnswerKind.COVERAGE, title, summary, understood, partners=tuple(shown),
+                      other_partners=() if need.top_n else tuple(off_map[: structured.MAX_PROFILE_ONLY]),
+                      notes=tuple(notes), missing=() if need.countries else ("country",),
+                      total=len(passing) if len(passing) > len(shown) and not need.top_n else None,
+                      citations=tuple(dict.fromkeys(r.source for m in shown for r in m.reasons[:1] if r.source)),
+                      low_confidence=not passing)
+    return _emptied(catalog, need, understood, on_map, checks, subject, where)
+
+
+def _emptied(catalog: Catalog, need: Need, understood: Understood, on_map: list[PartnerMatch], checks: list[Check],
+             subject: str, where: str) -> Answer:
+    """Nobody meets every filter: say which filter empties the list, and show who is closest."""
+    if not on_map:
+        return structured.coverage(catalog, replace(need, industries=(), segments=()), understood)
+    failing: dict[str, list[str]] = {m.partner_id: [lacks for _, lacks, test in checks if not test(m)] for m in on_map}
+    fewest = min(len(v) for v in failing.values())
+    closest = [replace(m, gaps=tuple(failing[m.partner_id]) + m.gaps) for m in on_map if len(failing[m.partner_id]) == fewest]
+    blockers = [label for label, lacks, _ in checks if all(lacks in failing[m.partner_id] for m in on_map)]
+    blocker = ", ".join(blockers) or ", ".join(label for label, _, _ in checks)
+    summary = (f"No partner on the solution map for {subject}{where} meets {blocker}. "
+               f"{len(closest)} come{'s' if len(closest) == 1 else ''} closest, each marked with what it lacks:")
+    return Answer(AnswerKind.NO_MATCH, f"No {blocker} partner for {subject}{where}", summary, understood,
+                  other_partners=tuple(closest[: structured.MAX_PARTNERS]),
+                  notes=(f"Ask again without “{blocker}” to see every partner for {subject}{where}.",))

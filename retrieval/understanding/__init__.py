@@ -1,0 +1,1 @@
+"""Question understanding: linking, constraints, language and intent."""

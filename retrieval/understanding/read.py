@@ -1,0 +1,51 @@
+"""One question, read once: amounts and dates, language, tolerant spelling, exact linking, constraints.
+
+    question -> amounts & dates blanked -> English words -> shorthand, codes and spelling fixed
+             -> catalog entities, places and ids -> stated constraints
+
+The result is a `Linked` the engine routes on; what was read differently from how it was typed
+("'sentinnel' read as sentinel", "asked in German", "€1.2m read as about $1,296,000") rides along in
+`readings` for the "Understood" line, and facts that could not be placed in `unresolved`.
+"""
+from __future__ import annotations
+
+from retrieval.catalog import Catalog
+from retrieval.linking import Linked, link
+from retrieval.understanding.amounts import blank, read_amounts
+from retrieval.understanding.constraints import read_constraints
+from retrieval.understanding.language import to_english
+from retrieval.understanding.lexicon import lexicon
+from retrieval.understanding.linking import tolerate
+
+
+def read(question: str, catalog: Catalog) -> Linked:
+    amounts = read_amounts(question)
+    translation = to_english(blank(question, amounts.spans))
+    tolerant = tolerate(translation.text, catalog)
+    linked = link(tolerant.text, catalog, lexicon(catalog).known)
+    if amounts.deal_usd is not None or amounts.value_min is not None or amounts.value_max is not None:
+        linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
+    partner_ids = linked.names("partner")
+    linked.constraints = read_constraints(tolerant.text, partner_ids, catalog)
+    if linked.constraints.excluded:
+        # a partner the user leaves out is not the subject of the question
+        linked.entities = [e for e in linked.entities
+                           if not (e.kind == "partner" and e.name in linked.constraints.excluded)]
+    linked.language = translation.language
+    readings: list[str] = []
+    if translation.language != "en":
+        readings.append(f"asked in {translation.language_name}")
+    readings += [f"“{c.typed}” read as {c.read_as}" for c in tolerant.corrections
+                 if c.typed.lower() != c.read_as.lower() and c.kind != "word"]
+    readings += amounts.notes
+    readings += [f"as of {d}" if not d.lower().startswith(("as of", "by", "before", "after", "until", "from", "on", "since"))
+                 else d for d in amounts.dates]
+    linked.readings = readings
+    linked.unresolved = [u for u in tolerant.unresolved if not _resolved_anyway(u.typed, linked)]
+    return linked
+
+
+def _resolved_anyway(typed: str, linked: Linked) -> bool:
+    """An unresolved word that the exact linker did read (an alias, a partner's short name) is resolved."""
+    words = set(typed.lower().split())
+    return any(words <= set(e.label.lower().split()) | set(e.name.lower().split()) for e in linked.entities)

@@ -1,0 +1,39 @@
+"""Never answer a wider question silently: a stated place or name that could not be placed is asked about.
+
+"AKS partners in Bavariaa" does not become a worldwide list: "I couldn't place “Bavariaa” — which
+country is the customer in?", with "did you mean …?" buttons when the catalog has a name that looks
+like what was typed (a CLARIFY answer: its suggestions render as buttons).
+"""
+from __future__ import annotations
+
+from retrieval.answers import Answer, AnswerKind, Understood
+from retrieval.linking import Linked
+
+_SUBJECTS = ("workload", "solution_play", "solution_area", "specialization", "designation", "partner", "program",
+             "incentive")
+
+
+def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
+    places = [u for u in linked.unresolved if u.kind == "place"]
+    if places and not linked.countries:
+        typed, candidates = places[0].typed, places[0].candidates[:3]
+        if candidates:
+            summary = f"I couldn't place “{typed}”. Did you mean {' or '.join(candidates)}?"
+        else:
+            summary = (f"I couldn't place “{typed}”: it is not a country or region I know. "
+                       "Which country is the customer in?")
+        return Answer(AnswerKind.CLARIFY, f"Where is “{typed}”?", summary, understood, missing=("country",),
+                      suggestions=tuple(_replace(linked.text, typed, c) for c in candidates),
+                      notes=("I answer per country, so I'd rather ask than list partners from everywhere.",))
+    names = [u for u in linked.unresolved if u.kind == "name" and u.candidates]
+    if names and not any(e.kind in _SUBJECTS for e in linked.entities):
+        typed, candidates = names[0].typed, names[0].candidates[:3]
+        return Answer(AnswerKind.CLARIFY, f"Did you mean {' or '.join(candidates)}?",
+                      f"I don't know “{typed}” as written. Did you mean {' or '.join(candidates)}?", understood,
+                      missing=("subject",), suggestions=tuple(_replace(linked.text, typed, c) for c in candidates))
+    return None
+
+
+def _replace(text: str, typed: str, candidate: str) -> str:
+    index = text.lower().find(typed.lower())
+    return text[:index] + candidate + text[index + len(typed):] if index >= 0 else f"{text} ({candidate})"
