@@ -44,6 +44,8 @@ _CAP_WORD = re.compile(r"^[A-Z0-9][\w&+#]*$")
 # Single-word place names that are also ordinary English words: only a place when capitalised.
 _CASE_SENSITIVE_PLACES = frozenset({"polish", "turkey", "chad", "jordan", "georgia", "guinea", "china", "the us",
                                     "us", "man", "niger", "french", "english", "american"})
+# Short place names a seller types in lower case too ("in uk"); other short ones need capitals ("NA", "DACH").
+_LOWER_CASE_OK = frozenset({"uk", "usa", "uae", "u.s", "oz"})
 _AMOUNT = re.compile(
     r"(?P<pre>(?:over|above|more than|greater than|at least|min(?:imum)?|>=?|under|below|less than|up to|"
     r"at most|max(?:imum)?|<=?)\s*)?"
@@ -125,6 +127,8 @@ def link(text: str, catalog: Catalog, known: AbstractSet[str] = frozenset()) -> 
             place = places.get(phrase)
             if place and phrase in _CASE_SENSITIVE_PLACES and not tokens[i][0].isupper():
                 place = None
+            if place and len(phrase) <= 3 and phrase not in _LOWER_CASE_OK and not tokens[i].isupper():
+                place = None    # "na", "eu": words in some language; lower-case codes are read in context upstream
             if entities:
                 spans.append(_Span(i, i + length, entities))
             elif place:

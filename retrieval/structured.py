@@ -149,9 +149,12 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
     near = _near_misses(catalog, need)
     summary = f"No partner is on the solution map for {subject}{where}, and no partner profile lists it there."
     if near:
-        summary += f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} elsewhere."
+        # named only when asked for: a list from other countries would answer a wider question than this one
+        summary += (f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} in other countries "
+                    "(not listed here).")
     return Answer(AnswerKind.NO_MATCH, f"No partner for {subject}{where}", summary, understood,
-                  other_partners=tuple(near[:MAX_PROFILE_ONLY]), notes=tuple(notes), missing=tuple(missing))
+                  notes=tuple(notes), missing=tuple(missing),
+                  suggestions=(f"Which partners cover {subject} in other countries?",) if near else ())
 
 
 def _near_misses(catalog: Catalog, need: Need) -> list[PartnerMatch]:

@@ -26,7 +26,8 @@ def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
                       suggestions=tuple(_replace(linked.text, typed, c) for c in candidates),
                       notes=("I answer per country, so I'd rather ask than list partners from everywhere.",))
     names = [u for u in linked.unresolved if u.kind == "name" and u.candidates]
-    if names and not any(e.kind in _SUBJECTS for e in linked.entities):
+    if names and not any(e.kind in _SUBJECTS for e in linked.entities) and not linked.opportunity_ids \
+            and not linked.unknown_opportunity_ids:
         typed, candidates = names[0].typed, names[0].candidates[:3]
         return Answer(AnswerKind.CLARIFY, f"Did you mean {' or '.join(candidates)}?",
                       f"I don't know “{typed}” as written. Did you mean {' or '.join(candidates)}?", understood,

@@ -61,7 +61,7 @@ def _money_pattern() -> re.Pattern[str]:
     names = sorted({n for ns in data["names"].values() for n in ns}, key=len, reverse=True)
     currency = "|".join(re.escape(n) + (r"(?![a-z])" if n[-1].isalpha() and n.isascii() else "") for n in names)
     mults = sorted(data["multipliers"], key=len, reverse=True)
-    mult = "|".join(re.escape(m) + (r"(?![a-z])" if m.isascii() else "") for m in mults)
+    mult = "|".join(re.escape(m) + (r"(?![a-z0-9])" if m.isascii() else "") for m in mults)
     number = r"\d{1,3}(?:(?:[.,]|\s(?=\d{3}\b))\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?"
     return re.compile(
         rf"(?P<cur1>{currency})?\s*(?<![\w\-.,])(?P<num>{number})\s*(?P<mult>{mult})?\.?\s*(?:de\s+)?(?P<cur2>{currency})?",
@@ -127,8 +127,10 @@ def read_amounts(text: str) -> Amounts:
         usd = value * multiplier * float(_data()["rates"].get(cur or "USD", 1.0))
         if cur and cur != "USD":
             out.notes.append(f"{match.group(0).strip()} read as about ${usd:,.0f} (fixed rate)")
-        before = text[max(0, start - 16):start].lower().rstrip()
-        if before.endswith(_LOWER):
+        before = text[max(0, start - 24):start].lower().rstrip()
+        if re.search(r"\b(went|gone|goes|grew|grown|increased|rose|raised|jumped|moved|climbed|is now)\s+(up\s+)?to$", before):
+            out.deal_usd = usd               # "the deal went up to 250k" is its size, not a bound
+        elif before.endswith(_LOWER):
             out.value_min = usd
         elif before.endswith(_UPPER):
             out.value_max = usd

@@ -21,7 +21,8 @@ from retrieval.understanding.need import constraints_of
 _CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same in|same deal|same but|now|ok(ay)?|then|only|just|"
                    r"hmm+|but|narrow|filter|drop|remove|exclude|except|without|which of (those|them|these)|"
                    r"any of (those|them|these)|do any|of those|instead|what if)\b", re.IGNORECASE)
-_BACK = re.compile(r"\b(those|these|them|that one|that list|there|same|instead|the list|that)\b", re.IGNORECASE)
+_BACK = re.compile(r"\b(those|these|them|that one|that list|there|same|instead|the list|that|now|still|after all|"
+                   r"any ?more|either|too|as well)\b", re.IGNORECASE)
 SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
                            "incentive", "program"})
 _CUSTOMER_KINDS = frozenset({"industry", "segment"})

@@ -108,6 +108,9 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
         typed = text[tokens[first][0]:tokens[last][1]]
         context = target.kind != "place" or score >= AUTO or _place_context(text, tokens, first, last)
         if rivals or not context or score < _needed(typed, target):
+            if target.kind == "word" and not rivals:
+                k += 1
+                continue            # a question word spelt oddly is not a fact to ask about
             out.unresolved.append(Unresolved(typed, "place" if target.kind == "place" else "name",
                                              tuple(dict.fromkeys([target.text, *rivals]))))
             k += 1
