@@ -76,6 +76,7 @@ class Linked:
     # filled by retrieval/understanding/read.py: stated partner filters, the language it was asked in,
     # what was read differently from how it was typed, and stated facts that could not be placed
     constraints: Any = None
+    typed: str = ""                       # the question as the user typed it
     language: str = "en"
     readings: list[str] = field(default_factory=list)
     unresolved: list[Any] = field(default_factory=list)

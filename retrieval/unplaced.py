@@ -23,7 +23,7 @@ def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
             summary = (f"I couldn't place “{typed}”: it is not a country or region I know. "
                        "Which country is the customer in?")
         return Answer(AnswerKind.CLARIFY, f"Where is “{typed}”?", summary, understood, missing=("country",),
-                      suggestions=tuple(_replace(linked.text, typed, c) for c in candidates),
+                      suggestions=tuple(_replace(linked, typed, c) for c in candidates),
                       notes=("I answer per country, so I'd rather ask than list partners from everywhere.",))
     names = [u for u in linked.unresolved if u.kind == "name" and u.candidates]
     if names and not any(e.kind in _SUBJECTS for e in linked.entities) and not linked.opportunity_ids \
@@ -31,10 +31,14 @@ def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
         typed, candidates = names[0].typed, names[0].candidates[:3]
         return Answer(AnswerKind.CLARIFY, f"Did you mean {' or '.join(candidates)}?",
                       f"I don't know “{typed}” as written. Did you mean {' or '.join(candidates)}?", understood,
-                      missing=("subject",), suggestions=tuple(_replace(linked.text, typed, c) for c in candidates))
+                      missing=("subject",), suggestions=tuple(_replace(linked, typed, c) for c in candidates))
     return None
 
 
-def _replace(text: str, typed: str, candidate: str) -> str:
-    index = text.lower().find(typed.lower())
-    return text[:index] + candidate + text[index + len(typed):] if index >= 0 else f"{text} ({candidate})"
+def _replace(linked: Linked, typed: str, candidate: str) -> str:
+    """The question as typed, with the word in doubt replaced (in its English reading when it was translated)."""
+    for text in (linked.typed, linked.text):
+        index = text.lower().find(typed.lower())
+        if index >= 0:
+            return text[:index] + candidate + text[index + len(typed):]
+    return f"{linked.text} ({candidate})"

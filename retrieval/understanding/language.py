@@ -125,8 +125,11 @@ def detect(text: str) -> str:
     english = len(words & _ENGLISH_MARKERS)
     best, hits = "en", 1
     for language in LANGUAGES[:-1]:
-        markers = {m.lower() for m in (_data().get(language, {}) or {}).get("markers") or []}
-        count = len(words & markers)
+        entry = _data().get(language, {}) or {}
+        markers = {m.lower() for m in entry.get("markers") or []}
+        # a word of the language's own vocabulary spelt with its letters (außer, quién, não) is strong evidence
+        accented = {p.lower() for p in entry.get("phrases") or {} if not p.isascii() and " " not in p}
+        count = len(words & markers) + 2 * len(words & accented)
         if count > hits and count > english:
             best, hits = language, count
     return best

@@ -31,7 +31,7 @@ def read(question: str, catalog: Catalog) -> Linked:
         # a partner the user leaves out is not the subject of the question
         linked.entities = [e for e in linked.entities
                            if not (e.kind == "partner" and e.name in linked.constraints.excluded)]
-    linked.language = translation.language
+    linked.language, linked.typed = translation.language, question
     readings: list[str] = []
     if translation.language != "en":
         readings.append(f"asked in {translation.language_name}")
