@@ -106,7 +106,7 @@ class _Span:
     place: Place | None = None
 
 
-def link(text: str, catalog: Catalog, known: AbstractSet[str] = frozenset()) -> Linked:
+def link(text: str, catalog: Catalog, known: AbstractSet[str] = frozenset(), *, amounts: bool = True) -> Linked:
     """Exact linking; `known` (catalog words plus ordinary words such as "rollout") never makes an unknown name."""
     text = text.replace("\x00", " ")
     linked = Linked(text=text)
@@ -166,7 +166,8 @@ def link(text: str, catalog: Catalog, known: AbstractSet[str] = frozenset()) -> 
     linked.leftover_words = [lower[k] for k in range(len(tokens)) if k not in covered
                              and lower[k] not in STOPWORDS and not lower[k].isdigit() and len(lower[k]) > 2
                              and not _is_amount_token(lower[k])]
-    _link_amounts(text, linked)
+    if amounts:
+        _link_amounts(text, linked)
     _link_opportunities(text, catalog, linked)
     return linked
 

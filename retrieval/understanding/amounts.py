@@ -94,7 +94,7 @@ def read_amounts(text: str) -> Amounts:
     """Every amount and date in `text`, with the spans they occupy."""
     out = Amounts()
     taken: list[tuple[int, int]] = []
-    for match in _DATES.finditer(text):
+    for match in _DATES.finditer(text) if re.search(r"\d|next|this|last|coming|end of", text, re.IGNORECASE) else ():
         label = match.group(0).strip()
         if not re.search(r"[a-z]", label, re.IGNORECASE) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
             continue
@@ -102,7 +102,7 @@ def read_amounts(text: str) -> Amounts:
             continue
         out.dates.append(label)
         taken.append(match.span())
-    for match in _money_pattern().finditer(text):
+    for match in _money_pattern().finditer(text) if re.search(r"\d", text) else ():
         start, end = match.span()
         if any(s < end and start < e for s, e in taken) or not match.group("num"):
             continue

@@ -118,6 +118,16 @@ def function_words() -> frozenset[str]:
     return frozenset(words)
 
 
+@functools.cache
+def _markers(language: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The language's common words, and its own words spelt with its letters (außer, quién, não):
+    one of those is strong evidence."""
+    entry = _data().get(language, {}) or {}
+    markers = frozenset(m.lower() for m in entry.get("markers") or [])
+    accented = frozenset(p.lower() for p in entry.get("phrases") or {} if not p.isascii() and " " not in p)
+    return markers, accented
+
+
 def detect(text: str) -> str:
     if _JAPANESE.search(text):
         return "ja"
@@ -125,10 +135,7 @@ def detect(text: str) -> str:
     english = len(words & _ENGLISH_MARKERS)
     best, hits = "en", 1
     for language in LANGUAGES[:-1]:
-        entry = _data().get(language, {}) or {}
-        markers = {m.lower() for m in entry.get("markers") or []}
-        # a word of the language's own vocabulary spelt with its letters (außer, quién, não) is strong evidence
-        accented = {p.lower() for p in entry.get("phrases") or {} if not p.isascii() and " " not in p}
+        markers, accented = _markers(language)
         count = len(words & markers) + 2 * len(words & accented)
         if count > hits and count > english:
             best, hits = language, count

@@ -97,10 +97,12 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
             out.corrections.append(Correction(word, code, "place"))
             k = floor = k + 1
             continue
-        if not _unknown(word, lex):
+        short = _short_unknown(word, lex)
+        if not _unknown(word, lex) and not short:
             k += 1
             continue
-        hit = _best_window(text, tokens, k, lex, floor)
+        # a three-letter word is only corrected inside a longer name ("entra idd"), never on its own
+        hit = _best_window(text, tokens, k, lex, floor, min_length=2 if short else 1)
         if hit is None:
             k += 1
             continue
@@ -134,19 +136,24 @@ def _needed(typed: str, target: Target) -> float:
     return OUTLINE if skeleton(typed) == skeleton(target.phrase) else AUTO
 
 
+def _short_unknown(word: str, lex: Lexicon) -> bool:
+    lower = word.lower()
+    return len(lower) == 3 and lower.isalpha() and lower not in lex.known
+
+
 def _unknown(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
     return len(lower) >= 4 and lower.isalpha() and lower not in lex.known
 
 
-def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon, floor: int
-                 ) -> tuple[int, int, Target, float, list[str]] | None:
+def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon, floor: int,
+                 min_length: int = 1) -> tuple[int, int, Target, float, list[str]] | None:
     """The best-matching phrase over the windows of one to four words around token k (none before `floor`).
 
     Windows that would be accepted beat those that would not, then those covering more unknown words,
     then the closer spelling."""
     best: tuple[tuple[bool, int, float], int, int, Target, float, list[str]] | None = None
-    for length in range(min(lex.max_words, len(tokens)), 0, -1):
+    for length in range(min(lex.max_words, len(tokens)), min_length - 1, -1):
         for first in range(max(floor, k - length + 1), min(k, len(tokens) - length) + 1):
             last = first + length - 1
             words = [t[2] for t in tokens[first:last + 1]]

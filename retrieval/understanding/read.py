@@ -22,9 +22,8 @@ def read(question: str, catalog: Catalog) -> Linked:
     amounts = read_amounts(question)
     translation = to_english(blank(question, amounts.spans))
     tolerant = tolerate(translation.text, catalog)
-    linked = link(tolerant.text, catalog, lexicon(catalog).known)
-    if amounts.deal_usd is not None or amounts.value_min is not None or amounts.value_max is not None:
-        linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
+    linked = link(tolerant.text, catalog, lexicon(catalog).known, amounts=False)   # amounts were read above
+    linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
     partner_ids = linked.names("partner")
     linked.constraints = read_constraints(tolerant.text, partner_ids, catalog)
     if linked.constraints.excluded:
