@@ -431,7 +431,7 @@ class KnowledgeEngine:
                           "Run `python bot.py index` and ask again.", understood)
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
         try:
-            result = self.search.search(question, stored_chunk_visible(user.may_see),
+            result = self.search.search(linked.search_text or question, stored_chunk_visible(user.may_see),
                                         subjects=subjects)
         except IndexUnavailableError as exc:
             self.problem = str(exc)

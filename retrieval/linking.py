@@ -77,6 +77,7 @@ class Linked:
     # what was read differently from how it was typed, and stated facts that could not be placed
     constraints: Any = None
     typed: str = ""                       # the question as the user typed it
+    search_text: str = ""                 # its English reading with amounts and dates kept, for document search
     language: str = "en"
     readings: list[str] = field(default_factory=list)
     unresolved: list[Any] = field(default_factory=list)

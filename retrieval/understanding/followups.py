@@ -43,7 +43,8 @@ def is_follow_up(question: str, linked: Linked) -> bool:
     words = len(question.split())
     subject = any(e.kind in SUBJECT_KINDS for e in linked.entities)
     if subject:
-        return not linked.places and bool(_CUES.match(question)) and bool(_BACK.search(question)) and words <= 10
+        return not linked.places and bool(_CUES.match(question)) and (bool(_BACK.search(question)) or words <= 4) \
+            and words <= 10
     if not _states_filter(linked):
         return False
     return words <= 6 or bool(_CUES.match(question)) or bool(_BACK.search(question))

@@ -31,6 +31,7 @@ def read(question: str, catalog: Catalog) -> Linked:
         linked.entities = [e for e in linked.entities
                            if not (e.kind == "partner" and e.name in linked.constraints.excluded)]
     linked.language, linked.typed = translation.language, question
+    linked.search_text = question if translation.language == "en" else to_english(question).text
     readings: list[str] = []
     if translation.language != "en":
         readings.append(f"asked in {translation.language_name}")

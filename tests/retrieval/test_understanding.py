@@ -198,3 +198,11 @@ def test_the_same_facts_in_any_phrasing_give_the_same_partners(engine: Knowledge
 def test_languages_state_filters_and_exclusions_too(engine: KnowledgeEngine) -> None:
     assert names(ask(engine, "AKS-Partner in Deutschland außer Alpha Cloud?")) == ["Beta Systems"]
     assert names(ask(engine, "partenaires AKS en Allemagne, prêt pour le co-sell")) == ["Alpha Cloud"]
+
+
+def test_a_short_new_subject_keeps_the_previous_place(engine: KnowledgeEngine) -> None:
+    first = ask(engine, "AKS partners in Germany")
+    sentinel = ask(engine, "and Sentinel?", first.understood)
+    assert sentinel.understood.countries == ("DE",) and names(sentinel) == ["Epsilon Security"]
+    fresh = ask(engine, "Which partners cover Sentinel?", first.understood)    # a new question, not a follow-up
+    assert not fresh.understood.follow_up and fresh.understood.countries == ()
