@@ -284,7 +284,7 @@ class KnowledgeEngine:
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         understood = self._understood(linked)
-        unplaced = unplaced_fact(linked, understood)
+        unplaced = unplaced_fact(linked, understood, seeking=bool(_SEEK_PATTERNS.search(question)))
         if unplaced is not None:
             return unplaced   # never answer a wider question than the one asked
         names = linked.names

@@ -13,9 +13,16 @@ _SUBJECTS = ("workload", "solution_play", "solution_area", "specialization", "de
              "incentive")
 
 
-def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
+_COVERAGE_SUBJECTS = ("workload", "solution_play", "solution_area", "specialization", "designation")
+
+
+def unplaced_fact(linked: Linked, understood: Understood, *, seeking: bool) -> Answer | None:
+    """A CLARIFY answer when a stated fact could not be placed: a place in a question about who covers
+    something, or the subject of a question seeking a partner. None otherwise (documents questions
+    mention acronyms and odd words that are nobody's place)."""
     places = [u for u in linked.unresolved if u.kind == "place"]
-    if places and not linked.countries:
+    subject = any(e.kind in _COVERAGE_SUBJECTS for e in linked.entities)
+    if places and not linked.countries and subject:
         typed, candidates = places[0].typed, places[0].candidates[:3]
         if candidates:
             summary = f"I couldn't place “{typed}”. Did you mean {' or '.join(candidates)}?"
@@ -25,7 +32,7 @@ def unplaced_fact(linked: Linked, understood: Understood) -> Answer | None:
         return Answer(AnswerKind.CLARIFY, f"Where is “{typed}”?", summary, understood, missing=("country",),
                       suggestions=tuple(_replace(linked, typed, c) for c in candidates),
                       notes=("I answer per country, so I'd rather ask than list partners from everywhere.",))
-    names = [u for u in linked.unresolved if u.kind == "name" and u.candidates]
+    names = [u for u in linked.unresolved if u.candidates and (u.kind == "partner" or u.kind == "name" and seeking)]
     if names and not any(e.kind in _SUBJECTS for e in linked.entities) and not linked.opportunity_ids \
             and not linked.unknown_opportunity_ids:
         typed, candidates = names[0].typed, names[0].candidates[:3]

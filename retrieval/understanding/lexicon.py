@@ -116,7 +116,7 @@ def _build(catalog: Catalog) -> Lexicon:
     for partner in catalog.partners.values():
         lex.add(partner.name, partner.name, f"partner:{partner.id}", "partner")
     for phrase, place in place_phrases().items():
-        if _catalog_place(place, lex.countries):
+        if _catalog_place(place, lex.countries) and not phrase.startswith("the "):
             lex.add(phrase, place.label if not place.is_group else phrase, "place:" + ",".join(place.codes), "place")
     for word in QUESTION_WORDS:
         lex.add(word, word, "word:" + word, "word")

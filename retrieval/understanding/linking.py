@@ -22,6 +22,7 @@ from retrieval.understanding.lexicon import Lexicon, Target, country_for_code, l
 AUTO = 90.0          # a spelling this close is read as the name
 OUTLINE = 78.0       # ... or this close, when the consonant outlines agree
 OFFER = 75.0         # ... or this close: offered as "did you mean"
+WORD = 70.0          # every typed word of a phrase at least this close to the name's word
 _TOKEN = re.compile(r"[\w&+#]+")
 _PLACE_CUES = frozenset("in for from across at to customer cust based located hq".split())
 
@@ -38,7 +39,7 @@ class Unresolved:
     """A stated fact that could not be placed: the words typed and what they may have meant."""
 
     typed: str
-    kind: str                         # "place" or "name"
+    kind: str                         # "place", "partner" or "name" (any other catalog name)
     candidates: tuple[str, ...] = ()
 
 
@@ -113,7 +114,7 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
             if target.kind == "word" and not rivals:
                 k += 1
                 continue            # a question word spelt oddly is not a fact to ask about
-            out.unresolved.append(Unresolved(typed, "place" if target.kind == "place" else "name",
+            out.unresolved.append(Unresolved(typed, target.kind if target.kind in ("place", "partner") else "name",
                                              tuple(dict.fromkeys([target.text, *rivals]))))
             k += 1
             continue
@@ -126,7 +127,8 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
     fixed = {c.typed for c in out.corrections} | {u.typed for u in out.unresolved}
     for k in range(1, len(tokens)):
         word = tokens[k][2]
-        if tokens[k - 1][2].lower() in ("in", "from", "across") and word[:1].isupper() and word not in fixed \
+        if tokens[k - 1][2].lower() in ("in", "from", "across") and word[:1].isupper() and not word.isupper() \
+                and word not in fixed \
                 and _unknown(word, lex) and not (k + 1 < len(tokens) and tokens[k + 1][2][:1].isupper()):
             out.unresolved.append(Unresolved(word, "place", _nearest_places(word, lex)))
     return out
@@ -161,7 +163,7 @@ def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lex
             scored: list[tuple[float, Target]] = []
             for target in _candidates(window, length, lex):
                 score = fuzz.ratio(window, target.phrase)
-                if score >= OFFER:
+                if score >= OFFER and _word_by_word(window, target.phrase):
                     scored.append((score, target))
             if not scored:
                 continue
@@ -176,6 +178,12 @@ def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lex
     if best is None:
         return None
     return best[1], best[2], best[3], best[4], best[5]
+
+
+def _word_by_word(window: str, phrase: str) -> bool:
+    """Each typed word looks like the name's word in its place ("the old" is not "the poland")."""
+    typed, wanted = window.split(), phrase.split()
+    return len(typed) != len(wanted) or all(fuzz.ratio(a, b) >= WORD for a, b in zip(typed, wanted, strict=True))
 
 
 def _candidates(window: str, length: int, lex: Lexicon) -> list[Target]:
