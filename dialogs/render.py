@@ -515,7 +515,7 @@ def export_of(value: object) -> ExportRequest | None:
 
 
 _SCOPE_NUMBERS = ("deal_usd", "value_min", "value_max", "min_capacity", "top_n")
-_SCOPE_TEXTS = ("intent", "question", "country_label", "role", "language")
+_SCOPE_TEXTS = ("intent", "question", "country_label", "role", "language", "order")
 
 
 def _scope_of(value: object) -> Understood | None:

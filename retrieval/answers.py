@@ -170,6 +170,7 @@ class Understood:
     top_n: int | None = None
     role: str = ""
     excluded_partner_ids: tuple[str, ...] = ()
+    order: str = ""                      # "capacity": most consultants available first
     language: str = ""                   # the language the question was asked in, when not English
     readings: tuple[str, ...] = ()       # what was read differently from how it was typed
 
@@ -196,6 +197,8 @@ class Understood:
             bits.append(f"{self.role} role")
         if self.top_n:
             bits.append(f"top {self.top_n}")
+        if self.order == "capacity":
+            bits.append("most consultants available first")
         if self.excluded_partner_ids:
             n = len(self.excluded_partner_ids)
             bits.append(f"leaving out {n} partner{'s' if n != 1 else ''} you named")

@@ -467,7 +467,8 @@ class KnowledgeEngine:
             opportunities=tuple(linked.opportunity_ids), programs=tuple(names("program")),
             unknown_terms=tuple(linked.unknown_terms), co_sell_ready=constraints.co_sell_ready,
             min_capacity=constraints.min_capacity, top_n=constraints.top_n, role=constraints.role,
-            excluded_partner_ids=constraints.excluded, language="" if linked.language == "en" else linked.language,
+            excluded_partner_ids=constraints.excluded, order=constraints.order,
+            language="" if linked.language == "en" else linked.language,
             readings=tuple(linked.readings))
 
 

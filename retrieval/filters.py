@@ -23,7 +23,7 @@ Check = tuple[str, str, Callable[[PartnerMatch], bool]]   # (what it asks, what 
 
 def stated(need: Need) -> bool:
     return bool(need.industries or need.segments or need.co_sell_ready or need.min_capacity is not None
-                or need.role or need.holds or need.top_n)
+                or need.role or need.holds or need.top_n or need.order)
 
 
 def _checks(catalog: Catalog, need: Need) -> list[Check]:
@@ -70,6 +70,11 @@ def _checks(catalog: Catalog, need: Need) -> list[Check]:
     return checks
 
 
+def _available(catalog: Catalog, match: PartnerMatch) -> int:
+    partner = catalog.partners.get(match.partner_id)
+    return partner.available_consultants_90d or 0 if partner else 0
+
+
 def _flip(test: Callable[[PartnerMatch, str], bool], value: str, match: PartnerMatch) -> bool:
     return test(match, value)
 
@@ -78,17 +83,19 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
     if not stated(need):
         return structured.coverage(catalog, need, understood)
     base = replace(need, industries=(), segments=(), co_sell_ready=False, min_capacity=None, role="", holds=(),
-                   top_n=None)
+                   top_n=None, order="")
     ranked_need = replace(base, industries=need.industries, segments=need.segments)
     exact, partial, profile_only = structured.rank_for_need(catalog, ranked_need)
     on_map = sorted(exact + partial, key=lambda m: (-m.score, m.name))
     checks = _checks(catalog, need)
     passing = [m for m in on_map if all(test(m) for _, _, test in checks)]
+    if need.order == "capacity":
+        passing.sort(key=lambda m: (-_available(catalog, m), -m.score, m.name))
     off_map = [m for m in profile_only if all(test(m) for _, _, test in checks)]
     subject = " / ".join(need.workloads or need.solution_plays or need.solution_areas)
     place = understood.country_label or need.describe_place()
     where = f" in {place}" if place else ""
-    wanted = ", ".join(label for label, _, _ in checks)
+    wanted = ", ".join(label for label, _, _ in checks) or "most consultants available first"
     if passing or off_map:
         shown = passing[: need.top_n or structured.MAX_PARTNERS]
         if need.top_n:

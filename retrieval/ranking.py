@@ -44,6 +44,7 @@ class Need:
     role: str = ""
     holds: tuple[str, ...] = ()          # specializations / designations the partner must hold
     top_n: int | None = None
+    order: str = ""                      # "" (best fit first) | "capacity"
 
     def describe_place(self) -> str:
         return ", ".join(country_name(c) for c in self.countries)

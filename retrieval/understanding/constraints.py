@@ -36,6 +36,9 @@ _TOP = [
                r"top|would you pick|you would pick|to pick|should i pick|finalists|choices)\b", re.IGNORECASE),
     re.compile(rf"\bwhich\s+{_NUM}\b(?!\s*(?:\+|{_CAPACITY_UNITS}))", re.IGNORECASE),
 ]
+_ORDER_BY_CAPACITY = re.compile(r"\b(?:(?:sort|order|rank)(?:ed)? by (?:capacity|availability|available consultants|bench)|"
+                                r"most (?:available )?(?:consultants|capacity|people)|biggest bench|largest bench|"
+                                r"most available)\b", re.IGNORECASE)
 _ROLE = re.compile(r"\b(lead|support)\s+(?:partners?|role|ones?)\b|\bas (?:the )?(lead|support)\b|\bonly (leads|lead)\b",
                    re.IGNORECASE)
 _EXCLUDE_CUES = ("except", "excluding", "exclude", "apart from", "other than", "besides", "but not", "not", "without",
@@ -50,6 +53,7 @@ class Constraints:
     top_n: int | None = None
     excluded: tuple[str, ...] = ()        # partner ids left out
     role: str = ""                        # "Lead" | "Support"
+    order: str = ""                       # "" (best fit first) | "capacity" (most consultants available first)
 
     def partner_filters(self) -> bool:
         return self.co_sell_ready or self.min_capacity is not None or bool(self.role)
@@ -60,11 +64,11 @@ class Constraints:
                            min_capacity=newer.min_capacity if newer.min_capacity is not None else self.min_capacity,
                            top_n=newer.top_n if newer.top_n is not None else self.top_n,
                            excluded=tuple(dict.fromkeys(self.excluded + newer.excluded)),
-                           role=newer.role or self.role)
+                           role=newer.role or self.role, order=newer.order or self.order)
 
     def customer_only(self) -> Constraints:
         """What still holds when the subject changes: nothing about the previous list of partners."""
-        return replace(self, co_sell_ready=False, min_capacity=None, top_n=None, excluded=(), role="")
+        return replace(self, co_sell_ready=False, min_capacity=None, top_n=None, excluded=(), role="", order="")
 
 
 def _number(word: str) -> int | None:
@@ -83,7 +87,8 @@ def read_constraints(text: str, partner_ids: list[str], catalog: Catalog) -> Con
         if match:
             capacity = int(match.group(1))
             break
-    if capacity is None and _ANY_CAPACITY.search(text):
+    order = "capacity" if _ORDER_BY_CAPACITY.search(text) else ""
+    if capacity is None and not order and _ANY_CAPACITY.search(text):
         capacity = 1
     top = None
     for pattern in _TOP:
@@ -96,7 +101,8 @@ def read_constraints(text: str, partner_ids: list[str], catalog: Catalog) -> Con
     role_match = _ROLE.search(text)
     role = next((g for g in role_match.groups() if g), "").rstrip("s").capitalize() if role_match else ""
     excluded = tuple(pid for pid in partner_ids if _excluded(text, pid, catalog))
-    return Constraints(co_sell_ready=co_sell, min_capacity=capacity, top_n=top, excluded=excluded, role=role)
+    return Constraints(co_sell_ready=co_sell, min_capacity=capacity, top_n=top, excluded=excluded, role=role,
+                       order=order)
 
 
 def _excluded(text: str, partner_id: str, catalog: Catalog) -> bool:

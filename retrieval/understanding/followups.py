@@ -88,5 +88,5 @@ def relink(understood: Understood) -> Linked:
     linked.words = set(normalize(understood.question).split())
     linked.constraints = Constraints(co_sell_ready=understood.co_sell_ready, min_capacity=understood.min_capacity,
                                      top_n=understood.top_n, excluded=tuple(understood.excluded_partner_ids),
-                                     role=understood.role)
+                                     role=understood.role, order=understood.order)
     return linked

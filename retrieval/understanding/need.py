@@ -22,4 +22,5 @@ def need_of(linked: Linked) -> Need:
                 solution_areas=tuple(areas) if not (workloads or plays) else (),
                 excluded_partners=frozenset(constraints.excluded), co_sell_ready=constraints.co_sell_ready,
                 min_capacity=constraints.min_capacity, role=constraints.role,
-                holds=tuple(names("specialization") + names("designation")), top_n=constraints.top_n)
+                holds=tuple(names("specialization") + names("designation")), top_n=constraints.top_n,
+                order=constraints.order)

@@ -206,3 +206,19 @@ def test_a_short_new_subject_keeps_the_previous_place(engine: KnowledgeEngine) -
     assert sentinel.understood.countries == ("DE",) and names(sentinel) == ["Epsilon Security"]
     fresh = ask(engine, "Which partners cover Sentinel?", first.understood)    # a new question, not a follow-up
     assert not fresh.understood.follow_up and fresh.understood.countries == ()
+
+
+def test_ordering_by_capacity_is_a_stated_order(engine: KnowledgeEngine) -> None:
+    by_fit = names(ask(engine, "AKS partners in Germany"))
+    by_capacity = ask(engine, "AKS partners in Germany, most consultants available first")
+    assert set(names(by_capacity)) == set(by_fit)
+    assert names(by_capacity)[0] == "Alpha Cloud"          # 8 consultants available against Beta's 0
+    assert "most consultants available first" in by_capacity.understood.describe()
+
+
+def test_did_you_mean_suggestions_render_as_buttons(engine: KnowledgeEngine) -> None:
+    from dialogs.render import answer_to_activity
+
+    activity = answer_to_activity(ask(engine, "AKS partners in Franse"))
+    buttons = [action.value for action in activity.suggested_actions.actions]
+    assert buttons == ["AKS partners in France"]
