@@ -25,6 +25,7 @@ NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "pt":
          "ja": "Japanese"}
 _JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
 _WORD = re.compile(r"[\w'’-]+")
+_WORDS = re.compile(r"\w+")
 # English words that show a question is English even when it holds a foreign word or two
 _ENGLISH_MARKERS = frozenset("the is are who which what for with and any can partner partners customer in on of "
                              "to a an me my we our there does do please need looking".split())
@@ -67,8 +68,10 @@ def country_names(language: str) -> dict[str, str]:
             if not name:
                 continue
             local = tr.gettext(name)
-            for variant in {local, local.split(",")[0], re.sub(r"\s*\(.*?\)\s*", "", local),
-                            *re.findall(r"\((.+?)\)", local)}:
+            variants = {local, local.split(",")[0], re.sub(r"\s*\(.*?\)\s*", "", local), *re.findall(r"\((.+?)\)", local)}
+            if language == "de":   # dative after "in den": "Niederlanden", "Vereinigten Staaten"
+                variants |= {re.sub(r"e\b", "en", v) for v in variants if re.search(r"e\b", v)}
+            for variant in variants:
                 variant = variant.strip().lower()
                 if len(variant) >= 2 and variant != english.lower():
                     out.setdefault(variant, english)
@@ -87,23 +90,58 @@ def _everywhere() -> dict[str, str]:
             continue
         for name, english in country_names(language).items():
             if len(name) >= 5 and " " not in name.strip() or len(name) >= 8:
-                out.setdefault(name, english)
+                out.setdefault(_key(name), english)
     return out
 
 
 @functools.cache
-def _table(language: str) -> tuple[re.Pattern[str] | None, dict[str, str]]:
-    """One alternation of every phrase of a language (longest first) and the English for each."""
+def _table(language: str) -> dict[str, str]:
+    """Every phrase of a language (its words joined by single spaces, lower case) -> its English reading."""
     entry = _data().get(language, {}) or {}
-    table = {k.lower(): str(v) for k, v in (entry.get("phrases") or {}).items()}
+    table = {_key(k): str(v) for k, v in (entry.get("phrases") or {}).items()}
     for name, english in country_names(language).items():
-        table.setdefault(name, english)
+        table.setdefault(_key(name) if language != "ja" else name, english)
+    return table
+
+
+@functools.cache
+def _japanese_pattern() -> re.Pattern[str]:
+    table = _table("ja")
+    return re.compile("|".join(re.escape(k) for k in sorted(table, key=len, reverse=True)))
+
+
+def _key(phrase: str) -> str:
+    return " ".join(_WORDS.findall(phrase.lower()))
+
+
+def _replace(text: str, table: dict[str, str]) -> str:
+    """Each longest run of words that is a key of `table` replaced by its value (word n-grams looked up
+    in a dict: hyphens and apostrophes separate words, so "Microsoft-Zuschüsse" and "Pays-Bas" match)."""
     if not table:
-        return None, {}
-    alternation = "|".join(re.escape(k) for k in sorted(table, key=len, reverse=True))
-    if language == "ja":
-        return re.compile(f"(?:{alternation})"), table
-    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE), table
+        return text
+    longest = _longest(id(table), table)
+    spans = [(m.start(), m.end(), m.group(0).lower()) for m in _WORDS.finditer(text)]
+    out: list[str] = []
+    last = k = 0
+    while k < len(spans):
+        for n in range(min(longest, len(spans) - k), 0, -1):
+            english = table.get(" ".join(w for _, _, w in spans[k:k + n]))
+            if english is not None:
+                out += [text[last:spans[k][0]], english]
+                last, k = spans[k + n - 1][1], k + n
+                break
+        else:
+            k += 1
+    return "".join(out) + text[last:]
+
+
+_LONGEST: dict[int, int] = {}
+
+
+def _longest(key: int, table: dict[str, str]) -> int:
+    if key not in _LONGEST:
+        _LONGEST[key] = max((len(k.split()) for k in table), default=1)
+    return _LONGEST[key]
 
 
 def function_words() -> frozenset[str]:
@@ -149,27 +187,15 @@ def to_english(text: str) -> Translation:
     if language == "ja":
         return Translation(_japanese(text), language)
     if language != "en":
-        pattern, table = _table(language)
-        if pattern is not None:
-            text = pattern.sub(lambda m: table.get(m.group(0).lower(), m.group(0)), text)
-    everywhere = _everywhere()
-    if everywhere:
-        text = _everywhere_pattern().sub(lambda m: everywhere.get(m.group(0).lower(), m.group(0)), text)
-    return Translation(text, language)
-
-
-@functools.lru_cache(maxsize=1)
-def _everywhere_pattern() -> re.Pattern[str]:
-    names = sorted(_everywhere(), key=len, reverse=True)
-    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(n) for n in names)})(?!\w)", re.IGNORECASE)
+        text = _replace(text, _table(language))
+    return Translation(_replace(text, _everywhere()), language)
 
 
 def _japanese(text: str) -> str:
     """Japanese has no spaces: lexicon entries and country names are found as substrings, the Latin
     product names between them are kept, and what is left of the Japanese is dropped."""
-    pattern, table = _table("ja")
-    if pattern is not None:
-        text = pattern.sub(lambda m: f" {table[m.group(0)]} ", text)
+    table = _table("ja")
+    text = _japanese_pattern().sub(lambda m: f" {table[m.group(0)]} ", text)
     text = unicodedata.normalize("NFKC", text)                 # full-width Latin and digits to ASCII
     text = _JAPANESE.sub(" ", text)
     text = re.sub(r"[、。？！「」（）・]", " ", text)

@@ -114,8 +114,9 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
             if target.kind == "word" and not rivals:
                 k += 1
                 continue            # a question word spelt oddly is not a fact to ask about
-            out.unresolved.append(Unresolved(typed, target.kind if target.kind in ("place", "partner") else "name",
-                                             tuple(dict.fromkeys([target.text, *rivals]))))
+            if all(u.typed != typed for u in out.unresolved):
+                out.unresolved.append(Unresolved(typed, target.kind if target.kind in ("place", "partner") else "name",
+                                                 tuple(dict.fromkeys([target.text, *rivals]))))
             k += 1
             continue
         replacements.append((tokens[first][0], tokens[last][1], target.text))
@@ -135,7 +136,9 @@ def tolerate(text: str, catalog: Catalog) -> Tolerant:
 
 
 def _needed(typed: str, target: Target) -> float:
-    return OUTLINE if skeleton(typed) == skeleton(target.phrase) else AUTO
+    """'git hub copilto' and 'github copilot' share an outline once the spaces go."""
+    same = skeleton(typed).replace(" ", "") == skeleton(target.phrase).replace(" ", "")
+    return OUTLINE if same else AUTO
 
 
 def _short_unknown(word: str, lex: Lexicon) -> bool:
@@ -187,7 +190,11 @@ def _word_by_word(window: str, phrase: str) -> bool:
 
 
 def _candidates(window: str, length: int, lex: Lexicon) -> list[Target]:
+    """Names of as many words, or one fewer ("git hub copilot"), starting with the same letter, and names
+    with the same consonant outline."""
     found = list(lex.buckets.get((length, window[0]), []))
+    if length > 1:
+        found += lex.buckets.get((length - 1, window[0]), [])
     found += [t for t in lex.skeletons.get(skeleton(window), []) if t not in found]
     return found
 
