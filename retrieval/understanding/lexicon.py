@@ -61,8 +61,10 @@ class Target:
 class Lexicon:
     known: set[str] = field(default_factory=set)
     buckets: dict[tuple[int, str], list[Target]] = field(default_factory=lambda: defaultdict(list))
+    bucket_phrases: dict[tuple[int, str], list[str]] = field(default_factory=lambda: defaultdict(list))  # in step
     skeletons: dict[str, list[Target]] = field(default_factory=lambda: defaultdict(list))
     countries: frozenset[str] = frozenset()          # alpha-2 codes the catalog works in
+    places: dict[str, str] = field(default_factory=dict)   # place phrase (one or two words) -> its name
     max_words: int = 4
 
     def add(self, phrase: str, text: str, key: str, kind: str) -> None:
@@ -72,6 +74,7 @@ class Lexicon:
             return
         target = Target(phrase, text, key, kind)
         self.buckets[(len(words), phrase[0])].append(target)
+        self.bucket_phrases[(len(words), phrase[0])].append(phrase)
         self.skeletons[skeleton(phrase)].append(target)
 
 
@@ -117,7 +120,10 @@ def _build(catalog: Catalog) -> Lexicon:
         lex.add(partner.name, partner.name, f"partner:{partner.id}", "partner")
     for phrase, place in place_phrases().items():
         if _catalog_place(place, lex.countries) and not phrase.startswith("the "):
-            lex.add(phrase, place.label if not place.is_group else phrase, "place:" + ",".join(place.codes), "place")
+            text = place.label if not place.is_group else phrase
+            lex.add(phrase, text, "place:" + ",".join(place.codes), "place")
+            if len(phrase.split()) <= 2:
+                lex.places[phrase] = text
     for word in QUESTION_WORDS:
         lex.add(word, word, "word:" + word, "word")
     return lex

@@ -14,7 +14,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from retrieval.catalog import Catalog
 from retrieval.understanding.lexicon import Lexicon, Target, country_for_code, lexicon, shorthand, skeleton
@@ -163,11 +163,7 @@ def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lex
             last = first + length - 1
             words = [t[2] for t in tokens[first:last + 1]]
             window = " ".join(w.lower() for w in words)
-            scored: list[tuple[float, Target]] = []
-            for target in _candidates(window, length, lex):
-                score = fuzz.ratio(window, target.phrase)
-                if score >= OFFER and _word_by_word(window, target.phrase):
-                    scored.append((score, target))
+            scored = _scored(window, length, lex)
             if not scored:
                 continue
             scored.sort(key=lambda st: -st[0])
@@ -189,14 +185,22 @@ def _word_by_word(window: str, phrase: str) -> bool:
     return len(typed) != len(wanted) or all(fuzz.ratio(a, b) >= WORD for a, b in zip(typed, wanted, strict=True))
 
 
-def _candidates(window: str, length: int, lex: Lexicon) -> list[Target]:
+def _scored(window: str, length: int, lex: Lexicon) -> list[tuple[float, Target]]:
     """Names of as many words, or one fewer ("git hub copilot"), starting with the same letter, and names
-    with the same consonant outline."""
-    found = list(lex.buckets.get((length, window[0]), []))
-    if length > 1:
-        found += lex.buckets.get((length - 1, window[0]), [])
-    found += [t for t in lex.skeletons.get(skeleton(window), []) if t not in found]
-    return found
+    with the same consonant outline, that are at least OFFER close; scored in rapidfuzz's own loop."""
+    found: dict[int, tuple[float, Target]] = {}
+    for key in ((length, window[0]), (length - 1, window[0])):
+        phrases = lex.bucket_phrases.get(key)
+        if not phrases:
+            continue
+        targets = lex.buckets[key]
+        for _, score, index in process.extract(window, phrases, scorer=fuzz.ratio, score_cutoff=OFFER, limit=None):
+            found[id(targets[index])] = (score, targets[index])
+    for target in lex.skeletons.get(skeleton(window), []):
+        score = fuzz.ratio(window, target.phrase)
+        if score >= OFFER:
+            found[id(target)] = (score, target)
+    return [(score, target) for score, target in found.values() if _word_by_word(window, target.phrase)]
 
 
 def _code(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon) -> str | None:
@@ -227,10 +231,8 @@ def _place_context(text: str, tokens: list[tuple[int, int, str]], first: int, la
 def _nearest_places(word: str, lex: Lexicon) -> tuple[str, ...]:
     """Up to three places the catalog works in whose names look like `word`."""
     scored: dict[str, float] = {}
-    for (_, _letter), targets in lex.buckets.items():
-        for target in targets:
-            if target.kind == "place" and len(target.phrase.split()) <= 2:
-                score = fuzz.ratio(word.lower(), target.phrase)
-                if score >= 60 and scored.get(target.text, 0) < score:
-                    scored[target.text] = score
+    for phrase, score, _ in process.extract(word.lower(), list(lex.places), scorer=fuzz.ratio, score_cutoff=60,
+                                            limit=12):
+        name = lex.places[phrase]
+        scored[name] = max(scored.get(name, 0.0), score)
     return tuple(sorted(scored, key=lambda name: -scored[name])[:3])
