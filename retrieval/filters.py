@@ -95,49 +95,52 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
     subject = " / ".join(need.workloads or need.solution_plays or need.solution_areas)
     place = understood.country_label or need.describe_place()
     where = f" in {place}" if place else ""
-    wanted = ", ".join(label for label, _, _ in checks) or "most consultants available first"
-    if passing or off_map:
-        shown = passing[: need.top_n or structured.MAX_PARTNERS]
-        if need.top_n:
-            title = f"Top {min(need.top_n, len(passing))} for {subject}{where}" if passing else f"Partners for {subject}{where}"
-            summary = (f"The {len(shown)} strongest of {len(passing)} partner{'s' if len(passing) != 1 else ''} on the "
-                       f"solution map for {subject}{where}" + (f" ({wanted})" if wanted else "") + ", best first.")
-            if len(passing) < need.top_n:
-                summary += f" Only {len(passing)} meet{'s' if len(passing) == 1 else ''} it, not {need.top_n}."
-        else:
-            title = f"Partners for {subject}{where}"
-            summary = (f"{len(passing)} partner{'s are' if len(passing) != 1 else ' is'} on the solution map for "
-                       f"{subject}{where} and meet{'s' if len(passing) == 1 else ''}: {wanted}.")
-        if not passing:
-            summary = (f"No partner on the solution map for {subject}{where} meets: {wanted}. "
-                       f"{len(off_map)} partner profile{'s list' if len(off_map) != 1 else ' lists'} it and meet"
-                       f"{'s' if len(off_map) == 1 else ''} them: profile evidence only.")
-        left_out = len(on_map) - len(passing)
-        notes = [f"{left_out} other partner{'s' if left_out != 1 else ''} on the map for {subject}{where} "
-                 f"do{'es' if left_out == 1 else ''} not meet it and {'are' if left_out != 1 else 'is'} left out."] \
-            if left_out and not need.top_n else []
-        if not need.countries:
-            notes.append("The solution map is country-specific: tell me the customer's country for a precise answer.")
-        return Answer(AnswerKind.COVERAGE, title, summary, understood, partners=tuple(shown),
-                      other_partners=() if need.top_n else tuple(off_map[: structured.MAX_PROFILE_ONLY]),
-                      notes=tuple(notes), missing=() if need.countries else ("country",),
-                      total=len(passing) if len(passing) > len(shown) and not need.top_n else None,
-                      citations=tuple(dict.fromkeys(r.source for m in shown for r in m.reasons[:1] if r.source)),
-                      low_confidence=not passing)
-    return _emptied(catalog, need, understood, on_map, checks, subject, where)
+    wanted = ", ".join(label for label, _, _ in checks)
+    meeting = f" and meet{'s' if len(passing) == 1 else ''}: {wanted}" if wanted else ""
+    order = "most consultants available first" if need.order == "capacity" else "best first"
+    if not passing and not off_map:
+        return _emptied(catalog, need, understood, on_map or profile_only, checks, subject, where) if checks \
+            else structured.coverage(catalog, base, understood)
+    limit = need.top_n or structured.MAX_PARTNERS
+    shown = passing[:limit]
+    plural = "s are" if len(passing) != 1 else " is"
+    title = (f"Top {len(shown)} for {subject}{where}" if need.top_n and shown else f"Partners for {subject}{where}")
+    summary = f"{len(passing)} partner{plural} on the solution map for {subject}{where}{meeting}"
+    summary += f"; the {len(shown)} strongest, {order}." if need.top_n else (f", {order}." if need.order else ".")
+    if need.top_n and len(passing) < need.top_n:
+        summary += f" Only {len(passing)}, not {need.top_n}."
+    if not passing:
+        summary = (f"No partner on the solution map for {subject}{where}" + (f" meets: {wanted}" if wanted else "")
+                   + f". {len(off_map)} partner profile{'s list' if len(off_map) != 1 else ' lists'} it"
+                   + (" and meet the filters" if wanted else "") + ": profile evidence only.")
+    left_out = len(on_map) - len(passing)
+    notes = [f"{left_out} other partner{'s' if left_out != 1 else ''} on the map for {subject}{where} "
+             f"do{'es' if left_out == 1 else ''} not meet it and {'are' if left_out != 1 else 'is'} left out."] \
+        if left_out and wanted else []
+    if not need.countries:
+        notes.append("The solution map is country-specific: tell me the customer's country for a precise answer.")
+    others = off_map[: need.top_n or structured.MAX_PROFILE_ONLY] if not (need.top_n and shown) else []
+    return Answer(AnswerKind.COVERAGE, title, summary, understood, partners=tuple(shown), other_partners=tuple(others),
+                  notes=tuple(notes), missing=() if need.countries else ("country",),
+                  total=len(passing) if len(passing) > len(shown) and not need.top_n else None,
+                  citations=tuple(dict.fromkeys(r.source for m in shown for r in m.reasons[:1] if r.source)),
+                  low_confidence=not passing)
 
 
 def _emptied(catalog: Catalog, need: Need, understood: Understood, on_map: list[PartnerMatch], checks: list[Check],
              subject: str, where: str) -> Answer:
-    """Nobody meets every filter: say which filter empties the list, and show who is closest."""
+    """Nobody meets every filter: say which filter empties the list, and show who is closest (on the map,
+    or else with profile evidence)."""
     if not on_map:
-        return structured.coverage(catalog, replace(need, industries=(), segments=()), understood)
+        base = replace(need, industries=(), segments=(), co_sell_ready=False, min_capacity=None, role="", holds=())
+        return structured.coverage(catalog, base, understood)
     failing: dict[str, list[str]] = {m.partner_id: [lacks for _, lacks, test in checks if not test(m)] for m in on_map}
     fewest = min(len(v) for v in failing.values())
     closest = [replace(m, gaps=tuple(failing[m.partner_id]) + m.gaps) for m in on_map if len(failing[m.partner_id]) == fewest]
     blockers = [label for label, lacks, _ in checks if all(lacks in failing[m.partner_id] for m in on_map)]
     blocker = ", ".join(blockers) or ", ".join(label for label, _, _ in checks)
-    summary = (f"No partner on the solution map for {subject}{where} meets {blocker}. "
+    summary = (f"No partner {'on the solution map' if on_map[0].on_map else 'with profile evidence'} for "
+               f"{subject}{where} meets {blocker}. "
                f"{len(closest)} come{'s' if len(closest) == 1 else ''} closest, each marked with what it lacks:")
     return Answer(AnswerKind.NO_MATCH, f"No {blocker} partner for {subject}{where}", summary, understood,
                   other_partners=tuple(closest[: structured.MAX_PARTNERS]),

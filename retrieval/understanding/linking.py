@@ -50,9 +50,10 @@ class Tolerant:
     unresolved: list[Unresolved] = field(default_factory=list)
 
 
-@functools.lru_cache(maxsize=1)
-def _expansions() -> tuple[re.Pattern[str], dict[str, str]]:
-    table = {str(k).lower(): str(v) for k, v in shorthand()["expand"].items()}
+@functools.cache
+def _expansions(english: bool) -> tuple[re.Pattern[str], dict[str, str]]:
+    only_english = {str(w).lower() for w in shorthand().get("english_only", [])}
+    table = {str(k).lower(): str(v) for k, v in shorthand()["expand"].items() if english or str(k).lower() not in only_english}
     keys = sorted(table, key=len, reverse=True)
     return re.compile(rf"(?<![\w&-])(?:{'|'.join(re.escape(k) for k in keys)})(?![\w&-])", re.IGNORECASE), table
 
@@ -62,8 +63,8 @@ def _not_codes() -> frozenset[str]:
     return frozenset(str(w).lower() for w in shorthand()["not_codes"])
 
 
-def expand_shorthand(text: str) -> str:
-    pattern, table = _expansions()
+def expand_shorthand(text: str, language: str = "en") -> str:
+    pattern, table = _expansions(language == "en")
     return pattern.sub(lambda m: table[m.group(0).lower()], text)
 
 
@@ -82,9 +83,9 @@ def _prefixes(catalog: Catalog) -> list[str]:
     return sorted({oid.split("-")[0] for oid in list(catalog.opportunities)[:200] if "-" in oid})
 
 
-def tolerate(text: str, catalog: Catalog) -> Tolerant:
+def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
     """The question rewritten in the catalog's words, with what was corrected and what was not placed."""
-    text = expand_shorthand(normalize_ids(text, catalog))
+    text = expand_shorthand(normalize_ids(text, catalog), language)
     lex = lexicon(catalog)
     out = Tolerant(text)
     tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]

@@ -21,7 +21,7 @@ from retrieval.understanding.linking import tolerate
 def read(question: str, catalog: Catalog) -> Linked:
     amounts = read_amounts(question)
     translation = to_english(blank(question, amounts.spans))
-    tolerant = tolerate(translation.text, catalog)
+    tolerant = tolerate(translation.text, catalog, translation.language)
     linked = link(tolerant.text, catalog, lexicon(catalog).known, amounts=False)   # amounts were read above
     linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
     partner_ids = linked.names("partner")
