@@ -23,7 +23,7 @@ Check = tuple[str, str, Callable[[PartnerMatch], bool]]   # (what it asks, what 
 
 def stated(need: Need) -> bool:
     return bool(need.industries or need.segments or need.co_sell_ready or need.min_capacity is not None
-                or need.role or need.holds or need.top_n or need.order)
+                or need.role or need.holds or need.top_n or need.order or need.excluded_partners)
 
 
 def _checks(catalog: Catalog, need: Need) -> list[Check]:
@@ -109,14 +109,18 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
     summary += f"; the {len(shown)} strongest, {order}." if need.top_n else (f", {order}." if need.order else ".")
     if need.top_n and len(passing) < need.top_n:
         summary += f" Only {len(passing)}, not {need.top_n}."
+    other = "other " if need.excluded_partners else ""
     if not passing:
-        summary = (f"No partner on the solution map for {subject}{where}" + (f" meets: {wanted}" if wanted else "")
+        summary = (f"No {other}partner on the solution map for {subject}{where}" + (f" meets: {wanted}" if wanted else "")
                    + f". {len(off_map)} partner profile{'s list' if len(off_map) != 1 else ' lists'} it"
                    + (" and meet the filters" if wanted else "") + ": profile evidence only.")
     left_out = len(on_map) - len(passing)
     notes = [f"{left_out} other partner{'s' if left_out != 1 else ''} on the map for {subject}{where} "
              f"do{'es' if left_out == 1 else ''} not meet it and {'are' if left_out != 1 else 'is'} left out."] \
         if left_out and wanted else []
+    if need.excluded_partners:
+        n = len(need.excluded_partners)
+        notes.append(f"Left out as you asked: {n} partner{'s' if n != 1 else ''} you named.")
     if not need.countries:
         notes.append("The solution map is country-specific: tell me the customer's country for a precise answer.")
     others = off_map[: need.top_n or structured.MAX_PROFILE_ONLY] if not (need.top_n and shown) else []

@@ -32,9 +32,17 @@ def unplaced_fact(linked: Linked, understood: Understood, *, seeking: bool) -> A
         return Answer(AnswerKind.CLARIFY, f"Where is “{typed}”?", summary, understood, missing=("country",),
                       suggestions=tuple(_replace(linked, typed, c) for c in candidates),
                       notes=("I answer per country, so I'd rather ask than list partners from everywhere.",))
-    names = [u for u in linked.unresolved if u.candidates and (u.kind == "partner" or u.kind == "name" and seeking)]
-    if names and not any(e.kind in _SUBJECTS for e in linked.entities) and not linked.opportunity_ids \
-            and not linked.unknown_opportunity_ids:
+    unknown = [u for u in linked.unresolved if u.kind == "partner" and not u.candidates]
+    if unknown and not any(e.kind == "partner" for e in linked.entities):
+        typed = unknown[0].typed
+        return Answer(AnswerKind.CLARIFY, f"I don't know “{typed}”",
+                      f"I don't know a partner called “{typed}”: no partner profile or map row has that name. "
+                      "Check the spelling, or ask without it.", understood, missing=("partner",))
+    partner_linked = any(e.kind == "partner" for e in linked.entities)
+    names = [u for u in linked.unresolved if u.candidates and (
+        u.kind == "partner" and not partner_linked
+        or u.kind == "name" and seeking and not any(e.kind in _SUBJECTS for e in linked.entities))]
+    if names and not linked.opportunity_ids and not linked.unknown_opportunity_ids:
         typed, candidates = names[0].typed, names[0].candidates[:3]
         return Answer(AnswerKind.CLARIFY, f"Did you mean {' or '.join(candidates)}?",
                       f"I don't know “{typed}” as written. Did you mean {' or '.join(candidates)}?", understood,

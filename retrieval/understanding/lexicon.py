@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import re
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class Lexicon:
     skeletons: dict[str, list[Target]] = field(default_factory=lambda: defaultdict(list))
     countries: frozenset[str] = frozenset()          # alpha-2 codes the catalog works in
     places: dict[str, str] = field(default_factory=dict)   # place phrase (one or two words) -> its name
+    partner_names: dict[str, str] = field(default_factory=dict)   # normalised partner name -> partner name
+    company_suffixes: frozenset[str] = frozenset()  # last words of company names ("consulting", "gmbh")
     max_words: int = 4
 
     def add(self, phrase: str, text: str, key: str, kind: str) -> None:
@@ -118,6 +120,10 @@ def _build(catalog: Catalog) -> Lexicon:
             lex.add(phrase, phrase, f"{entity.kind}:{entity.name}", entity.kind)
     for partner in catalog.partners.values():
         lex.add(partner.name, partner.name, f"partner:{partner.id}", "partner")
+        lex.partner_names[normalize(partner.name)] = partner.name
+    endings = Counter(name.split()[-1] for name in lex.partner_names if len(name.split()) > 1)
+    lex.company_suffixes = frozenset({w for w, n in endings.items() if n >= 2}
+                                     | {str(w).lower() for w in data.get("company_suffixes", [])})
     for phrase, place in place_phrases().items():
         if _catalog_place(place, lex.countries) and not phrase.startswith("the "):
             text = place.label if not place.is_group else phrase

@@ -9,13 +9,15 @@ The result is a `Linked` the engine routes on; what was read differently from ho
 """
 from __future__ import annotations
 
-from retrieval.catalog import Catalog
+from rapidfuzz import fuzz, process
+
+from retrieval.catalog import Catalog, normalize
 from retrieval.linking import Linked, link
 from retrieval.understanding.amounts import blank, read_amounts
 from retrieval.understanding.constraints import read_constraints
 from retrieval.understanding.language import to_english
 from retrieval.understanding.lexicon import lexicon
-from retrieval.understanding.linking import tolerate
+from retrieval.understanding.linking import Unresolved, tolerate
 
 
 def read(question: str, catalog: Catalog) -> Linked:
@@ -42,7 +44,23 @@ def read(question: str, catalog: Catalog) -> Linked:
                  else d for d in amounts.dates]
     linked.readings = readings
     linked.unresolved = [u for u in tolerant.unresolved if not _resolved_anyway(u.typed, linked)]
+    _unknown_partners(linked, catalog)
     return linked
+
+
+def _unknown_partners(linked: Linked, catalog: Catalog) -> None:
+    """A capitalised name ending like a company's ("Zorblax Consulting") that no partner has: not a product
+    the catalog lacks but a partner it does not know, with the partners whose names look like it."""
+    lex = lexicon(catalog)
+    for term in list(linked.unknown_terms):
+        words = normalize(term).split()
+        if len(words) < 2 or words[-1] not in lex.company_suffixes:
+            continue
+        near = [name for name, _, _ in process.extract(" ".join(words), list(lex.partner_names), scorer=fuzz.ratio,
+                                                        score_cutoff=75, limit=3)
+                if fuzz.ratio(words[0], name.split()[0]) >= 75]     # alike in the name, not only in "Consulting"
+        linked.unknown_terms.remove(term)
+        linked.unresolved.append(Unresolved(term, "partner", tuple(lex.partner_names[n] for n in near)))
 
 
 def _resolved_anyway(typed: str, linked: Linked) -> bool:

@@ -222,3 +222,12 @@ def test_did_you_mean_suggestions_render_as_buttons(engine: KnowledgeEngine) -> 
     activity = answer_to_activity(ask(engine, "AKS partners in Franse"))
     buttons = [action.value for action in activity.suggested_actions.actions]
     assert buttons == ["AKS partners in France"]
+
+
+def test_an_unknown_partner_is_named_never_dropped(engine: KnowledgeEngine) -> None:
+    unknown = ask(engine, "does Zorblax Consulting do AKS in Germany?")
+    assert unknown.kind is AnswerKind.CLARIFY and "Zorblax Consulting" in unknown.summary and not unknown.partners
+    close = ask(engine, "does Alpah Clowd do AKS in Germany?")
+    assert close.kind is AnswerKind.CLARIFY and close.suggestions == ("does Alpha Cloud do AKS in Germany?",)
+    left_out = ask(engine, "AKS partners in Germany except Beta Systems")
+    assert names(left_out) == ["Alpha Cloud"] and any("Left out as you asked" in n for n in left_out.notes)
