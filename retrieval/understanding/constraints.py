@@ -24,6 +24,7 @@ _CAPACITY = [
     re.compile(rf"\b(?:at least|min(?:imum)?(?: of)?|more than|over)\s+(\d{{1,3}})\s+(?:free\s+|available\s+)?{_CAPACITY_UNITS}\b",
                re.IGNORECASE),
     re.compile(r"\bbench of\s+(\d{1,3})\s*\+?", re.IGNORECASE),
+    re.compile(rf"\b(\d{{1,3}})\s*(?:free\s+|available\s+)?{_CAPACITY_UNITS}\s*(?:or more|at least|minimum|\+)", re.IGNORECASE),
     re.compile(rf"\b(?:availability|capacity)\s+(?:is|of|at)?\s*(\d{{1,3}})\s*\+?\s*(?:{_CAPACITY_UNITS})?", re.IGNORECASE),
 ]
 _ANY_CAPACITY = re.compile(r"\b(?:ha(?:s|ve) (?:spare |free |available )?capacity|with (?:spare |free )?capacity|"

@@ -37,8 +37,9 @@ def read(question: str, catalog: Catalog) -> Linked:
     readings: list[str] = []
     if translation.language != "en":
         readings.append(f"asked in {translation.language_name}")
-    readings += [f"“{c.typed}” read as {c.read_as}" for c in tolerant.corrections
-                 if c.typed.lower() != c.read_as.lower() and c.kind != "word"]
+    # a partner's name is never shown before the ranked list (readers take the first mention as the rank)
+    readings += [f"“{c.typed}” read as {c.read_as}" if c.kind != "partner" else "a partner name read as spelt in the catalog"
+                 for c in tolerant.corrections if c.typed.lower() != c.read_as.lower() and c.kind != "word"]
     readings += amounts.notes
     readings += [f"as of {d}" if not d.lower().startswith(("as of", "by", "before", "after", "until", "from", "on", "since"))
                  else d for d in amounts.dates]
