@@ -9,6 +9,10 @@ The result is a `Linked` the engine routes on; what was read differently from ho
 """
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
+
 from rapidfuzz import fuzz, process
 
 from retrieval.catalog import Catalog, normalize
@@ -19,12 +23,18 @@ from retrieval.understanding.language import to_english
 from retrieval.understanding.lexicon import lexicon
 from retrieval.understanding.linking import Unresolved, tolerate
 
+_WORD = re.compile(r"\w+")
+
 
 def read(question: str, catalog: Catalog) -> Linked:
     amounts = read_amounts(question)
     translation = to_english(blank(question, amounts.spans))
     tolerant = tolerate(translation.text, catalog, translation.language)
-    linked = link(tolerant.text, catalog, lexicon(catalog).known, amounts=False)   # amounts were read above
+    known: AbstractSet[str] = lexicon(catalog).known
+    if translation.language != "en":
+        # lower-case words of another language are its words, not parts of an unknown product name
+        known = _Either(known, frozenset(w for w in _WORD.findall(tolerant.text) if w.islower()))
+    linked = link(tolerant.text, catalog, known, amounts=False)   # amounts were read above
     linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
     partner_ids = linked.names("partner")
     linked.constraints = read_constraints(tolerant.text, partner_ids, catalog)
@@ -62,6 +72,23 @@ def _unknown_partners(linked: Linked, catalog: Catalog) -> None:
                 if fuzz.ratio(words[0], name.split()[0]) >= 75]     # alike in the name, not only in "Consulting"
         linked.unknown_terms.remove(term)
         linked.unresolved.append(Unresolved(term, "partner", tuple(lex.partner_names[n] for n in near)))
+
+
+class _Either(AbstractSet[str]):
+    """Two sets read as their union without copying the large one."""
+
+    def __init__(self, large: AbstractSet[str], small: AbstractSet[str]) -> None:
+        self.large, self.small = large, small
+
+    def __contains__(self, item: object) -> bool:
+        return item in self.small or item in self.large
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.large
+        yield from (w for w in self.small if w not in self.large)
+
+    def __len__(self) -> int:
+        return len(self.large) + sum(1 for w in self.small if w not in self.large)
 
 
 def _resolved_anyway(typed: str, linked: Linked) -> bool:

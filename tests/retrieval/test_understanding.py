@@ -231,3 +231,22 @@ def test_an_unknown_partner_is_named_never_dropped(engine: KnowledgeEngine) -> N
     assert close.kind is AnswerKind.CLARIFY and close.suggestions == ("does Alpha Cloud do AKS in Germany?",)
     left_out = ask(engine, "AKS partners in Germany except Beta Systems")
     assert names(left_out) == ["Alpha Cloud"] and any("Left out as you asked" in n for n in left_out.notes)
+
+
+@pytest.mark.parametrize("text", [
+    "Qui peut faire AKS pour un client du commerce de détail en Allemagne ?",
+    "Quem pode fazer AKS para um cliente de varejo na Alemanha?",
+    "Chi può fare AKS per un cliente della vendita al dettaglio in Germania?",
+    "ドイツの小売業の顧客向けにAKSができるパートナーは？",
+    "Wer kann AKS für einen Einzelhändler in Deutschland machen?",
+    "¿Quién puede hacer AKS para un minorista en Alemania?",
+])
+def test_a_stated_industry_filters_in_every_language(engine: KnowledgeEngine, text: str) -> None:
+    answer = ask(engine, text)
+    assert names(answer) == ["Alpha Cloud"] and answer.understood.industries == ("Retail",)
+
+
+def test_an_unknown_product_stays_unknown_in_another_language(engine: KnowledgeEngine) -> None:
+    answer = ask(engine, "Quem pode fazer Quantum Teleport Fabric na Alemanha?")
+    assert answer.kind is AnswerKind.NO_MATCH and not answer.partners
+    assert answer.understood.unknown_terms == ("Quantum Teleport Fabric",)
