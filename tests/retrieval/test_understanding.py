@@ -250,3 +250,15 @@ def test_an_unknown_product_stays_unknown_in_another_language(engine: KnowledgeE
     answer = ask(engine, "Quem pode fazer Quantum Teleport Fabric na Alemanha?")
     assert answer.kind is AnswerKind.NO_MATCH and not answer.partners
     assert answer.understood.unknown_terms == ("Quantum Teleport Fabric",)
+
+
+def test_stated_filters_survive_the_conversation_state(engine: KnowledgeEngine) -> None:
+    """Between turns the conversation keeps Understood as JSON: the partner filters must come back."""
+    import json
+
+    first = ask(engine, "co-sell ready AKS partners in Germany except Beta Systems, top 2")
+    stored = Understood.from_dict(json.loads(json.dumps(first.understood.to_dict())))
+    assert stored == first.understood
+    france = ask(engine, "and in France?", stored)
+    assert france.understood.co_sell_ready and france.understood.top_n == 2
+    assert france.understood.excluded_partner_ids == first.understood.excluded_partner_ids
