@@ -29,6 +29,7 @@ from retrieval.gaps import coverage_gaps
 from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked
 from retrieval.understanding.followups import is_follow_up, merge, relink
+from retrieval.understanding.lexicon import lexicon
 from retrieval.understanding.need import constraints_of, need_of
 from retrieval.understanding.read import read
 from retrieval.unplaced import unplaced_fact
@@ -515,6 +516,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
+    lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
     search = None
     if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415
