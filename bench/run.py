@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, load, quality, scale, speed
+from bench import baselines, load, quality, reading_cost, scale, speed
 from bench.common import CATALOG_DEV, FAQ_QUESTIONS, load_questions
 
 
@@ -104,6 +104,9 @@ def run(plan: Plan, fresh_catalogs: bool) -> dict[str, Any]:
 
             latency, texts = speed.in_process_latency(lambda: load_engine(kdir, index), questions, plan.latency_passes)
             results["latency_in_process"] = latency
+            results["understanding"] = reading_cost.understanding_cost(load_engine(kdir, index).catalog,
+                                                                         reading_cost.dev_questions())
+            log("  " + reading_cost.line(results["understanding"]))
             replies = dict(zip((q["id"] for q in questions), texts, strict=True))
             ours = quality.score_system(lambda q: replies[q["id"]], questions, kdir)
             results["quality"] = {"Partner Atlas": ours, **systems}

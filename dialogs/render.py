@@ -515,8 +515,8 @@ def export_of(value: object) -> ExportRequest | None:
     return ExportRequest(str(subject), str(fmt), query.strip()[:2000], _scope_of(value.get("scope")))
 
 
-_SCOPE_NUMBERS = ("deal_usd", "value_min", "value_max")
-_SCOPE_TEXTS = ("intent", "question", "country_label")
+_SCOPE_NUMBERS = ("deal_usd", "value_min", "value_max", "min_capacity", "top_n")
+_SCOPE_TEXTS = ("intent", "question", "country_label", "role", "language", "order")
 
 
 def _scope_of(value: object) -> Understood | None:

@@ -214,6 +214,15 @@ class Understood:
     programs: tuple[str, ...] = ()
     unknown_terms: tuple[str, ...] = ()
     follow_up: bool = False              # this answer merged a follow-up into the previous question
+    # stated partner filters (kept for follow-ups: "only the co-sell ready ones", "drop X")
+    co_sell_ready: bool = False
+    min_capacity: int | None = None
+    top_n: int | None = None
+    role: str = ""
+    excluded_partner_ids: tuple[str, ...] = ()
+    order: str = ""                      # "capacity": most consultants available first
+    language: str = ""                   # the language the question was asked in, when not English
+    readings: tuple[str, ...] = ()       # what was read differently from how it was typed
 
     def to_dict(self) -> dict[str, object]:
         """Plain JSON-able form, for conversation state."""
@@ -230,9 +239,29 @@ class Understood:
         if self.country_label or self.countries:
             bits.append(self.country_label or ", ".join(self.countries))
         bits += list(self.industries) + list(self.segments)
+        if self.co_sell_ready:
+            bits.append("co-sell ready")
+        if self.min_capacity is not None:
+            bits.append(f"{self.min_capacity}+ consultants available" if self.min_capacity > 1 else "has capacity")
+        if self.role:
+            bits.append(f"{self.role} role")
+        if self.top_n:
+            bits.append(f"top {self.top_n}")
+        if self.order == "capacity":
+            bits.append("most consultants available first")
+        if self.excluded_partner_ids:
+            n = len(self.excluded_partner_ids)
+            bits.append(f"leaving out {n} partner{'s' if n != 1 else ''} you named")
         if self.deal_usd is not None:
             bits.append(f"${self.deal_usd:,.0f}")
-        return " · ".join(bits)
+        if self.value_min is not None:
+            bits.append(f"over ${self.value_min:,.0f}")
+        if self.value_max is not None:
+            bits.append(f"under ${self.value_max:,.0f}")
+        text = " · ".join(bits)
+        if self.readings:
+            text += (" (" if text else "(") + "; ".join(self.readings) + ")"
+        return text
 
 
 @dataclass(frozen=True)

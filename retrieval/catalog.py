@@ -26,6 +26,7 @@ cloud platform premium studio automate solution solutions management identity an
 
 
 _TOKEN = re.compile(r"[\w&+#]+")
+_PLURAL = {"industry": "industries"}   # section names in aliases.yaml
 
 
 def tokenize(text: str) -> list[str]:
@@ -204,7 +205,7 @@ class Catalog:
                 vocab.add(name, entity)
                 for alias in _derived_aliases(kind, name):
                     vocab.add(alias, entity, alias=True)
-                for alias in aliases.get(kind + "s", {}).get(name, []) or []:
+                for alias in aliases.get(_PLURAL.get(kind, kind + "s"), {}).get(name, []) or []:
                     vocab.add(alias, entity, alias=True)
         for incentive in self.incentives:
             vocab.add(incentive.name, Entity("incentive", incentive.id, incentive.name))

@@ -20,22 +20,27 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from knowledge.geography import Place, country_name
+from knowledge.geography import country_name
 from knowledge.loader import load_knowledge
 from retrieval import partner_checks, referral_route, structured
 from retrieval import share as sharing
 from retrieval.acronyms import asks_what_it_is
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.catalog import Catalog, Entity, normalize
+from retrieval.catalog import Catalog
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch, stored_chunk_visible
+from retrieval.filters import coverage as filtered_coverage
 from retrieval.gaps import coverage_gaps
 from retrieval.index import IndexUnavailableError
-from retrieval.linking import Linked, link
-from retrieval.ranking import Need
+from retrieval.linking import Linked
 from retrieval.share_store import ShareStore
+from retrieval.understanding.followups import is_follow_up, merge, relink
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.routing import choose, facts_of, facts_only_kind, settle
+from retrieval.understanding.lexicon import lexicon
+from retrieval.understanding.need import constraints_of, need_of
+from retrieval.understanding.read import read
+from retrieval.understanding.routing import SEEKING, choose, facts_of, facts_only_kind, settle
+from retrieval.unplaced import unplaced_fact
 
 if TYPE_CHECKING:
     from retrieval.generations import ChromaConfig
@@ -145,14 +150,14 @@ class KnowledgeEngine:
                           "Ask me which partner covers a workload, which incentive fits a deal, or about a program.",
                           suggestions=("Who can do AKS for a retail customer in Germany?",
                                        "Which incentive can fund a SQL migration for an Enterprise deal of $150k?"))
-        linked = link(question, self.catalog)
-        intent_text = question
-        if previous is not None and previous.question and _is_follow_up(question, linked):
-            linked = _merge(self._relink(previous), linked)
-            intent_text = previous.question
+        linked = read(question, self.catalog)
+        intent_text, follow_up = linked.text, False
+        if previous is not None and previous.question and is_follow_up(linked.text, linked):
+            linked = merge(relink(previous), linked)
+            intent_text, follow_up = previous.question, True
         answer = self._route(intent_text, linked, user)
         answer = referral_route.with_referrals(self.catalog, answer, user)   # an opportunity shows its referrals
-        if intent_text is not question:
+        if follow_up:
             answer = replace(answer, understood=replace(answer.understood, follow_up=True))
         log.info("answered kind=%s in %.1f ms", answer.kind.value, (time.perf_counter() - started) * 1000)
         return answer
@@ -166,7 +171,7 @@ class KnowledgeEngine:
 
     def understand(self, question: str) -> Understood:
         """What the question links to (workloads, places, ids…), without answering it."""
-        return self._understood(link((question or "")[:MAX_QUESTION_CHARS], self.catalog))
+        return self._understood(read((question or "")[:MAX_QUESTION_CHARS], self.catalog))
 
     def quiz(self, subject: str, *, seed: int) -> Quiz | None:
         """Three multiple-choice questions on a program or solution play, from the records (see retrieval/quiz.py)."""
@@ -273,10 +278,7 @@ class KnowledgeEngine:
     def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
-        names = linked.names
-        need = Need(workloads=tuple(names("workload")), countries=linked.countries, industries=tuple(names("industry")),
-                    segments=tuple(names("segment")), solution_plays=tuple(names("solution_play")),
-                    solution_areas=tuple(names("solution_area")))
+        need = need_of(linked)
         attached_here = frozenset(self.decisions.attached()) if self.decisions else frozenset()
         cells = [c for c in coverage_gaps(self.catalog, need, attached_here=attached_here) if c.gap_score > 0]
         scope = understood.describe() or "the whole map and pipeline"
@@ -299,17 +301,19 @@ class KnowledgeEngine:
         kind, confidence = self.intent_of(question, linked)
         route = choose(kind, facts_of(linked), confidence)
         understood = replace(self._understood(linked), intent=kind)
+        unplaced = unplaced_fact(linked, understood, seeking=kind in SEEKING)
+        if unplaced is not None:
+            return unplaced   # never answer a wider question than the one asked
         # --- co-sell referrals, customer wins, team-up, share pre-flight (retrieval/referral_route.py) ---
-        if (referral_answer := referral_route.route(self.catalog, question, linked, user, understood,
-                                                    shares=self.shares)) is not None:
+        # the English reading with its dates kept ("as of 1 Dec 2026" is blanked in linked.text)
+        if (referral_answer := referral_route.route(self.catalog, linked.search_text or question, linked, user,
+                                                    understood, shares=self.shares)) is not None:
             return referral_answer
         # --- end referrals ---
         workloads, plays, areas = names("workload"), names("solution_play"), names("solution_area")
         specs, designations = names("specialization"), names("designation")
         partners = [self.catalog.partners[p] for p in names("partner") if p in self.catalog.partners]
-        need = Need(workloads=tuple(workloads), countries=linked.countries, industries=tuple(names("industry")),
-                    segments=tuple(names("segment")), solution_plays=tuple(plays) if not workloads else (),
-                    solution_areas=tuple(areas) if not (workloads or plays) else ())
+        need = need_of(linked)
         if route == "opportunity":
             return self._opportunity(linked, user, understood, wants_suggestions=kind == "attach")
         if route == "gaps":
@@ -335,10 +339,12 @@ class KnowledgeEngine:
             return answer
         if route == "incentive":
             return self._incentives(linked, understood, workloads or self._workloads_of(plays, areas))
+        if route == "specialization" and (workloads or plays or areas) and linked.countries:
+            return filtered_coverage(self.catalog, need, understood)   # holding it is a filter
         if route == "specialization":
             return structured.specialization_holders(self.catalog, specs, designations, linked.countries, understood)
         if route == "coverage":
-            return self._with_incentives(structured.coverage(self.catalog, need, understood), linked, understood)
+            return self._with_incentives(filtered_coverage(self.catalog, need, understood), linked, understood)
         if route == "unknown":
             # A product-like name the catalog does not know: say so rather than answer for a neighbour,
             # unless the documents use that very name (an acronym the catalog lacks, say).
@@ -404,10 +410,7 @@ class KnowledgeEngine:
                   limit: int | None = structured.MAX_OPPORTUNITIES) -> Answer:
         if not user.sees_pipeline:
             return _denied_pipeline(user, understood)
-        names = linked.names
-        need = Need(workloads=tuple(names("workload")), countries=linked.countries,
-                    industries=tuple(names("industry")), segments=tuple(names("segment")),
-                    solution_plays=tuple(names("solution_play")), solution_areas=tuple(names("solution_area")))
+        need = need_of(linked)
         owner = None
         answer_notes: list[str] = []
         if linked.has("my", "mine"):
@@ -488,7 +491,7 @@ class KnowledgeEngine:
                           "Run `python bot.py index` and ask again.", understood)
         subjects = [e.name for e in linked.entities if e.kind in ("program", "specialization", "designation", "incentive")]
         try:
-            result = self.search.search(question, stored_chunk_visible(user.may_see),
+            result = self.search.search(linked.search_text or question, stored_chunk_visible(user.may_see),
                                         subjects=subjects, unknown_terms=linked.unknown_terms)
         except IndexUnavailableError as exc:
             self.problem = str(exc)
@@ -512,28 +515,12 @@ class KnowledgeEngine:
     def _scope_linked(self, question: str, scope: Understood | None) -> Linked:
         """The question's entities, or those of a merged follow-up chain when its scope is given."""
         if scope is not None and scope.question:
-            return self._relink(scope)
-        return link(question, self.catalog)
-
-    def _relink(self, understood: Understood) -> Linked:
-        """The entities of a previous answer, as if the user had typed them again."""
-        linked = Linked(text=understood.question)
-        kinds = (("workload", understood.workloads), ("solution_play", understood.solution_plays),
-                 ("solution_area", understood.solution_areas), ("specialization", understood.specializations),
-                 ("designation", understood.designations), ("industry", understood.industries),
-                 ("segment", understood.segments), ("program", understood.programs),
-                 ("partner", understood.partner_ids))
-        linked.entities = [Entity(kind, name, name) for kind, names in kinds for name in names]
-        if understood.countries:
-            linked.places = [Place(understood.country_label or ", ".join(understood.countries), understood.countries,
-                                   len(understood.countries) > 1)]
-        linked.deal_usd, linked.value_min, linked.value_max = understood.deal_usd, understood.value_min, understood.value_max
-        linked.opportunity_ids = list(understood.opportunities)
-        linked.words = set(normalize(understood.question).split())
-        return linked
+            return relink(scope)
+        return read(question, self.catalog)
 
     def _understood(self, linked: Linked) -> Understood:
         names = linked.names
+        constraints = constraints_of(linked)
         return Understood(
             question=linked.text, solution_areas=tuple(names("solution_area")),
             value_min=linked.value_min, value_max=linked.value_max, partner_ids=tuple(names("partner")),
@@ -543,39 +530,11 @@ class KnowledgeEngine:
             segments=tuple(names("segment")), deal_usd=linked.deal_usd,
             partners=tuple(self.catalog.partner_name(p) for p in names("partner")),
             opportunities=tuple(linked.opportunity_ids), programs=tuple(names("program")),
-            unknown_terms=tuple(linked.unknown_terms))
-
-
-_FOLLOW_UP_CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same in|now|ok(ay)?|then|only|just)\b",
-                             re.IGNORECASE)
-_SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
-                            "incentive", "program"})
-
-
-def _is_follow_up(question: str, linked: Linked) -> bool:
-    """A message that only changes a filter ("and in France?", "Germany", "what about Enterprise?")."""
-    if linked.opportunity_ids or any(e.kind in _SUBJECT_KINDS for e in linked.entities):
-        return False
-    modifies = bool(linked.places or linked.deal_usd is not None or linked.value_min is not None
-                    or linked.value_max is not None or any(e.kind in ("industry", "segment") for e in linked.entities))
-    if not modifies:
-        return False
-    short = len(question.split()) <= 6
-    return short or bool(_FOLLOW_UP_CUES.match(question))
-
-
-def _merge(previous: Linked, new: Linked) -> Linked:
-    """The previous question's entities, with whatever the follow-up names replacing the same kind."""
-    merged = Linked(text=previous.text, words=previous.words)
-    new_kinds = {e.kind for e in new.entities}
-    merged.entities = [e for e in previous.entities if e.kind not in new_kinds] + list(new.entities)
-    merged.places = list(new.places) or list(previous.places)
-    merged.deal_usd = new.deal_usd if new.deal_usd is not None else previous.deal_usd
-    merged.value_min = new.value_min if new.value_min is not None else previous.value_min
-    merged.value_max = new.value_max if new.value_max is not None else previous.value_max
-    merged.opportunity_ids = previous.opportunity_ids
-    merged.specialization_context = previous.specialization_context
-    return merged
+            unknown_terms=tuple(linked.unknown_terms), co_sell_ready=constraints.co_sell_ready,
+            min_capacity=constraints.min_capacity, top_n=constraints.top_n, role=constraints.role,
+            excluded_partner_ids=constraints.excluded, order=constraints.order,
+            language="" if linked.language == "en" else linked.language,
+            readings=tuple(linked.readings))
 
 
 def _passage_mentions(answer: Answer, term: str, long_forms: Iterable[str] = ()) -> bool:
@@ -623,6 +582,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
+    lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
     search = None
     if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415

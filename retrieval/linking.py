@@ -7,7 +7,9 @@ can say "I don't know X" instead of answering for the nearest thing it does know
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import Any
 
 import pycountry
 
@@ -42,6 +44,8 @@ _CAP_WORD = re.compile(r"^[A-Z0-9][\w&+#]*$")
 # Single-word place names that are also ordinary English words: only a place when capitalised.
 _CASE_SENSITIVE_PLACES = frozenset({"polish", "turkey", "chad", "jordan", "georgia", "guinea", "china", "the us",
                                     "us", "man", "niger", "french", "english", "american"})
+# Short place names a seller types in lower case too ("in uk"); other short ones need capitals ("NA", "DACH").
+_LOWER_CASE_OK = frozenset({"uk", "usa", "uae", "u.s", "oz"})
 _AMOUNT = re.compile(
     r"(?P<pre>(?:over|above|more than|greater than|at least|min(?:imum)?|>=?|under|below|less than|up to|"
     r"at most|max(?:imum)?|<=?)\s*)?"
@@ -69,6 +73,14 @@ class Linked:
     unknown_terms: list[str] = field(default_factory=list)
     leftover_words: list[str] = field(default_factory=list)
     specialization_context: bool = False
+    # filled by retrieval/understanding/read.py: stated partner filters, the language it was asked in,
+    # what was read differently from how it was typed, and stated facts that could not be placed
+    constraints: Any = None
+    typed: str = ""                       # the question as the user typed it
+    search_text: str = ""                 # its English reading with amounts and dates kept, for document search
+    language: str = "en"
+    readings: list[str] = field(default_factory=list)
+    unresolved: list[Any] = field(default_factory=list)
 
     def names(self, kind: str) -> list[str]:
         return list(dict.fromkeys(e.name for e in self.entities if e.kind == kind))
@@ -95,7 +107,8 @@ class _Span:
     place: Place | None = None
 
 
-def link(text: str, catalog: Catalog) -> Linked:
+def link(text: str, catalog: Catalog, known: AbstractSet[str] = frozenset(), *, amounts: bool = True) -> Linked:
+    """Exact linking; `known` (catalog words plus ordinary words such as "rollout") never makes an unknown name."""
     text = text.replace("\x00", " ")
     linked = Linked(text=text)
     tokens = tokenize(text)
@@ -116,6 +129,8 @@ def link(text: str, catalog: Catalog) -> Linked:
             place = places.get(phrase)
             if place and phrase in _CASE_SENSITIVE_PLACES and not tokens[i][0].isupper():
                 place = None
+            if place and len(phrase) <= 3 and phrase not in _LOWER_CASE_OK and not tokens[i].isupper():
+                place = None    # "na", "eu": words in some language; lower-case codes are read in context upstream
             if entities:
                 spans.append(_Span(i, i + length, entities))
             elif place:
@@ -133,15 +148,16 @@ def link(text: str, catalog: Catalog) -> Linked:
             i += 1
 
     covered = {k for s in spans for k in range(s.start, s.end)}
-    unknown_spans = _unknown_spans(tokens, lower, covered, vocab.words)
+    known_words = known or vocab.words   # a superset of the catalog words when given
+    unknown_spans = _unknown_spans(tokens, lower, covered, known_words)
     for start, end in unknown_spans:
         linked.unknown_terms.append(" ".join(tokens[start:end]))
     for span in spans:
         # a known word inside an unknown product name ("Quantum Teleport Fabric") is not that product
         if span.entities and any(start <= span.start and span.end <= end for start, end in unknown_spans):
             continue
-        if span.entities and _glued_to_unknown_words(span, lower, covered, vocab.words):
-            linked.unknown_terms.append(_phrase_around(span, tokens, lower, covered, vocab.words))
+        if span.entities and _glued_to_unknown_words(span, lower, covered, known_words):
+            linked.unknown_terms.append(_phrase_around(span, tokens, lower, covered, known_words))
             continue
         if span.place and span.place not in linked.places:
             linked.places.append(span.place)
@@ -151,7 +167,8 @@ def link(text: str, catalog: Catalog) -> Linked:
     linked.leftover_words = [lower[k] for k in range(len(tokens)) if k not in covered
                              and lower[k] not in STOPWORDS and not lower[k].isdigit() and len(lower[k]) > 2
                              and not _is_amount_token(lower[k])]
-    _link_amounts(text, linked)
+    if amounts:
+        _link_amounts(text, linked)
     _link_opportunities(text, catalog, linked)
     return linked
 
@@ -179,7 +196,7 @@ def _is_amount_token(token: str) -> bool:
     return bool(re.fullmatch(r"\d[\d,.]*(k|m|mm|mn|bn|b)?", token))
 
 
-def _unknown_spans(tokens: list[str], lower: list[str], covered: set[int], known_words: set[str]) -> list[tuple[int, int]]:
+def _unknown_spans(tokens: list[str], lower: list[str], covered: set[int], known_words: AbstractSet[str]) -> list[tuple[int, int]]:
     """Runs of capitalised words (a product-like name) holding a word no catalog name uses."""
     out: list[tuple[int, int]] = []
     k = 0
@@ -210,13 +227,13 @@ def _unknown_spans(tokens: list[str], lower: list[str], covered: set[int], known
 _PRODUCT_KINDS = frozenset({"workload", "solution_play", "specialization"})
 
 
-def _is_strange(k: int, lower: list[str], covered: set[int], known_words: set[str]) -> bool:
+def _is_strange(k: int, lower: list[str], covered: set[int], known_words: AbstractSet[str]) -> bool:
     word = lower[k]
     return (k not in covered and word.isalpha() and len(word) > 2 and word not in STOPWORDS
             and word not in known_words and word not in place_phrases())
 
 
-def _glued_to_unknown_words(span: _Span, lower: list[str], covered: set[int], known_words: set[str]) -> bool:
+def _glued_to_unknown_words(span: _Span, lower: list[str], covered: set[int], known_words: AbstractSet[str]) -> bool:
     """'quantum teleport fabric': unknown words written right against a product name make another product."""
     if not any(e.kind in _PRODUCT_KINDS for e in span.entities):
         return False
@@ -225,7 +242,7 @@ def _glued_to_unknown_words(span: _Span, lower: list[str], covered: set[int], kn
     return before or after
 
 
-def _phrase_around(span: _Span, tokens: list[str], lower: list[str], covered: set[int], known_words: set[str]) -> str:
+def _phrase_around(span: _Span, tokens: list[str], lower: list[str], covered: set[int], known_words: AbstractSet[str]) -> str:
     start, end = span.start, span.end
     while start - 1 >= 0 and _is_strange(start - 1, lower, covered, known_words):
         start -= 1

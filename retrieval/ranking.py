@@ -36,6 +36,13 @@ class Need:
     solution_plays: tuple[str, ...] = ()
     solution_areas: tuple[str, ...] = ()
     excluded_partners: frozenset[str] = field(default_factory=frozenset)
+    # stated partner filters (retrieval/understanding/need.py); industries and segments above are filters too
+    co_sell_ready: bool = False
+    min_capacity: int | None = None
+    role: str = ""
+    holds: tuple[str, ...] = ()          # specializations / designations the partner must hold
+    top_n: int | None = None
+    order: str = ""                      # "" (best fit first) | "capacity"
 
     def describe_place(self) -> str:
         return ", ".join(country_name(c) for c in self.countries)

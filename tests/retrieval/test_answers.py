@@ -26,8 +26,10 @@ def all_text(answer: Answer) -> str:
 def test_coverage_ranks_map_partners_with_sourced_reasons(engine: KnowledgeEngine) -> None:
     answer = ask(engine, "Who can do AKS for a retail customer in Germany?")
     assert answer.kind is AnswerKind.COVERAGE
-    # Alpha is on the map for DE with Retail on its row; Beta is on the map for DE but Manufacturing
-    assert [p.name for p in answer.partners] == ["Alpha Cloud", "Beta Systems"]
+    # Alpha is on the map for DE with Retail on its row; Beta is on the map for DE but Manufacturing: a stated
+    # industry is a filter, so Beta is left out and the answer says one partner was
+    assert [p.name for p in answer.partners] == ["Alpha Cloud"]
+    assert any("left out" in note for note in answer.notes)
     alpha = answer.partners[0]
     assert alpha.on_map and alpha.role == "Support"
     factors = {r.factor: r for r in alpha.reasons}
