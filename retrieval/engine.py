@@ -291,9 +291,15 @@ class KnowledgeEngine:
                    f"{top.workload} in {country_name(top.country)}: {top.unattached_opportunities} unattached "
                    f"opportunities worth ${top.pipeline_value_usd:,.0f} and {top.partners_on_map} partners on the map.")
         shown = cells if limit is None else cells[:limit]
-        return Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(shown),
-                      total=len(cells) if len(shown) < len(cells) else None, export_query=linked.text,
-                      notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
+        answer = Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(shown),
+                        total=len(cells) if len(shown) < len(cells) else None, export_query=linked.text,
+                        notes=("Gap score = unattached pipeline value in $k ÷ (1 + partners on the map).",))
+        if len(cells) == 1:
+            # one workload in one country: the gap is those opportunities, so name them too
+            pipeline = self._pipeline(linked.text, linked, user, understood)
+            answer = replace(answer, opportunities=pipeline.opportunities,
+                             citations=tuple(dict.fromkeys(answer.citations + pipeline.citations)))
+        return answer
 
     def _route(self, question: str, linked: Linked, user: UserContext) -> Answer:
         """Compose the answer from what the question links to and what it asks (retrieval/understanding)."""

@@ -27,8 +27,12 @@ def stated(need: Need) -> bool:
 
 
 def _checks(catalog: Catalog, need: Need) -> list[Check]:
+    # the partner's map rows for the workload and place: a partner on the map there is judged by those rows,
+    # never by its profile (a row for another industry does not pass because the profile names it)
+    where = replace(need, industries=(), segments=())
+
     def rows(match: PartnerMatch) -> list[MapRow]:
-        return [r for r in catalog.rows_by_partner.get(match.partner_id, []) if row_fits(r, need, catalog)]
+        return [r for r in catalog.rows_by_partner.get(match.partner_id, []) if row_fits(r, where, catalog)]
 
     def partner(match: PartnerMatch) -> Partner | None:
         return catalog.partners.get(match.partner_id)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pycountry
 import yaml
+from wordfreq import top_n_list
 
 from knowledge.geography import Place, place_phrases
 from retrieval.catalog import Catalog, normalize
@@ -25,11 +26,21 @@ from retrieval.understanding.language import function_words
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "shorthand.yaml"
 _VOWELS = re.compile(r"(?<=.)[aeiouy]")
+# How many of the most frequent English words count as ordinary words (wordfreq's own lists, shipped
+# with the package): "open", "won", "rollout" are never read as a misspelt name or glued into a product.
+COMMON_ENGLISH_WORDS = 30_000
+
 # Question words worth correcting ("partnr", "recomend", "specializaton"): the engine reads them.
 QUESTION_WORDS = ("partner", "partners", "recommend", "specialization", "specializations", "designation",
                   "incentive", "incentives", "funding", "opportunity", "opportunities", "deliver", "customer",
                   "consultants", "available", "enterprise", "suggest", "suggestions", "which", "looking", "except",
                   "excluding", "pipeline", "unattached", "coverage", "capacity", "certified", "eligible")
+
+
+@functools.cache
+def common_english() -> frozenset[str]:
+    """The most frequent English words: ordinary words, never a misspelt catalog name."""
+    return frozenset(w for w in top_n_list("en", COMMON_ENGLISH_WORDS) if w.isalpha())
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from retrieval.catalog import Catalog
-from retrieval.understanding.lexicon import Lexicon, Target, country_for_code, lexicon, shorthand, skeleton
+from retrieval.understanding.lexicon import (
+    Lexicon,
+    Target,
+    common_english,
+    country_for_code,
+    lexicon,
+    shorthand,
+    skeleton,
+)
 
 AUTO = 90.0          # a spelling this close is read as the name
 OUTLINE = 78.0       # ... or this close, when the consonant outlines agree
@@ -144,12 +152,12 @@ def _needed(typed: str, target: Target) -> float:
 
 def _short_unknown(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
-    return len(lower) == 3 and lower.isalpha() and lower not in lex.known
+    return len(lower) == 3 and lower.isalpha() and lower not in lex.known and lower not in common_english()
 
 
 def _unknown(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
-    return len(lower) >= 4 and lower.isalpha() and lower not in lex.known
+    return len(lower) >= 4 and lower.isalpha() and lower not in lex.known and lower not in common_english()
 
 
 def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon, floor: int,

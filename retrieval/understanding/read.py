@@ -20,7 +20,7 @@ from retrieval.linking import Linked, link
 from retrieval.understanding.amounts import blank, read_amounts
 from retrieval.understanding.constraints import read_constraints
 from retrieval.understanding.language import to_english
-from retrieval.understanding.lexicon import lexicon
+from retrieval.understanding.lexicon import common_english, lexicon
 from retrieval.understanding.linking import Unresolved, tolerate
 
 _WORD = re.compile(r"\w+")
@@ -31,9 +31,14 @@ def read(question: str, catalog: Catalog) -> Linked:
     translation = to_english(blank(question, amounts.spans))
     tolerant = tolerate(translation.text, catalog, translation.language)
     known: AbstractSet[str] = lexicon(catalog).known
+    lower_case = frozenset(w for w in _WORD.findall(tolerant.text) if w.islower())
     if translation.language != "en":
         # lower-case words of another language are its words, not parts of an unknown product name
-        known = _Either(known, frozenset(w for w in _WORD.findall(tolerant.text) if w.islower()))
+        known = _Either(known, lower_case)
+    else:
+        # so are ordinary English words written in lower case ("partners won Windows 365 deals"); written
+        # with capitals in mid-sentence they may name a product ("Quantum Teleport Fabric" stays unknown)
+        known = _Either(known, lower_case & common_english())
     linked = link(tolerant.text, catalog, known, amounts=False)   # amounts were read above
     linked.deal_usd, linked.value_min, linked.value_max = amounts.deal_usd, amounts.value_min, amounts.value_max
     partner_ids = linked.names("partner")
