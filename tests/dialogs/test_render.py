@@ -46,6 +46,22 @@ def cards(activity: dict[str, Any]) -> list[dict[str, Any]]:
             if a["contentType"] == render.ADAPTIVE_CARD_CONTENT_TYPE]
 
 
+def text_blocks(element: Any) -> list[str]:
+    """Every TextBlock's text in a card, in document order (hidden ones included)."""
+    if isinstance(element, list):
+        return [t for e in element for t in text_blocks(e)]
+    if not isinstance(element, dict):
+        return []
+    own = [element["text"]] if element.get("type") == "TextBlock" else []
+    return own + [t for key in ("body", "items", "columns", "card") if key in element for t in text_blocks(element[key])]
+
+
+def toggles(card: dict[str, Any]) -> dict[str, list[str]]:
+    """The card's ToggleVisibility buttons: title -> the element ids it shows."""
+    return {a["title"]: a["targetElements"] for e in card["body"] if e["type"] == "ActionSet"
+            for a in e["actions"] if a["type"] == "Action.ToggleVisibility"}
+
+
 def assert_valid_card(card: dict[str, Any]) -> None:
     errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
@@ -142,8 +158,7 @@ def test_passages_are_quoted_verbatim_with_their_citation() -> None:
     for passage in answer.passages:
         assert passage.text in activity["text"]
         assert f"From {passage.citation.label()}" in activity["text"]
-    card_texts = [item["text"] for c in cards(activity) for block in c["body"] if block["type"] == "Container"
-                  for item in block["items"]]
+    card_texts = [text for c in cards(activity) for text in text_blocks(c)]
     assert answer.passages[0].text in card_texts
     assert "programs/partner-center/kubernetes.md" in activity["text"]
 
@@ -169,9 +184,13 @@ def test_sources_fall_back_to_the_citations_the_parts_carry() -> None:
 def test_suggestions_become_imback_buttons_and_suggested_actions() -> None:
     activity = serialized(fakes.coverage_answer())
     card = cards(activity)[0]
-    assert [a["type"] for a in card["actions"]] == ["Action.Submit", "Action.Submit"]
-    assert card["actions"][0]["data"]["msteams"] == {
+    # in the card they wait with the details (the first view stays short); Teams shows them as chips too
+    later = next(e for e in card["body"] if e.get("id") == "later")
+    [ask] = [e for e in later["items"] if e["type"] == "ActionSet"]
+    assert [a["type"] for a in ask["actions"]] == ["Action.Submit", "Action.Submit"]
+    assert ask["actions"][0]["data"]["msteams"] == {
         "type": "imBack", "value": "Which incentive can fund AKS for an Enterprise deal of $150k?"}
+    assert "later" in toggles(card)["Show details"]
     assert [a["type"] for a in activity["suggestedActions"]["actions"]] == ["imBack", "imBack"]
 
 
@@ -248,7 +267,8 @@ def test_brief_mode_puts_the_sentence_in_text_and_the_details_in_the_card() -> N
     names = ["Zeta Works", "Alpha Cloud", "Mu Labs"]
     answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
     activity = render.answer_to_activity(answer, answer_id="a1", brief=True).serialize()
-    assert activity["text"] == answer.summary and "**" not in activity["text"]
+    # nothing above the card repeats its first line: the sentence is the notification preview only
+    assert not activity.get("text") and activity["summary"] == answer.summary
     card = cards(activity)[0]
     assert_valid_card(card)
     assert card["fallbackText"] == render.answer_to_text(answer)       # readable where cards are not
@@ -277,7 +297,9 @@ def _submits(card: dict[str, Any], what: str) -> list[dict[str, Any]]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "Action.Submit" and node.get("data", {}).get("partnerAtlas") == what:
+            if node.get("type") == "Action.Execute" and node.get("data", {}).get("partnerAtlas") == what:
+                # a Universal Action: its verb says what it does, its data what it acts on
+                assert node["verb"] == (node["data"].get("action") if what == "attach" else what)
                 found.append(node["data"])
             for value in node.values():
                 walk(value)
