@@ -10,6 +10,7 @@ Every parser returns None for anything malformed; every handler checks the calle
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,3 +187,19 @@ def workflow_actions(answer: Answer) -> list[dict[str, Any]]:
     if answer.kind is AnswerKind.GAPS and answer.gaps:
         return export_actions("gaps", answer.export_query, scope)
     return []
+
+
+# --------------------------------------------------------------------------- what a press did
+@dataclass
+class Outcome:
+    """What a button press did: a message to show, an answer to post, and how the pressed card changes.
+
+    `update` rewrites the pressed card in place (an `adaptiveCard/action` invoke returns it); a press
+    that changed nothing (refused, malformed, nothing to do) has no update and says why in `text`.
+    """
+
+    text: str = ""
+    reply: Any = None                                        # an Activity to post (an older Submit button)
+    then: str = ""                                           # a message posted after `reply` (a download link)
+    update: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    refused: bool = False
