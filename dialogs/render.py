@@ -150,7 +150,8 @@ def activity_size(activity: Activity) -> int:
 
 
 def brief_text(answer: Answer) -> str:
-    """The answer in a sentence, plain: the notification preview of a card message in Teams."""
+    """What Teams shows above the card: the answer in a sentence, plain (no Markdown, since some
+    clients show it raw beside suggested actions). The card carries the details."""
     return answer.summary or answer.title
 
 
@@ -160,21 +161,21 @@ def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None
     view = build_view(answer, limits, manage=manage)
     text = view_to_text(view)
     attachments = []
-    summary = None
+    above = brief and limits.card == "full"
     if limits.card != "none":
+        # in Teams the sentence is the text above the card, so the card does not repeat it
         card = view_to_card(view, workflow=workflow_actions(answer) if manage else (),
-                            suggestions=answer.suggestions[:MAX_SUGGESTIONS], brief=limits.card == "brief")
+                            suggestions=answer.suggestions[:MAX_SUGGESTIONS], brief=limits.card == "brief",
+                            sentence=not above or not brief_text(answer))
         if answer_id:
             card["actions"] = card.get("actions", []) + feedback_actions(answer_id)
-        if brief and limits.card == "full":
-            # Teams shows `text` above the card, where it repeated the card's first line: the card alone
-            # carries the answer, `summary` is the notification preview, and clients that cannot render
-            # the card show its fallbackText: the full answer as Markdown.
+        if above:
+            # Teams shows `text` above the card: repeating the whole answer there doubles every reply.
+            # Clients that cannot render the card show its fallbackText: the full answer as Markdown.
             card["fallbackText"] = text
-            text, summary = "", brief_text(answer)
+            text = brief_text(answer)
         attachments = [card_attachment(card)]
-    return Activity(type=ActivityTypes.message, text=text or None, summary=summary,
-                    text_format="markdown" if text else None,
+    return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
                     attachments=attachments, suggested_actions=suggested_actions(answer.suggestions))
 
 
@@ -183,8 +184,8 @@ def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, a
     """The answer as one message activity (Adaptive Card + Markdown) that fits in max_bytes.
 
     With an answer_id the card carries thumbs up/down buttons that report back against that id.
-    `brief` (for Teams, which renders both text and card): the card alone carries the answer, the full
-    Markdown is its fallbackText and the sentence the notification `summary`. `manage` (a channel
+    `brief` (for Teams, which renders both): the text is the answer in a sentence (not repeated in the
+    card), the full Markdown moves into the card's fallbackText, and the card carries the details. `manage` (a channel
     manager in a 1:1 chat) adds the attach and export buttons.
     """
     return sized_answer_activity(answer, max_bytes, answer_id=answer_id, brief=brief, manage=manage)[0]
@@ -204,7 +205,6 @@ def sized_answer_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *
     if (size := activity_size(activity)) > max_bytes:
         # Only a pathological answer gets here (enormous titles, notes or facts): keep the front.
         activity.text = shorten(activity.text or "", max_bytes // 2)
-        activity.text_format = "markdown"
         activity.suggested_actions = None
         size = activity_size(activity)
     return activity, size

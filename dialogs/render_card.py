@@ -146,13 +146,14 @@ def _source_text(label: str, url: str) -> str:
 
 
 def view_to_card(view: AnswerView, *, workflow: Sequence[dict[str, Any]] = (),
-                 suggestions: Sequence[str] = (), brief: bool = False) -> dict[str, Any]:
-    """The card: first view plus hidden details. `workflow`: a channel manager's export / share buttons."""
+                 suggestions: Sequence[str] = (), brief: bool = False, sentence: bool = True) -> dict[str, Any]:
+    """The card: first view plus hidden details. `workflow`: a channel manager's export / share buttons;
+    `sentence=False` when the message's text above the card already says it."""
     ids = _Ids()
     body: list[dict[str, Any]] = []
     if view.title:
         body.append(styled("title", view.title))
-    if view.sentence:
+    if view.sentence and sentence:
         body.append(styled("sentence", view.sentence))
     if view.understood:
         body.append(styled("understood", f"Understood: {view.understood}"))

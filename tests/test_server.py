@@ -139,10 +139,8 @@ async def test_personal_message_with_expect_replies_gets_text_and_card_in_the_re
                                                      aad_object_id=SELLER_ID))
     assert status == 200
     [reply] = messages_of(activities)
-    # msteams: nothing above the card repeats it; the sentence is the notification preview, the card (and its
-    # fallbackText) carries the answer
-    assert not reply.get("text")
-    assert reply["summary"] == "3 partners are on the FY27 solution map for Azure Kubernetes Service in Germany."
+    # msteams: one sentence above the card; the card (and its fallbackText) carries the answer
+    assert reply["text"] == "3 partners are on the FY27 solution map for Azure Kubernetes Service in Germany."
     assert [a["contentType"] for a in reply["attachments"]] == [ADAPTIVE]
     assert reply["attachments"][0]["content"]["type"] == "AdaptiveCard"
     assert reply["attachments"][0]["content"]["fallbackText"].startswith("**AKS partners in Germany**")

@@ -267,9 +267,10 @@ def test_brief_mode_puts_the_sentence_in_text_and_the_details_in_the_card() -> N
     names = ["Zeta Works", "Alpha Cloud", "Mu Labs"]
     answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
     activity = render.answer_to_activity(answer, answer_id="a1", brief=True).serialize()
-    # nothing above the card repeats its first line: the sentence is the notification preview only
-    assert not activity.get("text") and activity["summary"] == answer.summary
+    assert activity["text"] == answer.summary and "**" not in activity["text"]
     card = cards(activity)[0]
+    # the card does not repeat the sentence above it
+    assert answer.summary not in text_blocks(card)
     assert_valid_card(card)
     assert card["fallbackText"] == render.answer_to_text(answer)       # readable where cards are not
     # a reader (and the harness) still meets the partners in rank order
