@@ -34,6 +34,7 @@ from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.roster import RosterCheck
+from dialogs.search_extension import PartnerSearch
 from dialogs.sessions import ReadinessSessions
 from dialogs.storage import ETagConflictError
 from dialogs.workflow import ChannelManagerActions, deliver
@@ -61,6 +62,7 @@ class PartnerBot(ActivityHandler):
         self.feedback = feedback
         self.actions = actions
         self.card_verbs = card_verbs.CardVerbs(feedback=self._record_feedback, actions=actions)
+        self.partner_search = PartnerSearch(engine_source)
         self.sessions = sessions
         self.knowledge_gaps = knowledge_gaps
         self._dialog_state = self.private_state.create_property("DialogState")
@@ -84,6 +86,9 @@ class PartnerBot(ActivityHandler):
         if turn_context.activity.name == "adaptiveCard/action":
             # Universal Actions: the verb table answers with the pressed card updated in place
             return InvokeResponse(status=200, body=await self.card_verbs.on_invoke(turn_context))
+        if turn_context.activity.name == "composeExtension/query":
+            status, body = await self.partner_search.on_query(turn_context)
+            return InvokeResponse(status=status, body=body)
         return await super().on_invoke_activity(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
