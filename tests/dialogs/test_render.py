@@ -455,3 +455,61 @@ def test_the_size_returned_with_an_answer_activity_is_its_measured_size(max_byte
     activity, size = render.sized_answer_activity(answer, max_bytes, brief=True)
     assert size == render.activity_size(activity)
     assert activity.serialize() == render.answer_to_activity(answer, max_bytes, brief=True).serialize()
+
+
+# --------------------------------------------------------------------------- the compact first view
+def visible_texts(element: Any) -> list[str]:
+    """The TextBlocks a reader sees before pressing anything (hidden containers skipped)."""
+    if isinstance(element, list):
+        return [t for e in element for t in visible_texts(e)]
+    if not isinstance(element, dict) or element.get("isVisible") is False:
+        return []
+    own = [element["text"]] if element.get("type") == "TextBlock" else []
+    return own + [t for key in ("body", "items") if key in element for t in visible_texts(element[key])]
+
+
+def test_the_first_view_shows_three_partners_with_a_why_and_the_rest_on_demand() -> None:
+    names = ["Zeta Works", "Alpha Cloud", "Mu Labs", "Beta Systems", "Kappa IT"]
+    answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
+    card = cards(render.answer_to_activity(answer, answer_id="a1", brief=True).serialize())[0]
+    assert_valid_card(card)
+    shown = "\n".join(visible_texts(card))
+    assert [n for n in names + ["Delta Profile Only"] if n in shown] == names[:3]
+    assert "Contact: Ana Ito" in shown and "On the solution map" in shown          # the why, in words
+    assert "— source:" not in shown and "Gap:" not in shown                         # reasons wait for "Show details"
+    switches = toggles(card)
+    assert set(switches) == {"Show details", "Show all 5"}
+    every_id = json.dumps(card)
+    assert all(f'"id": "{target}"' in every_id for targets in switches.values() for target in targets)
+    # everything is still in the card, in rank order, for anyone (and the harness) reading it whole
+    assert harness().mentions(harness().reply_text([{"attachments": [{"content": {"body": card["body"]}}]}]),
+                              names + ["Delta Profile Only"]) == names + ["Delta Profile Only"]
+
+
+def test_no_raw_score_anywhere() -> None:
+    answer = replace(fakes.coverage_answer(), opportunities=fakes.pipeline_answer(3).opportunities)
+    activity = json.dumps(render.answer_to_activity(answer, brief=True).serialize(), ensure_ascii=False)
+    assert not re.search(r"score \d", activity)
+
+
+def test_the_why_line_says_in_words_what_the_strongest_reasons_are() -> None:
+    from dialogs.answer_view import why_line
+    from retrieval.answers import PartnerMatch, Reason
+
+    partner = PartnerMatch("P-1", "Alpha", 0.0, True, role="Lead", reasons=(
+        Reason("on_map", "On the FY27 map for AKS in DE", 3.0), Reason("role", "Lead partner on the map", 2.0),
+        Reason("industry", "Map row names Retail", 1.5), Reason("win", "Win: Contoso, AKS (Retail), 2026", 1.0),
+        Reason("win", "Win: Fabrikam, AKS, 2025", 0.8), Reason("capacity", "8 consultants available in the next 90 days", 0.5),
+        Reason("load", "Already attached to 4 opportunities in the pipeline", -1.0)))
+    assert why_line(partner, ("Retail",)) == "Lead on the solution map · Retail experience · 2 matching customer wins"
+    assert "attached" not in why_line(partner, ())
+
+
+def test_sources_become_links_when_the_knowledge_folder_has_a_web_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KNOWLEDGE_BASE_URL", "https://contoso.sharepoint.com/sites/partners/Knowledge/")
+    card = cards(render.answer_to_activity(fakes.coverage_answer(), brief=True).serialize())[0]
+    link = "[FY27 solution map (solution_maps/fy27_map.csv, row 12)](https://contoso.sharepoint.com/sites/partners/" \
+           "Knowledge/solution_maps/fy27_map.csv)"
+    assert any(link in t for t in visible_texts(card))
+    monkeypatch.setenv("KNOWLEDGE_BASE_URL", "javascript:alert(1)")                 # only web addresses
+    assert "javascript" not in json.dumps(render.answer_to_activity(fakes.coverage_answer(), brief=True).serialize())
