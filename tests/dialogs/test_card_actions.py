@@ -14,7 +14,7 @@ from retrieval.decisions import DecisionStore
 from tests.dialogs.fakes import teams_activity
 from tests.dialogs.test_render import assert_valid_card
 from tests.dialogs.test_workflow import Served, card_of, every, serve
-from tests.factories import ECM, SELLER, make_knowledge
+from tests.factories import ECM, SELLER, default_referrals, make_knowledge
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -22,7 +22,7 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    running = await serve(make_knowledge(tmp_path / "kb"), tmp_path / "data")
+    running = await serve(make_knowledge(tmp_path / "kb", referrals=default_referrals()), tmp_path / "data")
     try:
         yield running
     finally:
@@ -144,3 +144,14 @@ async def test_older_submit_buttons_still_work_through_the_same_verbs(served: Se
     denied = await served.say(value=attach["data"], user=SELLER)
     assert "not available to you" in (denied[0].get("text") or "").lower()
     assert len(decisions(served)) == 1
+
+
+async def test_confirm_share_is_replaced_by_what_was_shared_and_the_import_link(served: Served) -> None:
+    card = card_of(await served.say("share OPP-103 with Gamma Digital"))
+    [confirm] = executes(card, "share")
+    forged = await press(served, confirm, user=SELLER)
+    assert forged["type"] == MESSAGE and forged["value"] == render.messages()["workflow_denied"]
+    body = await press(served, confirm)
+    assert body["type"] == CARD and executes(body["value"], "share") == []
+    last = every(body["value"], "TextBlock")[-1]["text"]
+    assert "Shared with Gamma Digital (Megan Bowen, " in last and "/exports/" in last and "Partner Center import" in last
