@@ -56,11 +56,6 @@ def ask(page: Page, question: str, before: int) -> Locator:
     return card
 
 
-def top_level(card: Locator) -> Locator:
-    """The card's own root (a card holds nested .ac-adaptiveCard elements for Action.ShowCard)."""
-    return card
-
-
 def shot(page: Page, card: Locator, name: str) -> None:
     card.scroll_into_view_if_needed()
     page.wait_for_timeout(400)
