@@ -33,6 +33,7 @@ from retrieval.answers import (
     IncentiveMatch,
     OpportunityLine,
     PartnerMatch,
+    Passage,
     Reason,
     cited_sources,
 )
@@ -90,6 +91,7 @@ class Entry:
     details: list[Line] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     quote: str = ""                      # a passage, verbatim (possibly shortened by the size ladder)
+    short: str = ""                      # the headline in the card's first view, when shorter than `headline`
     decide: tuple[str, str] | None = None   # (opportunity id, partner id): channel-manager buttons
 
 
@@ -110,6 +112,7 @@ class Section:
 class Source:
     label: str
     url: str = ""
+    file: str = ""                       # the label without the row / section: one per file in the first view
 
 
 @dataclass
@@ -328,8 +331,12 @@ def _passage_sections(answer: Answer, limits: Limits, decide_for: str | None) ->
     plan = [(first, shorten(first.text, max(first_limit, FIRST_PASSAGE_MIN_CHARS) if first_limit else None))]
     later, hidden = take(rest, limits.later_passages)
     plan += [(p, shorten(p.text, limits.later_passage_chars)) for p in later]
-    entries = [Entry(f"**From {p.citation.label()}" + (f" — {p.heading}" if p.heading else "") + "**", quote=text)
-               for p, text in plan]
+    def short(p: Passage) -> str:
+        title = p.citation.title or p.citation.path
+        return f"**{title}" + (f" — {p.heading}" if p.heading and p.heading != title else "") + "**"
+
+    entries = [Entry(f"**From {p.citation.label()}" + (f" — {p.heading}" if p.heading else "") + "**", quote=text,
+                     short=short(p), meta=f"From {p.citation.label()}") for p, text in plan]
     return _section("passages", "", entries, hidden, hidden_noun="more passages", numbered=False)
 
 
@@ -374,5 +381,5 @@ def build_view(answer: Answer, limits: Limits = FULL, *, manage: bool = False) -
     citations = list(dict.fromkeys(cited_sources(answer)))
     labelled = list({c.label(): c for c in reversed(citations)}.values())[::-1]   # distinct labels, first kept
     shown_sources, view.sources_hidden = take(labelled, limits.sources)
-    view.sources = [Source(c.label(), source_link(c)) for c in shown_sources]
+    view.sources = [Source(c.label(), source_link(c), Citation(c.title, c.path).label()) for c in shown_sources]
     return view

@@ -83,7 +83,8 @@ class _Ids:
 
 def _entry(entry: Entry, rank: int | None, ids: _Ids, *, compact: bool) -> dict[str, Any]:
     """One entry: headline, why and contact in view; meta, every reason with its source, gaps, wins hidden."""
-    items = [styled("headline", f"{rank}. {entry.headline}" if rank is not None else entry.headline)]
+    headline = entry.short or entry.headline
+    items = [styled("headline", f"{rank}. {headline}" if rank is not None else headline)]
     if entry.why:
         items.append(styled("why", entry.why))
     if entry.contact:
@@ -186,14 +187,15 @@ def view_to_card(view: AnswerView, *, workflow: Sequence[dict[str, Any]] = (),
         body.append(styled("missing", f"To answer this I need: {', '.join(view.missing)}"))
     sources: list[dict[str, Any]] = []
     if view.sources:
-        shown = view.sources[:FIRST_VIEW_SOURCES]
-        rest_count = len(view.sources) - len(shown) + view.sources_hidden
-        line = f"{phrase('sources')}: " + " · ".join(_source_text(s.label, s.url) for s in shown)
-        if rest_count:
-            line += " · " + phrase("more_sources", count=rest_count)
+        # the first view names each file once (its rows and sections are in the full list)
+        files = list({s.file or s.label: s for s in view.sources}.values())
+        shown = files[:FIRST_VIEW_SOURCES]
+        line = f"{phrase('sources')}: " + " · ".join(_source_text(s.file or s.label, s.url) for s in shown)
+        if len(files) > len(shown) or view.sources_hidden:
+            line += " · " + phrase("more_sources", count=len(files) - len(shown) + view.sources_hidden)
         sources.append(styled("sources", line))
-        if rest_count:
-            extra = [styled("source", f"• {_source_text(s.label, s.url)}") for s in view.sources[len(shown):]]
+        if len(view.sources) > len(shown) or view.sources_hidden:
+            extra = [styled("source", f"• {_source_text(s.label, s.url)}") for s in view.sources]
             extra += [styled("source", more(view.sources_hidden))] if view.sources_hidden else []
             ids.details.append("sources-more")
             sources.append(hidden("sources-more", extra))
