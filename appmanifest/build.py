@@ -338,6 +338,20 @@ def _teams_problems(manifest: Mapping[str, Any], bot_id: str | None) -> list[str
                 if title in seen:
                     problems.append(f"command title {command.get('title')!r} appears twice in scope {scope!r}")
                 seen.add(title)
+    return problems + _compose_extension_problems(manifest, declared)
+
+
+def _compose_extension_problems(manifest: Mapping[str, Any], bot_id: Any) -> list[str]:
+    """The message extension is served by this bot: its botId is the bot's, its search commands have ids."""
+    problems: list[str] = []
+    for index, extension in enumerate(manifest.get("composeExtensions") or []):
+        extension = _object(extension)
+        declared = extension.get("botId")
+        if not isinstance(declared, str) or not isinstance(bot_id, str) or declared.lower() != bot_id.lower():
+            problems.append(f"composeExtensions[{index}].botId {declared!r} is not the bot's id {bot_id!r}")
+        ids = [_object(c).get("id") for c in extension.get("commands") or []]
+        if len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
+            problems.append(f"composeExtensions[{index}].commands need distinct, non-empty ids: {ids}")
     return problems
 
 

@@ -186,8 +186,9 @@ class QuestionDialog(CancelAndHelpDialog):
                 title=answer.title,
                 outcome=answer_outcome(answer), topic=answer.understood.describe(),
                 unknown_terms=answer.understood.unknown_terms)
-        # attach and export buttons only for channel managers in a 1:1 chat (the engine re-checks on every press)
-        manage = self._channel_manager_buttons and user.sees_pipeline
+        # attach and export buttons only for channel managers in a 1:1 chat, the only place their handlers act
+        # (a room of channel managers may read the pipeline, but a press there is refused: no dead buttons)
+        manage = self._channel_manager_buttons and user.sees_pipeline and user.private_chat
         reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
                                                    manage=manage)
         await send(turn_context, reply)

@@ -12,28 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import (
     ActivityHandler,
     ConversationState,
+    InvokeResponse,
     MemoryStorage,
     PrivateConversationState,
     Storage,
     TurnContext,
 )
 from botbuilder.dialogs import DialogExtensions
-from botbuilder.schema import ChannelAccount
+from botbuilder.schema import Activity, ChannelAccount
 
-from dialogs import quiz, render, teams
+from dialogs import card_verbs, quiz, render, teams
+from dialogs.card_actions import Outcome
 from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.roster import RosterCheck
+from dialogs.search_extension import PartnerSearch
 from dialogs.sessions import ReadinessSessions
 from dialogs.storage import ETagConflictError
-from dialogs.workflow import ChannelManagerActions
+from dialogs.workflow import ChannelManagerActions, deliver
 from retrieval.engine import AnswerEngine
 from retrieval.generation import AnswerWriter
 
@@ -57,6 +61,8 @@ class PartnerBot(ActivityHandler):
         self.private_state = private_state or PrivateConversationState(storage)
         self.feedback = feedback
         self.actions = actions
+        self.card_verbs = card_verbs.CardVerbs(feedback=self._record_feedback, actions=actions)
+        self.partner_search = PartnerSearch(engine_source)
         self.sessions = sessions
         self.knowledge_gaps = knowledge_gaps
         self._dialog_state = self.private_state.create_property("DialogState")
@@ -66,6 +72,7 @@ class PartnerBot(ActivityHandler):
                                      hooks=sessions, writer=writer, roster=roster)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        turn_context.on_send_activities(self._stamp_cards)
         await super().on_turn(turn_context)
         for state in (self.conversation_state, self.private_state):
             try:
@@ -75,14 +82,24 @@ class PartnerBot(ActivityHandler):
                 # replies are out already; keeping the winner's state (not overwriting it) is the lesser loss.
                 log.info("conversation state saved by a concurrent turn first: this turn's state change is dropped")
 
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse | None:
+        if turn_context.activity.name == "adaptiveCard/action":
+            # Universal Actions: the verb table answers with the pressed card updated in place
+            return InvokeResponse(status=200, body=await self.card_verbs.on_invoke(turn_context))
+        if turn_context.activity.name == "composeExtension/query":
+            status, body = await self.partner_search.on_query(turn_context)
+            return InvokeResponse(status=status, body=body)
+        return await super().on_invoke_activity(turn_context)
+
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        rated = render.feedback_of(activity.value)
-        if rated is not None:
-            await self._record_feedback(turn_context, *rated)
-            return
-        if self.actions is not None and await self.actions.on_submit(turn_context):
-            return
+        press = card_verbs.press_of(activity.value) if activity.value is not None else None
+        if press is not None and press.verb in self.card_verbs.verbs:
+            # a button of a card posted before Universal Actions: the same verb table, the result as a message
+            outcome = await self.card_verbs.run(turn_context, press)
+            if outcome is not None:
+                await deliver(turn_context, outcome)
+                return
         if self.sessions is not None and await self.sessions.on_submit(turn_context):
             return
         if self.knowledge_gaps is not None and await self.knowledge_gaps.on_submit(turn_context):
@@ -134,10 +151,17 @@ class PartnerBot(ActivityHandler):
         stack = getattr(saved, "dialog_stack", None)
         return bool(stack)
 
-    async def _record_feedback(self, turn_context: TurnContext, answer_id: str, rating: str) -> None:
+    async def _stamp_cards(self, turn_context: TurnContext, activities: list[Activity],
+                           next_send: Callable[[], Awaitable[Any]]) -> Any:
+        """Every card the bot sends is remembered, so a press on it can update it in place."""
+        for activity in activities:
+            self.card_verbs.memory.remember(activity)
+        return await next_send()
+
+    async def _record_feedback(self, turn_context: TurnContext, answer_id: str, rating: str) -> Outcome:
         phrases = render.messages()
         if self.feedback is None:
-            return
+            return Outcome(str(phrases["feedback_unknown"]), refused=True)
         sender = turn_context.activity.from_property
         user_id = (sender.aad_object_id or sender.id or "") if sender else ""
         conversation = turn_context.activity.conversation
@@ -145,7 +169,9 @@ class PartnerBot(ActivityHandler):
         stored = await asyncio.to_thread(self.feedback.record_feedback, answer_id=answer_id, user_id=user_id,
                                          rating=rating, conversation_id=conversation.id if conversation else "")
         log.info("feedback %s on an answer (%s)", rating, "stored" if stored else "unknown answer id")
-        await send(turn_context, render.text_activity(
-            phrases[f"feedback_thanks_{rating}"] if stored else phrases["feedback_unknown"]))
+        if not stored:
+            return Outcome(str(phrases["feedback_unknown"]), refused=True)
+        thanks = str(phrases[f"feedback_thanks_{rating}"])
+        return Outcome(thanks, update=card_verbs.thank_update(thanks))
 
 

@@ -1,5 +1,5 @@
-"""The referral parts of an answer, as Markdown lines and Adaptive Card elements, in dialogs/render.py's style:
-co-sell referral lines, customer wins, and the Confirm-share button of a share pre-flight.
+"""The referral parts of an answer: co-sell referral lines and customer wins (as sections of
+dialogs/answer_view.py), and the Confirm-share button of a share pre-flight.
 
 The Confirm button carries ids only; its handler (dialogs/workflow.py) checks the sender again, because a
 card submit is user input.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.geography import country_name
-from retrieval.answers import Answer, AnswerKind, ReferralLine, WinLine
+from retrieval.answers import Answer, ReferralLine, WinLine
 
 SHARE_KEY = "partnerAtlas"          # the same key as every other card submit of this bot (render.FEEDBACK_KEY)
 
@@ -45,43 +45,17 @@ def _total(answer: Answer, shown: int, listed: int) -> str:
     return f"Showing {shown} of {total}." if total > shown else ""
 
 
-def text_blocks(answer: Answer, limit: int | None) -> list[str]:
-    """The referrals and wins sections of the Markdown text."""
-    blocks = []
-    for heading, items, fmt in (("Co-sell referrals", answer.referrals, referral_line),
-                                ("Customer wins", answer.wins, win_line)):
+def sections(answer: Answer, limit: int | None) -> list[tuple[str, str, list[str], int, str]]:
+    """The referrals and wins lists as (key, heading, lines, hidden, note) for dialogs/answer_view.py."""
+    out = []
+    for key, heading, items, fmt in (("referrals", "Co-sell referrals", answer.referrals, referral_line),
+                                     ("wins", "Customer wins", answer.wins, win_line)):
         if not items:
             continue
         shown, hidden = _take(items, limit)
-        lines = [f"**{heading}**"] + [f"- {fmt(x)}" for x in shown]  # type: ignore[operator]
         note = _total(answer, len(shown), len(items))
-        if hidden and not note:
-            lines.append(f"… and {hidden} more")
-        if note:
-            lines.append(note)
-        blocks.append("\n".join(lines))
-    return blocks
-
-
-def card_items(answer: Answer, limit: int | None) -> list[dict[str, Any]]:
-    """The same sections as Adaptive Card elements."""
-    body: list[dict[str, Any]] = []
-    for text in text_blocks(answer, limit):
-        heading, *rest = text.split("\n")
-        body.append({"type": "TextBlock", "text": heading.strip("*"), "wrap": True, "weight": "Bolder",
-                     "size": "Medium", "spacing": "Medium", "separator": True})
-        body += [{"type": "TextBlock", "text": "• " + line[2:] if line.startswith("- ") else line, "wrap": True,
-                  "spacing": "None"} for line in rest]
-    return body
-
-
-def share_actions(answer: Answer) -> list[dict[str, Any]]:
-    """Confirm share, for a pre-flight that passed (channel managers in a 1:1 chat only: see render)."""
-    if answer.kind is not AnswerKind.SHARE or answer.share is None:
-        return []
-    return [{"type": "Action.Submit", "title": "Confirm share",
-             "data": {SHARE_KEY: "share", "opportunityId": answer.share.opportunity_id,
-                      "partnerId": answer.share.partner_id}}]
+        out.append((key, heading, [fmt(x) for x in shown], 0 if note else hidden, note))  # type: ignore[operator]
+    return out
 
 
 @dataclass(frozen=True)

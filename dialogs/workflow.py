@@ -20,7 +20,8 @@ from typing import Any, Protocol, cast
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
-from dialogs import render, render_referrals, teams
+from dialogs import card_update, render, render_referrals, teams
+from dialogs.card_actions import Outcome
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.subscriptions import SubscriptionStore
@@ -102,6 +103,16 @@ def refusal(user: UserContext) -> str:
     return str(phrases["workflow_private_only"] if "ecm" in user.groups else phrases["workflow_denied"])
 
 
+async def deliver(turn_context: TurnContext, outcome: Outcome) -> None:
+    """Post what a press (or a typed command) did: its answer when it has one, else its message."""
+    if outcome.reply is not None:
+        await send(turn_context, outcome.reply)
+    elif outcome.text:
+        await send(turn_context, render.text_activity(outcome.text))
+    if outcome.then:
+        await send(turn_context, render.text_activity(outcome.then))
+
+
 class ChannelManagerActions:
     """Card submits and typed commands for channel managers; None of it answers a question."""
 
@@ -117,21 +128,20 @@ class ChannelManagerActions:
 
     # ------------------------------------------------------------------ entry points
     async def on_submit(self, turn_context: TurnContext) -> bool:
-        """Handle an attach or export button; False when the submit is not one of ours."""
+        """An attach, export or share button of a card posted before Universal Actions (an Action.Submit):
+        the same handlers as the verbs (dialogs/card_verbs.py), the result posted as a message."""
         value = turn_context.activity.value
-        decision = render.decision_of(value)
-        if decision is not None:
-            await self._decide(turn_context, decision)
-            return True
-        export = render.export_of(value)
-        if export is not None:
-            await self._export(turn_context, export)
-            return True
-        confirm = render_referrals.share_of(value)
-        if confirm is not None:
-            await self._share(turn_context, confirm)
-            return True
-        return False
+        outcome: Outcome | None = None
+        if (decision := render.decision_of(value)) is not None:
+            outcome = await self.decision(turn_context, decision)
+        elif (export := render.export_of(value)) is not None:
+            outcome = await self.export(turn_context, export)
+        elif (confirm := render_referrals.share_of(value)) is not None:
+            outcome = await self.share(turn_context, confirm)
+        if outcome is None:
+            return False
+        await deliver(turn_context, outcome)
+        return True
 
     async def on_command(self, turn_context: TurnContext, text: str) -> bool:
         command = command_of(text)
@@ -149,7 +159,7 @@ class ChannelManagerActions:
         elif command.name == "sweep_now":
             await self._sweep_now(turn_context, engine, user)
         else:
-            await self._export(turn_context, render.ExportRequest("decisions", command.fmt, ""))
+            await deliver(turn_context, await self.export(turn_context, render.ExportRequest("decisions", command.fmt, "")))
         return True
 
     # ------------------------------------------------------------------ who asks
@@ -170,59 +180,69 @@ class ChannelManagerActions:
 
     async def _channel_manager(self, turn_context: TurnContext) -> tuple[WorkflowEngine, UserContext] | None:
         """The engine and the sender when the sender is a channel manager in a 1:1 chat; else says why not."""
+        checked = self._checked(turn_context)
+        if isinstance(checked, Outcome):
+            await deliver(turn_context, checked)
+            return None
+        return checked
+
+    def _checked(self, turn_context: TurnContext) -> tuple[WorkflowEngine, UserContext] | Outcome:
+        """The engine and the sender when the sender is a channel manager in a 1:1 chat; else why not."""
         engine = self._engine()
         if engine is None:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
-            return None
+            return Outcome(str(render.messages()["loading"]), refused=True)
         user = self._user(engine, turn_context)
         if not user.sees_pipeline:
             log.info("channel-manager action refused (%s)", "not in 1:1" if "ecm" in user.groups else "not ecm")
-            await send(turn_context, render.text_activity(refusal(user)))
-            return None
+            return Outcome(refusal(user), refused=True)
         return engine, user
 
-    # ------------------------------------------------------------------ actions
-    async def _decide(self, turn_context: TurnContext, request: render.DecisionRequest) -> None:
-        engine = self._engine()
-        if engine is None:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
-            return
-        user = self._user(engine, turn_context)
-        # the engine decides access (ecm, 1:1) and validates the decision; it answers DENIED otherwise
+    # ------------------------------------------------------------------ actions (each checks the sender itself)
+    async def decision(self, turn_context: TurnContext, request: render.DecisionRequest) -> Outcome:
+        """Propose / Mark attached / Dismiss: recorded by the engine, shown in place of the partner's buttons."""
+        checked = self._checked(turn_context)
+        if isinstance(checked, Outcome):
+            return checked
+        engine, user = checked
+        # the engine checks access (ecm, 1:1) again and validates the decision; it answers DENIED otherwise
         answer = await asyncio.to_thread(engine.decide, user, request.opportunity_id, request.partner_id,
                                          request.action, request.reason)
         if answer.kind is AnswerKind.CLARIFY and "reason" in answer.missing:
-            await send(turn_context, render.text_activity(render.messages()["dismiss_needs_reason"]))
-            return
-        await send(turn_context, render.answer_to_activity(answer, brief=self._brief(turn_context),
-                                                           manage=user.sees_pipeline))
+            return Outcome(str(render.messages()["dismiss_needs_reason"]), refused=True)
+        reply = render.answer_to_activity(answer, brief=self._brief(turn_context), manage=user.sees_pipeline)
+        if answer.kind is not AnswerKind.DECISION:
+            return Outcome(answer.summary or refusal(user), reply=reply, refused=True)
+        mine = [d for d in answer.decisions if d.partner_id == request.partner_id and d.action == request.action]
+        line = render.decision_history_line(mine[-1]) if mine else answer.summary
+        return Outcome(answer.summary, reply=reply,
+                       update=lambda card: card_update.decided(card, request.partner_id, line))
 
-    async def _share(self, turn_context: TurnContext, request: render_referrals.ShareConfirm) -> None:
+    async def share(self, turn_context: TurnContext, request: render_referrals.ShareConfirm) -> Outcome:
         """Confirm share: the sender is checked again (ecm, 1:1), the pre-flight runs again, then the decision is
         recorded and the Partner Center import row offered as a CSV download."""
-        context = await self._channel_manager(turn_context)
-        if context is None:
-            return
-        engine, user = context
+        checked = self._checked(turn_context)
+        if isinstance(checked, Outcome):
+            return checked
+        engine, user = checked
         if not hasattr(engine, "share"):
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
-            return
+            return Outcome(str(render.messages()["loading"]), refused=True)
         answer, table = await asyncio.to_thread(engine.share, user, request.opportunity_id, request.partner_id)
-        await send(turn_context, render.answer_to_activity(answer, brief=self._brief(turn_context),
-                                                           manage=user.sees_pipeline))
-        if table is not None:
-            header, rows = table
-            name = await asyncio.to_thread(self.exports.save, header, rows, "csv", sheet="Referrals")
-            text = str(render.messages()["export_ready"]).format(
-                what="Partner Center import", count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt="CSV",
-                url=f"{self.public_base_url}/exports/{name}", minutes=EXPORT_TTL_SECONDS // 60)
-            await send(turn_context, render.text_activity(text))
+        reply = render.answer_to_activity(answer, brief=self._brief(turn_context), manage=user.sees_pipeline)
+        if table is None:
+            return Outcome(answer.summary, reply=reply, refused=answer.kind is not AnswerKind.SHARED)
+        header, rows = table
+        name = await asyncio.to_thread(self.exports.save, header, rows, "csv", sheet="Referrals")
+        text = str(render.messages()["export_ready"]).format(
+            what="Partner Center import", count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt="CSV",
+            url=f"{self.public_base_url}/exports/{name}", minutes=EXPORT_TTL_SECONDS // 60)
+        return Outcome(f"{answer.summary} {text}", reply=reply, then=text,
+                       update=lambda card: card_update.confirmed(card, f"{answer.summary} {text}"))
 
-    async def _export(self, turn_context: TurnContext, request: render.ExportRequest) -> None:
-        context = await self._channel_manager(turn_context)
-        if context is None:
-            return
-        engine, user = context
+    async def export(self, turn_context: TurnContext, request: render.ExportRequest) -> Outcome:
+        checked = self._checked(turn_context)
+        if isinstance(checked, Outcome):
+            return checked
+        engine, user = checked
         phrases = render.messages()
         table: Table | None
         if request.subject == "sweep":
@@ -236,17 +256,14 @@ class ChannelManagerActions:
             what = "attach decisions"
         if table is None:
             # access was checked above: None here means the question no longer selects gaps
-            text = phrases["export_nothing"] if request.subject == "gaps" else refusal(user)
-            await send(turn_context, render.text_activity(str(text)))
-            return
+            return Outcome(str(phrases["export_nothing"] if request.subject == "gaps" else refusal(user)), refused=True)
         header, rows = table
         name = await asyncio.to_thread(self.exports.save, header, rows, request.fmt,
                                        sheet=what.title().replace(" ", ""))
         url = f"{self.public_base_url}/exports/{name}"
-        text = str(phrases["export_ready"]).format(what=what, count=len(rows), rows="row" if len(rows) == 1 else "rows",
-                                                   fmt=request.fmt.upper(), url=url,
-                                                   minutes=EXPORT_TTL_SECONDS // 60)
-        await send(turn_context, render.text_activity(text))
+        return Outcome(str(phrases["export_ready"]).format(
+            what=what, count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt=request.fmt.upper(), url=url,
+            minutes=EXPORT_TTL_SECONDS // 60))
 
     async def _subscribe(self, turn_context: TurnContext, user: UserContext) -> None:
         activity = turn_context.activity

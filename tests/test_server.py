@@ -253,10 +253,20 @@ async def test_a_failing_renderer_is_caught_by_the_turn_error_handler(local_bot:
     assert render.messages()["apology"] in raw and "boom" not in raw
 
 
-@pytest.mark.parametrize("fixture", ["invoke_adaptive_card_action.json", "invoke_compose_extension_query.json"])
-async def test_invokes_this_stage_does_not_handle_are_501_not_500(local_bot: Bot, fixture: str) -> None:
-    response = await local_bot.post(teams_activity(fixture, serviceUrl=local_bot.connector.url))
+async def test_invokes_the_bot_does_not_handle_are_501_not_500(local_bot: Bot) -> None:
+    fixture = teams_activity("invoke_adaptive_card_action.json", serviceUrl=local_bot.connector.url)
+    response = await local_bot.post({**fixture, "name": "task/fetch"})
     assert response.status == 501
+    assert local_bot.connector.posts == []
+
+
+async def test_an_execute_the_bot_does_not_know_says_so_and_posts_nothing(local_bot: Bot) -> None:
+    # the recorded Teams invoke: an Action.Execute without a verb of this bot's cards
+    response = await local_bot.post(teams_activity("invoke_adaptive_card_action.json", serviceUrl=local_bot.connector.url))
+    assert response.status == 200
+    body = await response.json()
+    assert body == {"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                    "value": render.messages()["card_action_unknown"]}
     assert local_bot.connector.posts == []
 
 

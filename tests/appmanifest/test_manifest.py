@@ -439,3 +439,30 @@ def test_the_cli_lists_the_errors_of_an_invalid_manifest(tmp_path: Path, monkeyp
     err = capsys.readouterr().err
     assert "invalid" in err and "schema: developer.name:" in err
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- the message extension
+def test_the_find_partner_search_is_a_message_extension_of_the_same_bot(manifest: dict[str, Any]) -> None:
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == BOT_ID and extension["composeExtensionType"] == "botBased"
+    [command] = extension["commands"]
+    assert (command["id"], command["type"], command["title"]) == ("findPartner", "query", "Find partner")
+    assert command["context"] == ["compose", "commandBox"]
+    [parameter] = command["parameters"]
+    assert parameter["name"] == "query" and parameter["inputType"] == "text" and "AKS Germany retail" in \
+        parameter["description"]
+
+
+def test_a_message_extension_of_another_bot_is_reported(manifest: dict[str, Any]) -> None:
+    broken = copy.deepcopy(manifest)
+    broken["composeExtensions"][0]["botId"] = OTHER_BOT_ID
+    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    assert any(p.startswith("composeExtensions[0].botId") for p in problems), problems
+
+
+@needs_schema
+def test_the_built_package_with_the_message_extension_validates(tmp_path: Path) -> None:
+    out = build.build_package(tmp_path / "app.zip", {"BOT_ID": BOT_ID})
+    assert build.validate_package(out, bot_id=BOT_ID) == []
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read("manifest.json"))["composeExtensions"][0]["commands"][0]["id"] == "findPartner"

@@ -381,7 +381,7 @@ async def ask_the_gaps_in(served: Served) -> None:
     assert "Nothing matches" in text_of(await served.say(NARNIA))                  # the latest wording
     assert "No map coverage" in text_of(await served.say(SENTINEL_FR))              # profile evidence only
     card = card_of(await served.say(AKS_DE, user=ECM))
-    [down] = [a["data"] for a in every(card, "Action.Submit") if a.get("data", {}).get("rating") == "down"]
+    [down] = [a["data"] for a in every(card, "Action.Execute") if a.get("data", {}).get("rating") == "down"]
     assert "Thanks for telling me" in text_of(await served.say(value=down, user=ECM))
 
 

@@ -48,7 +48,10 @@ async def test_share_preflight_confirm_records_and_offers_the_import_row(tmp_pat
     assert "Gamma Digital passes the pre-flight for OPP-103" in text
     assert "✓ Co-sell ready" in json.dumps(card, ensure_ascii=False)
     [confirm] = submits(card, "share")
-    assert confirm == {"partnerAtlas": "share", "opportunityId": "OPP-103", "partnerId": "P-3"}
+    # ids only (and the id of the card itself, so a press can update it in place)
+    assert {k: v for k, v in confirm.items() if k != "cardId"} == {
+        "partnerAtlas": "share", "opportunityId": "OPP-103", "partnerId": "P-3"}
+    assert set(confirm) == {"partnerAtlas", "opportunityId", "partnerId", "cardId"}
 
     replies = await served.say(value=confirm)
     assert "Shared with Gamma Digital (Megan Bowen, " in text_of(replies)

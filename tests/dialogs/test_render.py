@@ -46,6 +46,22 @@ def cards(activity: dict[str, Any]) -> list[dict[str, Any]]:
             if a["contentType"] == render.ADAPTIVE_CARD_CONTENT_TYPE]
 
 
+def text_blocks(element: Any) -> list[str]:
+    """Every TextBlock's text in a card, in document order (hidden ones included)."""
+    if isinstance(element, list):
+        return [t for e in element for t in text_blocks(e)]
+    if not isinstance(element, dict):
+        return []
+    own = [element["text"]] if element.get("type") == "TextBlock" else []
+    return own + [t for key in ("body", "items", "columns", "card") if key in element for t in text_blocks(element[key])]
+
+
+def toggles(card: dict[str, Any]) -> dict[str, list[str]]:
+    """The card's ToggleVisibility buttons: title -> the element ids it shows."""
+    return {a["title"]: a["targetElements"] for e in card["body"] if e["type"] == "ActionSet"
+            for a in e["actions"] if a["type"] == "Action.ToggleVisibility"}
+
+
 def assert_valid_card(card: dict[str, Any]) -> None:
     errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
@@ -142,8 +158,7 @@ def test_passages_are_quoted_verbatim_with_their_citation() -> None:
     for passage in answer.passages:
         assert passage.text in activity["text"]
         assert f"From {passage.citation.label()}" in activity["text"]
-    card_texts = [item["text"] for c in cards(activity) for block in c["body"] if block["type"] == "Container"
-                  for item in block["items"]]
+    card_texts = [text for c in cards(activity) for text in text_blocks(c)]
     assert answer.passages[0].text in card_texts
     assert "programs/partner-center/kubernetes.md" in activity["text"]
 
@@ -169,9 +184,13 @@ def test_sources_fall_back_to_the_citations_the_parts_carry() -> None:
 def test_suggestions_become_imback_buttons_and_suggested_actions() -> None:
     activity = serialized(fakes.coverage_answer())
     card = cards(activity)[0]
-    assert [a["type"] for a in card["actions"]] == ["Action.Submit", "Action.Submit"]
-    assert card["actions"][0]["data"]["msteams"] == {
+    # in the card they wait with the details (the first view stays short); Teams shows them as chips too
+    later = next(e for e in card["body"] if e.get("id") == "later")
+    [ask] = [e for e in later["items"] if e["type"] == "ActionSet"]
+    assert [a["type"] for a in ask["actions"]] == ["Action.Submit", "Action.Submit"]
+    assert ask["actions"][0]["data"]["msteams"] == {
         "type": "imBack", "value": "Which incentive can fund AKS for an Enterprise deal of $150k?"}
+    assert "later" in toggles(card)["Show details"]
     assert [a["type"] for a in activity["suggestedActions"]["actions"]] == ["imBack", "imBack"]
 
 
@@ -250,6 +269,8 @@ def test_brief_mode_puts_the_sentence_in_text_and_the_details_in_the_card() -> N
     activity = render.answer_to_activity(answer, answer_id="a1", brief=True).serialize()
     assert activity["text"] == answer.summary and "**" not in activity["text"]
     card = cards(activity)[0]
+    # the card does not repeat the sentence above it
+    assert answer.summary not in text_blocks(card)
     assert_valid_card(card)
     assert card["fallbackText"] == render.answer_to_text(answer)       # readable where cards are not
     # a reader (and the harness) still meets the partners in rank order
@@ -277,7 +298,9 @@ def _submits(card: dict[str, Any], what: str) -> list[dict[str, Any]]:
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
-            if node.get("type") == "Action.Submit" and node.get("data", {}).get("partnerAtlas") == what:
+            if node.get("type") == "Action.Execute" and node.get("data", {}).get("partnerAtlas") == what:
+                # a Universal Action: its verb says what it does, its data what it acts on
+                assert node["verb"] == (node["data"].get("action") if what == "attach" else what)
                 found.append(node["data"])
             for value in node.values():
                 walk(value)
@@ -432,3 +455,63 @@ def test_the_size_returned_with_an_answer_activity_is_its_measured_size(max_byte
     activity, size = render.sized_answer_activity(answer, max_bytes, brief=True)
     assert size == render.activity_size(activity)
     assert activity.serialize() == render.answer_to_activity(answer, max_bytes, brief=True).serialize()
+
+
+# --------------------------------------------------------------------------- the compact first view
+def visible_texts(element: Any) -> list[str]:
+    """The TextBlocks a reader sees before pressing anything (hidden containers skipped)."""
+    if isinstance(element, list):
+        return [t for e in element for t in visible_texts(e)]
+    if not isinstance(element, dict) or element.get("isVisible") is False:
+        return []
+    own = [element["text"]] if element.get("type") == "TextBlock" else []
+    return own + [t for key in ("body", "items") if key in element for t in visible_texts(element[key])]
+
+
+def test_the_first_view_shows_three_partners_with_a_why_and_the_rest_on_demand() -> None:
+    names = ["Zeta Works", "Alpha Cloud", "Mu Labs", "Beta Systems", "Kappa IT"]
+    answer = fakes.coverage_answer(names, others=["Delta Profile Only"])
+    card = cards(render.answer_to_activity(answer, answer_id="a1", brief=True).serialize())[0]
+    assert_valid_card(card)
+    shown = "\n".join(visible_texts(card))
+    assert [n for n in names + ["Delta Profile Only"] if n in shown] == names[:3]
+    assert "Contact: Ana Ito" in shown and "On the solution map" in shown          # the why, in words
+    assert "— source:" not in shown and "Gap:" not in shown                         # reasons wait for "Show details"
+    switches = toggles(card)
+    assert set(switches) == {"Show details", "Show all 5"}
+    every_id = json.dumps(card)
+    assert all(f'"id": "{target}"' in every_id for targets in switches.values() for target in targets)
+    # everything is still in the card, in rank order, for anyone (and the harness) reading it whole
+    assert harness().mentions(harness().reply_text([{"attachments": [{"content": {"body": card["body"]}}]}]),
+                              names + ["Delta Profile Only"]) == names + ["Delta Profile Only"]
+
+
+def test_no_raw_score_anywhere() -> None:
+    answer = replace(fakes.coverage_answer(), opportunities=fakes.pipeline_answer(3).opportunities)
+    activity = json.dumps(render.answer_to_activity(answer, brief=True).serialize(), ensure_ascii=False)
+    assert not re.search(r"score \d", activity)
+
+
+def test_the_why_line_says_in_words_what_the_strongest_reasons_are() -> None:
+    from dialogs.answer_view import why_line
+    from retrieval.answers import PartnerMatch, Reason
+
+    partner = PartnerMatch("P-1", "Alpha", 0.0, True, role="Lead", reasons=(
+        Reason("on_map", "On the FY27 map for AKS in DE", 3.0), Reason("role", "Lead partner on the map", 2.0),
+        Reason("industry", "Map row names Retail", 1.5), Reason("win", "Win: Contoso, AKS (Retail), 2026", 1.0),
+        Reason("win", "Win: Fabrikam, AKS, 2025", 0.8), Reason("capacity", "8 consultants available in the next 90 days", 0.5),
+        Reason("load", "Already attached to 4 opportunities in the pipeline", -1.0)))
+    assert why_line(partner, ("Retail",)) == "Lead on the solution map · Retail experience · 2 matching customer wins"
+    assert "attached" not in why_line(partner, ())
+
+
+def test_sources_become_links_when_the_knowledge_folder_has_a_web_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KNOWLEDGE_BASE_URL", "https://contoso.sharepoint.com/sites/partners/Knowledge/")
+    card = cards(render.answer_to_activity(fakes.coverage_answer(), brief=True).serialize())[0]
+    link = "[FY27 solution map (solution_maps/fy27_map.csv)](https://contoso.sharepoint.com/sites/partners/" \
+           "Knowledge/solution_maps/fy27_map.csv)"
+    assert any(link in t for t in visible_texts(card))          # the first view names each file once
+    assert "- [FY27 solution map (solution_maps/fy27_map.csv, row 12)](https://contoso.sharepoint.com/" in \
+        card["fallbackText"]
+    monkeypatch.setenv("KNOWLEDGE_BASE_URL", "javascript:alert(1)")                 # only web addresses
+    assert "javascript" not in json.dumps(render.answer_to_activity(fakes.coverage_answer(), brief=True).serialize())

@@ -166,6 +166,9 @@ async def test_a_room_of_channel_managers_sees_the_sweep_and_a_seller_joining_hi
         status, replies = await running.ask(payload)
         assert status == 200 and roster.asked
         assert re.search(r"OPP-\d+", json.dumps(replies)), "a room of channel managers sees the pipeline"
+        # but no channel-manager buttons: their handlers act only in a 1:1 chat, a press here would be refused
+        raw = json.dumps(replies)
+        assert '"verb": "export"' not in raw and '"partnerAtlas": "export"' not in raw
         roster.members[key].append(SELLER)
         client2, running2 = await start_bot(roster, engine, data_dir=tmp_path / "2",  # type: ignore[arg-type]
                                             confidential_in_groups="roster")

@@ -1,0 +1,64 @@
+"""Pressed cards, rewritten in place: the press's result replaces its buttons, the rest stays as it was.
+
+Pure functions over Adaptive Card JSON (a copy is changed, never the remembered original).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from dialogs.card_actions import decision_element_id
+from dialogs.render_card import styled
+
+Element = dict[str, Any]
+
+
+def _replace(node: Any, match: Callable[[Element], bool], make: Callable[[Element], Element | None]) -> Any:
+    """The tree with every element that matches replaced by make(element) (None drops it)."""
+    if isinstance(node, list):
+        out = []
+        for item in node:
+            if isinstance(item, dict) and match(item):
+                new = make(item)
+                if new is not None:
+                    out.append(new)
+            else:
+                out.append(_replace(item, match, make))
+        return out
+    if isinstance(node, dict):
+        return {k: _replace(v, match, make) for k, v in node.items()}
+    return node
+
+
+def _drop_actions(card: Element, verbs: set[str]) -> Element:
+    """The card without the Execute buttons of these verbs (an ActionSet left empty goes too)."""
+    def is_used(action: Any) -> bool:
+        return isinstance(action, dict) and action.get("type") == "Action.Execute" and action.get("verb") in verbs
+
+    card = _replace(card, is_used, lambda _: None)
+    card = _replace(card, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)
+    if "actions" in card and not card["actions"]:
+        del card["actions"]
+    return card
+
+
+def thanked(card: Element, thanks: str) -> Element:
+    """👍 / 👎 replaced by the thank-you, on the same card."""
+    card = _drop_actions(copy.deepcopy(card), {"feedback"})
+    card["body"] = [*card.get("body", []), styled("thanks", thanks)]
+    return card
+
+
+def decided(card: Element, partner_id: str, line: str) -> Element:
+    """A partner's Propose / Mark attached / Dismiss replaced by who decided what, when."""
+    target = decision_element_id(partner_id)
+    return _replace(copy.deepcopy(card), lambda e: e.get("id") == target,
+                    lambda _: styled("decided", line, id=target))
+
+
+def confirmed(card: Element, line: str) -> Element:
+    """Confirm share replaced by what was shared (and where the import row is)."""
+    card = _drop_actions(copy.deepcopy(card), {"share"})
+    card["body"] = [*card.get("body", []), styled("decided", line)]
+    return card

@@ -1,0 +1,163 @@
+"""Universal Actions: one table maps each card verb to its handler, for invokes and older submits alike.
+
+A button press arrives as an `adaptiveCard/action` invoke (`Action.Execute`: verb + data) or, from a
+card posted before Universal Actions, as a message whose `value` is the same data (`Action.Submit`).
+Both go through `VERBS`. Every handler checks the caller's rights itself (a card payload is user input):
+feedback only from someone who was shown the answer (FeedbackStore), decisions, exports and shares only
+from a channel manager in a 1:1 chat (ChannelManagerActions, and the engine again). A refused or
+malformed press changes nothing and says why.
+
+An invoke answers with the pressed card rewritten in place (dialogs/card_update.py): the rendered cards
+are remembered by id (`CardMemory`, stamped into every Execute's data when the reply is sent). A card
+this process no longer remembers (a restart) gets the result as a message instead.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
+
+from dialogs import card_update, render, render_referrals
+from dialogs.card_actions import FEEDBACK_KEY, Outcome
+
+log = logging.getLogger(__name__)
+
+CARD_ID = "cardId"
+MAX_CARDS = 2_000
+CARD_TYPE = "application/vnd.microsoft.card.adaptive"
+MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
+
+Handler = Callable[[TurnContext, dict[str, Any]], Awaitable[Outcome | None]]
+
+
+class CardMemory:
+    """The last MAX_CARDS cards this process sent, by id, so a press can rewrite its own card."""
+
+    def __init__(self, size: int = MAX_CARDS) -> None:
+        self._cards: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._size = size
+
+    def remember(self, activity: Activity) -> None:
+        """Give each card of the activity an id (in its Execute buttons' data) and keep it."""
+        for attachment in activity.attachments or []:
+            card = attachment.content
+            if attachment.content_type != CARD_TYPE or not isinstance(card, dict) or not _executes(card):
+                continue
+            card_id = uuid.uuid4().hex
+            for action in _executes(card):
+                action["data"] = {**action.get("data", {}), CARD_ID: card_id}
+            self.put(card_id, card)
+
+    def put(self, card_id: str, card: dict[str, Any]) -> None:
+        self._cards[card_id] = copy.deepcopy(card)
+        self._cards.move_to_end(card_id)
+        while len(self._cards) > self._size:
+            self._cards.popitem(last=False)
+
+    def get(self, card_id: object) -> dict[str, Any] | None:
+        return copy.deepcopy(self._cards[card_id]) if isinstance(card_id, str) and card_id in self._cards else None
+
+
+def _executes(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        own = [node] if node.get("type") == "Action.Execute" else []
+        return own + [a for value in node.values() for a in _executes(value)]
+    if isinstance(node, list):
+        return [a for item in node for a in _executes(item)]
+    return []
+
+
+@dataclass
+class Press:
+    verb: str
+    data: dict[str, Any]
+
+
+def press_of(value: object) -> Press | None:
+    """The verb and data of an invoke's `value` ({"action": {"type": "Action.Execute", "verb", "data"}})
+    or of an older submit's `value` (the data alone: its key names the verb)."""
+    if not isinstance(value, dict):
+        return None
+    action = value.get("action")
+    if isinstance(action, dict):
+        verb, data = action.get("verb"), action.get("data")
+        if not isinstance(verb, str) or not isinstance(data, dict):
+            return None
+        return Press(verb, data)
+    kind = value.get(FEEDBACK_KEY)
+    if kind == "attach":
+        verb = value.get("action")
+        return Press(verb, value) if isinstance(verb, str) else None
+    return Press(kind, value) if isinstance(kind, str) else None
+
+
+class CardVerbs:
+    """The verb table and the two ways a press arrives."""
+
+    def __init__(self, *, feedback: Callable[[TurnContext, str, str], Awaitable[Outcome]] | None,
+                 actions: Any = None, memory: CardMemory | None = None) -> None:
+        self.memory = memory or CardMemory()
+        self._feedback = feedback
+        self._actions = actions
+        self.verbs: dict[str, Handler] = {"feedback": self._rate}
+        if actions is not None:
+            self.verbs.update({"propose": self._decide, "attach": self._decide, "dismiss": self._decide,
+                               "export": self._export, "share": self._share})
+
+    # ------------------------------------------------------------------ handlers (each checks the caller)
+    async def _rate(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+        rated = render.feedback_of(data)
+        if rated is None or self._feedback is None:
+            return None
+        return await self._feedback(turn_context, *rated)
+
+    async def _decide(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+        request = render.decision_of(data)
+        return None if request is None else await self._actions.decision(turn_context, request)
+
+    async def _export(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+        request = render.export_of(data)
+        return None if request is None else await self._actions.export(turn_context, request)
+
+    async def _share(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+        request = render_referrals.share_of(data)
+        return None if request is None else await self._actions.share(turn_context, request)
+
+    # ------------------------------------------------------------------ entry points
+    async def run(self, turn_context: TurnContext, press: Press) -> Outcome | None:
+        handler = self.verbs.get(press.verb)
+        if handler is None:
+            return None
+        if press.verb in ("propose", "attach", "dismiss") and press.data.get("action") != press.verb:
+            return None                         # a verb that disagrees with its data: forged or broken
+        return await handler(turn_context, press.data)
+
+    async def on_invoke(self, turn_context: TurnContext) -> dict[str, Any]:
+        """An `adaptiveCard/action` invoke: the body Teams expects (the updated card, or a message)."""
+        press = press_of(turn_context.activity.value)
+        outcome = await self.run(turn_context, press) if press is not None else None
+        if press is None or outcome is None:
+            log.info("card action not understood (verb %r)", press.verb if press else None)
+            return _message(str(render.messages()["card_action_unknown"]))
+        card = self.memory.get(press.data.get(CARD_ID))
+        log.info("card action %s %s", press.verb, "refused" if outcome.refused else "done")
+        if outcome.update is None or card is None:
+            return _message(outcome.text or str(render.messages()["card_action_done"]))
+        updated = outcome.update(card)
+        self.memory.put(str(press.data[CARD_ID]), updated)
+        return {"statusCode": 200, "type": CARD_TYPE, "value": updated}
+
+
+def _message(text: str) -> dict[str, Any]:
+    return {"statusCode": 200, "type": MESSAGE_TYPE, "value": text}
+
+
+def thank_update(text: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda card: card_update.thanked(card, text)
