@@ -1,85 +1,84 @@
-"""Markdown (and Learn-flavoured Markdown) documents: front matter, headings as sections, prose without markup."""
+"""Markdown (and Learn-flavoured Markdown) documents: front matter, headings as sections, prose without markup.
+
+The Markdown is read by markdown-it-py (CommonMark, plus GFM tables and strikethrough); this module walks its
+tokens. What CommonMark does not know is Learn's own syntax, handled here: `[!NOTE]`-style alerts become
+"Note: ...", and `:::image ...:::` / `[!INCLUDE ...]` / `[!VIDEO ...]` directive lines carry no prose and are
+dropped. Indented code blocks are switched off: in these documents an indented line is continued prose
+(under a list item, after a note), never code.
+"""
 from __future__ import annotations
 
-import html
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from knowledge.documents.base import GENERIC_TITLES, DocumentError, Parsed, read_text, yaml_where
 from knowledge.documents.normalise import SPACES, join_lines, normalise_inline
 from knowledge.records import Section
 from knowledge.structured_files import UnsafeYamlError, load_yaml
 
+_MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).disable("code")
+
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
-_FENCE = re.compile(r"^\s*(```+(?=[^`]*$)|~~~+)")  # a backtick fence's info string has no backticks
-_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_RULE = re.compile(r"^\s{0,3}([-*_])(\s*\1){2,}\s*$")
-_TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
-_LIST_ITEM = re.compile(r"^(\s*)([-*+•]|\d{1,3}[.)])\s+(.*)$")
-_QUOTE = re.compile(r"^\s{0,3}(>\s?)+")
+# Learn syntax CommonMark reads as plain text
 _ALERT = re.compile(r"\[!(NOTE|TIP|IMPORTANT|WARNING|CAUTION)\]", re.I)
-_LEARN_DIRECTIVE = re.compile(r"^\s*\[!(INCLUDE|VIDEO|div|code)\b", re.I)
-_REF_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s+\S+")
+_DIRECTIVE_LINE = re.compile(r"^(?::::|\[!(?:INCLUDE|VIDEO|div|code)\b)", re.I)
+_INLINE_DIRECTIVE = re.compile(r":::\s*[a-z][\w-]*\b.*?:::", re.I)  # :::image ...::: inside a line
+# a link CommonMark refuses because its target has spaces ("[Submit](su mit.md)") still reads as its text
+_BROKEN_LINK = re.compile(r"\[([^\]]*)\]\([^()\n]*\)")
+_QUOTE_MARKS = re.compile(r"^\s*(>\s?)+")
 _HEADING_ANCHOR = re.compile(r"\s*\{#[^}]*\}\s*$")
-
-_ESCAPABLE = "\\`*_{}[]()#+-.!<>|~"
-_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
-_PLACEHOLDER_BASE = 0xE000  # private-use characters stand in for escaped markdown characters
-_IMAGE = re.compile(r"!\[[^\]]*\]\((?:[^()\n]|\([^)\n]*\))*\)|!\[[^\]]*\]\[[^\]]*\]")
-_LINK = re.compile(r"\[([^\]]*)\]\((?:[^()\n]|\([^)\n]*\))*\)")  # a target may hold a title or stray spaces
-_REF_LINK = re.compile(r"\[([^\]]+)\]\[[^\]]*\]")
-_AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^>\s]+)>")
-_INLINE_DIRECTIVE = re.compile(r":::\s*[a-z][\w-]*\b.*?:::", re.I)  # Learn's :::image ...::: inside a line
+# inline HTML: a line break or a list item separates words; known formatting tags go; anything else is text
 _BR = re.compile(r"<br\s*/?>", re.I)
-_LI = re.compile(r"\s*<li\b[^>]*>\s*", re.I)
+_LI = re.compile(r"<li\b[^>]*>", re.I)
 _HTML_TAG = re.compile(
     r"</?(?:a|abbr|b|big|blockquote|br|button|caption|center|code|col|colgroup|dd|del|details|div|dl|dt|em|"
     r"figcaption|figure|font|form|h[1-6]|hr|i|iframe|img|input|ins|kbd|label|li|mark|nobr|ol|p|picture|pre|s|"
     r"section|small|source|span|strike|strong|sub|summary|sup|table|tbody|td|tfoot|th|thead|tr|u|ul|video)"
     r"\b[^>]*>", re.I)
-_BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
-_ITALIC_STAR = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_ITALIC_UNDERSCORE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
-_STRIKE = re.compile(r"~~(.+?)~~")
-_CODE_SPAN = re.compile(r"(`+)\s?(.+?)\s?\1")
+_LIST_SEPARATOR = "\ue000"  # stands in for an HTML <li> until the text around it is known
 
 
 def clean_markdown_inline(text: str) -> str:
-    """Markdown/HTML inline syntax to the words a reader sees: links keep their text, images go."""
-    text = _ESCAPE.sub(lambda m: chr(_PLACEHOLDER_BASE + _ESCAPABLE.index(m.group(1))), text)
+    """One line of Markdown/HTML inline syntax to the words a reader sees: links keep their text, images go."""
+    return _inline_text(_MARKDOWN.parseInline(text)[0].children or [])
+
+
+def _inline_text(children: Sequence[Token]) -> str:
+    parts: list[str] = []
+    for token in children:
+        if token.type == "text":
+            parts.append(_BROKEN_LINK.sub(r"\1", token.content.replace(_LIST_SEPARATOR, "")))
+        elif token.type == "code_inline":
+            parts.append(token.content.replace(_LIST_SEPARATOR, ""))
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif token.type == "html_inline":
+            parts.append(_html_tag_text(token.content))
+        # images go with their alt text; link, emphasis and strikethrough tokens carry no text of their own
+    text = _INLINE_DIRECTIVE.sub("", "".join(parts))
     text = _ALERT.sub(lambda m: m.group(1).capitalize() + ":", text)
-    # Code spans first: their content is literal; the private-use trick keeps it from being re-read as markup.
-    text = _CODE_SPAN.sub(lambda m: _protect(m.group(2)), text)
-    text = _IMAGE.sub("", text)
-    text = _INLINE_DIRECTIVE.sub("", text)
-    text = _LINK.sub(lambda m: m.group(1), text)
-    text = _REF_LINK.sub(lambda m: m.group(1), text)
-    text = _AUTOLINK.sub(lambda m: m.group(1), text)
-    text = _BR.sub(" ", text)
-    text = _LI.sub("; ", text)
-    text = _HTML_TAG.sub(" ", text)
-    # "x<ul><li>a<li>b" became "x ; a; b": tidy the separators the list items left behind
+    # "x<ul><li>a<li>b" reads "x; a; b": the separator follows the text before it, never opens or doubles up
+    text = re.sub(rf"\s*{_LIST_SEPARATOR}\s*", "; ", text)
     text = re.sub(r"\s+;", ";", text)
     text = re.sub(r"([.:;!?]);\s*", r"\1 ", text)
     text = re.sub(r"^\s*;\s*", "", text)
-    for _ in range(2):  # nested emphasis (***x***, **_x_**)
-        text = _BOLD.sub(lambda m: m.group(2), text)
-        text = _ITALIC_STAR.sub(lambda m: m.group(1), text)
-        text = _ITALIC_UNDERSCORE.sub(lambda m: m.group(1), text)
-    text = _STRIKE.sub(lambda m: m.group(1), text)
-    text = html.unescape(text)
-    text = "".join(_ESCAPABLE[ord(c) - _PLACEHOLDER_BASE] if _PLACEHOLDER_BASE <= ord(c) < _PLACEHOLDER_BASE + len(
-        _ESCAPABLE) else c for c in text)
     return SPACES.sub(" ", text).strip()
 
 
-def _protect(literal: str) -> str:
-    return "".join(chr(_PLACEHOLDER_BASE + _ESCAPABLE.index(c)) if c in _ESCAPABLE else c for c in literal)
+def _html_tag_text(tag: str) -> str:
+    if _BR.fullmatch(tag):
+        return " "
+    if _LI.fullmatch(tag):
+        return _LIST_SEPARATOR
+    return " " if _HTML_TAG.fullmatch(tag) else tag
 
 
 @dataclass
@@ -90,107 +89,123 @@ class _Block:
     level: int = 0
 
 
-def _render_markdown(source: str) -> list[_Block]:
-    """Markdown to plain blocks. Paragraphs are joined onto one line; list items and table rows keep theirs."""
-    source = _HTML_COMMENT.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))
-    out: list[_Block] = []
-    para: list[str] = []
-    item: list[str] = []
-    item_prefix = ""
-    indents: list[int] = []  # indentation of the open list levels, to render nesting consistently
-    fence: str | None = None
-    pending_alert = ""
+@dataclass
+class _Renderer:
+    """Markdown tokens to plain blocks. Paragraphs are joined onto one line; list items and table rows keep theirs."""
 
-    def flush() -> None:
-        nonlocal item_prefix, pending_alert
-        if item and pending_alert:  # a note whose body is a list: the label gets a line of its own
-            out.append(_Block(pending_alert))
-            pending_alert = ""
-        if item:
-            text = clean_markdown_inline(" ".join(item))
-            if text:
-                out.append(_Block(item_prefix + text))
-            item.clear()
-        if para:
-            text = clean_markdown_inline(" ".join(para))
-            if text:
-                out.append(_Block((pending_alert + " " + text).strip() if pending_alert else text))
-                out.append(_Block(""))  # a paragraph always ends a block; list items and rows do not
-                pending_alert = ""
-            para.clear()
+    out: list[_Block] = field(default_factory=list)
+    lists: list[bool] = field(default_factory=list)  # the open lists, innermost last: ordered?
+    item_prefix: str | None = None                    # "  - " until the open list item's first line is written
+    quotes: int = 0
+    source: list[str] = field(default_factory=list)   # the lines parsed, to see where the author left a blank line
+    alert: str = ""                                   # "Note:" waiting for the text it labels
 
-    def paragraph_break() -> None:
-        flush()
-        if out and out[-1].text and not out[-1].level:
-            out.append(_Block(""))
+    def paragraph_break(self) -> None:
+        if self.out and self.out[-1].text and not self.out[-1].level:
+            self.out.append(_Block(""))
 
-    for raw_line in source.split("\n"):
-        fence_match = _FENCE.match(raw_line)
-        if fence is not None:
-            if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence):
-                fence = None
-                paragraph_break()
-            elif raw_line.strip():
-                out.append(_Block(raw_line.strip()))  # code is literal: no inline clean-up, one line each
-            continue
-        if fence_match:
-            paragraph_break()
-            fence = fence_match.group(1)
-            continue
-        quoted = bool(_QUOTE.match(raw_line))
-        line = _QUOTE.sub("", raw_line) if quoted else raw_line
-        stripped = line.strip()
-        if not stripped:
-            paragraph_break()
-            continue
-        if stripped.startswith(":::") or _LEARN_DIRECTIVE.match(stripped) or _REF_DEFINITION.match(stripped):
-            continue  # Learn image/zone/row fences, includes and videos carry no prose
-        alert = _ALERT.fullmatch(stripped)
-        if alert:
-            paragraph_break()
-            pending_alert = alert.group(1).capitalize() + ":"
-            continue
-        heading = _HEADING.match(line)
-        if heading and not quoted:
-            paragraph_break()
-            pending_alert = ""
-            indents.clear()
-            text = clean_markdown_inline(_HEADING_ANCHOR.sub("", heading.group(2)))
-            if text:
-                out.append(_Block(text, level=len(heading.group(1))))
-            continue
-        if _RULE.match(line):
-            paragraph_break()
-            continue
-        if stripped.startswith("|"):
-            flush()
-            if _TABLE_SEPARATOR.match(stripped):
+    def render(self, tokens: Sequence[Token]) -> list[_Block]:
+        n = 0
+        while n < len(tokens):
+            token = tokens[n]
+            kind = token.type
+            if kind == "heading_open":
+                self.heading(token, tokens[n + 1])
+                n += 3
                 continue
-            cells = [clean_markdown_inline(c) for c in re.split(r"(?<!\\)\|", stripped.strip("|"))]
-            row = " | ".join(c for c in cells)
-            if row.replace("|", "").strip():
-                out.append(_Block(row.strip(" |")))
-            continue
-        listed = _LIST_ITEM.match(line)
-        if listed:
-            flush()
-            width = len(listed.group(1).expandtabs(4))
-            while indents and width < indents[-1]:
-                indents.pop()
-            if not indents or width > indents[-1]:
-                indents.append(width)
-            marker = listed.group(2)
-            item_prefix = "  " * min(len(indents) - 1, 3) + ("- " if marker in "-*+•" else marker + " ")
-            item.append(listed.group(3))
-            continue
-        if item:
-            item.append(stripped)  # continuation (indented or lazy) of the current list item
-            continue
-        if not line[:1].isspace():
-            indents.clear()  # an unindented paragraph ends the list; an indented one continues a loose list
-        para.append(stripped)
-    flush()
-    return out
+            if kind == "paragraph_open":
+                self.paragraph(tokens[n + 1], loose=self.blank_line_after(token))
+                n += 3
+                continue
+            if kind == "table_open":
+                n = self.table(tokens, n)
+                continue
+            if kind in ("bullet_list_open", "ordered_list_open"):
+                self.lists.append(kind == "ordered_list_open")
+            elif kind in ("bullet_list_close", "ordered_list_close"):
+                self.lists.pop()
+                if not self.lists:
+                    self.paragraph_break()
+            elif kind == "list_item_open":
+                marker = f"{token.info}{token.markup} " if self.lists[-1] else "- "
+                self.item_prefix = "  " * min(len(self.lists) - 1, 3) + marker
+            elif kind == "list_item_close":
+                self.item_prefix = None
+            elif kind == "blockquote_open":
+                self.quotes += 1
+            elif kind == "blockquote_close":
+                self.quotes -= 1
+            elif kind == "fence":
+                self.paragraph_break()
+                # code is literal: no inline clean-up, one line each
+                self.out.extend(_Block(line.strip()) for line in token.content.split("\n") if line.strip())
+                self.paragraph_break()
+            elif kind == "hr":
+                self.paragraph_break()
+            elif kind == "html_block":
+                self.paragraph(_MARKDOWN.parseInline(token.content.strip())[0], loose=True)
+            n += 1
+        return self.out
+
+    def blank_line_after(self, token: Token) -> bool:
+        end = token.map[1] if token.map else len(self.source)
+        return end < len(self.source) and not _QUOTE_MARKS.sub("", self.source[end]).strip()
+
+    def heading(self, token: Token, inline: Token) -> None:
+        if self.quotes:  # a heading inside a quote is quoted text, not the document's structure
+            self.paragraph(inline, loose=True, lead=token.markup + " ")
+            return
+        self.paragraph_break()
+        self.alert = ""
+        text = _HEADING_ANCHOR.sub("", _inline_text(inline.children or []))
+        if text:
+            self.out.append(_Block(text, level=int(token.tag[1])))
+
+    def paragraph(self, inline: Token, *, loose: bool, lead: str = "") -> None:
+        lines = inline.content.split("\n")
+        kept = [line for line in lines if not _DIRECTIVE_LINE.match(line.strip())]
+        if kept and _ALERT.fullmatch(kept[0].strip()):
+            self.alert, kept = kept[0].strip()[2:-1].capitalize() + ":", kept[1:]
+        source = inline if kept == lines else _MARKDOWN.parseInline("\n".join(kept))[0]
+        children = source.children or []
+        text = _inline_text(children)
+        if lead and text:
+            text = lead + text
+        if not text:
+            return
+        if self.item_prefix is not None:
+            if self.alert:  # a note whose body is a list: the label gets a line of its own
+                self.out.append(_Block(self.alert))
+                self.alert = ""
+            self.out.append(_Block(self.item_prefix + text))
+            self.item_prefix = None
+            if loose:
+                self.out.append(_Block(""))
+            return
+        self.paragraph_break()  # a note right under a list item is a paragraph of its own
+        self.out.append(_Block(f"{self.alert} {text}".strip()))
+        self.out.append(_Block(""))  # a paragraph always ends a block; list items and rows do not
+        self.alert = ""
+
+    def table(self, tokens: Sequence[Token], n: int) -> int:
+        cells: list[str] = []
+        while tokens[n].type != "table_close":
+            token = tokens[n]
+            if token.type == "inline":
+                cells.append(_inline_text(token.children or []))
+            elif token.type == "tr_close":
+                row = " | ".join(cells)
+                if row.replace("|", "").strip():
+                    self.out.append(_Block(row.strip(" |")))
+                cells = []
+            n += 1
+        self.paragraph_break()
+        return n + 1
+
+
+def _render_markdown(source: str) -> list[_Block]:
+    source = _HTML_COMMENT.sub("", source.replace("\r\n", "\n").replace("\r", "\n"))
+    return _Renderer(source=source.split("\n")).render(_MARKDOWN.parse(source))
 
 
 def _sections_from_blocks(blocks: list[_Block], max_level: int = 4) -> tuple[str, list[Section], list[str]]:
