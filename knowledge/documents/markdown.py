@@ -114,7 +114,7 @@ class _Renderer:
                 n += 3
                 continue
             if kind == "paragraph_open":
-                self.paragraph(tokens[n + 1], loose=self.blank_line_after(token))
+                self.paragraph(tokens[n + 1], blank_after=self.blank_line_after(token))
                 n += 3
                 continue
             if kind == "table_open":
@@ -143,7 +143,7 @@ class _Renderer:
             elif kind == "hr":
                 self.paragraph_break()
             elif kind == "html_block":
-                self.paragraph(_MARKDOWN.parseInline(token.content.strip())[0], loose=True)
+                self.paragraph(_MARKDOWN.parseInline(token.content.strip())[0], blank_after=True)
             n += 1
         return self.out
 
@@ -153,7 +153,7 @@ class _Renderer:
 
     def heading(self, token: Token, inline: Token) -> None:
         if self.quotes:  # a heading inside a quote is quoted text, not the document's structure
-            self.paragraph(inline, loose=True, lead=token.markup + " ")
+            self.paragraph(inline, blank_after=True, lead=token.markup + " ")
             return
         self.paragraph_break()
         self.alert = ""
@@ -161,7 +161,7 @@ class _Renderer:
         if text:
             self.out.append(_Block(text, level=int(token.tag[1])))
 
-    def paragraph(self, inline: Token, *, loose: bool, lead: str = "") -> None:
+    def paragraph(self, inline: Token, *, blank_after: bool, lead: str = "") -> None:
         lines = inline.content.split("\n")
         kept = [line for line in lines if not _DIRECTIVE_LINE.match(line.strip())]
         if kept and _ALERT.fullmatch(kept[0].strip()):
@@ -179,7 +179,7 @@ class _Renderer:
                 self.alert = ""
             self.out.append(_Block(self.item_prefix + text))
             self.item_prefix = None
-            if loose:
+            if blank_after:  # the author left a blank line: a loose list keeps its spacing
                 self.out.append(_Block(""))
             return
         self.paragraph_break()  # a note right under a list item is a paragraph of its own
