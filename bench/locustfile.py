@@ -1,4 +1,4 @@
-"""Locust users for `make soak` (bench/soak.py): sellers and channel managers asking in their 1:1 chat with the bot.
+"""Locust users for `make soak` (bench/soak/): sellers and channel managers asking in their 1:1 chat with the bot.
 
   locust -f bench/locustfile.py --headless -u 50 -r 1 -t 10m --host http://127.0.0.1:PORT [--request-log FILE]
 
@@ -18,7 +18,7 @@ the questions a seller asks (everything but the ones the dev set marks `as_group
 A request counts as a success only when the answer is HTTP 200 with a JSON body holding at least one
 message activity with text or an attachment; anything else (status, body, timeout after 60 s) is a
 failure with the reason. `--request-log FILE` appends one CSV row per request (unix time at the end,
-latency ms, 1/0 success, question kind, failure reason) for bench/soak.py to cut into phases.
+latency ms, 1/0 success, question kind, failure reason) for bench/soak/ to cut into phases.
 """
 from __future__ import annotations
 

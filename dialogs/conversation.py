@@ -4,7 +4,7 @@ A `ComponentDialog` with a two-step waterfall (`answer_step`, `clarified_step`) 
 Help and reset are handled once, in `CancelAndHelpDialog`, so they work in the middle of a
 clarification too. What the last answer understood is kept per user and conversation, so a
 follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
-With an `AnswerWriter` (an LLM configured, see retrieval/generation.py) the engine's answer goes through it
+With an `AnswerWriter` (an LLM configured, see retrieval/generation/) the engine's answer goes through it
 before it is rendered: the typing indicator is repeated while the model writes, and whatever happens there
 (a timeout, a provider error, an unusable text) the user gets exactly one reply, the extractive answer at worst.
 """

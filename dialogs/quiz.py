@@ -1,6 +1,6 @@
 """Quiz mode for readiness sessions: `quiz me on <program or solution play>`.
 
-Three multiple-choice questions generated from the records (retrieval/quiz.py), one Adaptive Card
+Three multiple-choice questions generated from the records (retrieval/quiz/), one Adaptive Card
 each with a lettered button per option. An answer (a button, or typed: "B", "2", the option's text)
 gets right or wrong with the correct option, the fact behind it and its source, then the next
 question; after the last one the score ("You got 2 of 3") and a one-line recap. `stop quiz` ends it

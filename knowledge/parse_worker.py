@@ -1,6 +1,6 @@
 """Program documents parsed in a worker process, under a per-file time limit (and a memory cap).
 
-The size limits in knowledge/documents.py stop large files before they are read, but a small file can
+The size limits in knowledge/documents/ stop large files before they are read, but a small file can
 still be pathological: a compressed PDF content stream that inflates to millions of text operators, an
 HTML page that sends a parser into quadratic work. pypdf, python-docx and lxml cannot be interrupted
 from inside, so each document is parsed in one long-lived forked worker: when a file takes longer than

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from knowledge.folder import open_regular
+from knowledge.text import NotTextError, decode_text
 
 MB = 1024 * 1024
 MAX_STRUCTURED_BYTES = 50 * MB        # partner exports, access.yaml, incentives.yaml (a 30k-partner JSON export fits)
@@ -131,13 +132,6 @@ def _flow_depth_below(text: str, limit: int) -> bool:
     return True
 
 
-def decode_text(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
-
-
 def read_structured(path: Path, *, max_bytes: int = MAX_STRUCTURED_BYTES) -> Any:
     """A YAML or JSON file (by suffix) as data, or StructuredFileError with the reason."""
     with open_regular(path) as handle:
@@ -148,7 +142,10 @@ def read_structured(path: Path, *, max_bytes: int = MAX_STRUCTURED_BYTES) -> Any
         raise StructuredFileError("empty file")
     if len(raw) > max_bytes:
         raise StructuredFileError(f"file larger than {max_bytes // MB} MB")
-    text = decode_text(raw)
+    try:
+        text = decode_text(raw)  # the encoding rule documents and tables follow too
+    except NotTextError as exc:
+        raise StructuredFileError(exc.reason) from exc
     kind = path.suffix.lstrip(".").upper()
     try:
         if path.suffix.lower() == ".json":

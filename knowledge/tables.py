@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from knowledge.folder import open_regular
 from knowledge.headers import map_headers
+from knowledge.text import NotTextError, decode_text
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +51,13 @@ def read_table(path: Path, aliases: Mapping[str, str]) -> Iterator[TableRow]:
         raise TableError(f"unsupported table type {suffix or '(none)'}")
 
 
-def _decode(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
-
-
 def _csv_rows(path: Path) -> Iterator[list[str]]:
     with open_regular(path) as handle:
-        text = _decode(handle.read(MAX_TABLE_BYTES + 1))
-    if "\x00" in text:
-        raise TableError("binary content, not a CSV")
+        raw = handle.read(MAX_TABLE_BYTES + 1)
+    try:
+        text = decode_text(raw)  # the encoding rule documents and structured files follow too
+    except NotTextError as exc:
+        raise TableError("binary content, not a CSV") from exc
     sample = text[:8192]
     try:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")

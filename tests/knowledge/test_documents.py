@@ -142,6 +142,27 @@ def test_markdown_learn_noise_is_removed_and_prose_kept() -> None:
     assert "https://aka.ms/cosell and an entity & more." in azure
 
 
+def test_markdown_is_read_as_commonmark_tables_nested_notes_and_lists(tmp_path: Path) -> None:
+    text = ("# Deal registration\n\n## Fields\n\n"
+            "Field|Required|Format\n---|---|---\nContract value|Yes|USD\nSign date|No|mm/dd/yyyy\n\n"
+            "## Steps\n\n"
+            "- Transactable with a pricing plan greater than $0\n"
+            "    > [!NOTE]\n    > Free and BYOL offers are not transactable.\n"
+            "- Azure IP co-sell eligible\n\n"
+            "1. Open the workspace.\n"
+            "   * Australia\n   * Canada\n\n"
+            "Email: jsmith\\@contoso.com. See [the payout guide](payout guide.md).\n")
+    doc = parse(write(tmp_path, "registration.md", text))
+    # a table without outer pipes is a table: one row per line, no stray separators
+    assert section(doc, "Fields") == "Field | Required | Format\nContract value | Yes | USD\nSign date | No | mm/dd/yyyy"
+    steps = section(doc, "Steps")
+    # a Learn note nested under a list item reads as a note, not as "> Note: >" glued onto the item
+    assert "- Transactable with a pricing plan greater than $0\n\nNote: Free and BYOL offers are not transactable." in steps
+    assert ">" not in steps
+    assert "1. Open the workspace.\n  - Australia\n  - Canada" in steps      # nested as CommonMark nests it
+    assert "Email: jsmith@contoso.com. See the payout guide." in steps       # escapes resolved, link text kept
+
+
 def test_markdown_title_falls_back_to_first_h1_then_file_name(tmp_path: Path) -> None:
     assert parse(write(tmp_path, "a.md", "Intro line.\n\n# Real title\n\nBody text.\n")).title == "Real title"
     doc = parse(write(tmp_path, "partner-notes_v2.md", "## Only an h2\n\nBody text.\n"))
