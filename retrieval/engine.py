@@ -117,6 +117,7 @@ class KnowledgeEngine:
         # share decisions live beside the attach decisions, in the same database
         self.shares = ShareStore(decisions.database) if decisions is not None else None
         self.generation: str | None = None   # the index generation it was loaded from
+        self.embedder = "minilm"              # the embedder the intent classifier shares (load_engine sets it)
         self.problem = ""                     # set when the index failed at runtime: /healthz reports it
 
     def close(self) -> None:
@@ -370,7 +371,7 @@ class KnowledgeEngine:
     def intent_of(self, question: str, linked: Linked) -> tuple[str, float]:
         """The answer kind the question asks for and how sure that is: the classifier's reading of its shape,
         or the facts alone (no model installed)."""
-        classifier = shared_classifier()
+        classifier = shared_classifier(self.embedder)
         facts = facts_of(linked)
         if classifier is None:
             return facts_only_kind(facts), 1.0
@@ -607,8 +608,9 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
              time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
              len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
-    shared_classifier()   # the intent bank's vectors, now rather than on the first question
+    shared_classifier(embedder)   # the intent bank's vectors, now rather than on the first question
     engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
+    engine.embedder = embedder
     engine.generation = live.name if live else None
     engine.problem = problem
     return engine

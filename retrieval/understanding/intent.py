@@ -160,13 +160,13 @@ class IntentClassifier:
 _shared_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=1)
-def _build_shared() -> IntentClassifier | None:
+@functools.lru_cache(maxsize=2)
+def _build_shared(embedder: str) -> IntentClassifier | None:
     from retrieval.embeddings import default_cache_dir, make_embedder  # noqa: PLC0415
 
     try:
-        model = make_embedder("minilm")
-        return IntentClassifier(model.embed_array, str(getattr(model, "model_id", "minilm")),  # type: ignore[attr-defined]
+        model = make_embedder(embedder)
+        return IntentClassifier(model.embed_array, str(getattr(model, "model_id", embedder)),  # type: ignore[attr-defined]
                                 cache_dir=default_cache_dir())
     except Exception as exc:  # noqa: BLE001 - no model or a broken bank: the linked facts still route
         log.warning("intent classifier unavailable (%s: %s): answering from the linked facts alone",
@@ -174,11 +174,12 @@ def _build_shared() -> IntentClassifier | None:
         return None
 
 
-def shared_classifier() -> IntentClassifier | None:
-    """The process's classifier on the shared MiniLM model, built once; None when the model is not installed
-    or the bank cannot be read (the engine then routes from the linked facts alone)."""
+def shared_classifier(embedder: str = "minilm") -> IntentClassifier | None:
+    """The process's classifier on the engine's embedder (the shared MiniLM model unless the engine was
+    loaded with another), built once; None when the model is not installed or the bank cannot be read (the
+    engine then routes from the linked facts alone)."""
     with _shared_lock:
-        return _build_shared()
+        return _build_shared(embedder)
 
 
 class _Lexical:

@@ -165,7 +165,7 @@ def test_the_same_facts_in_many_phrasings_give_the_same_answer(engine: Knowledge
 def test_without_the_model_the_facts_alone_still_route(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import retrieval.engine as engine_module
 
-    monkeypatch.setattr(engine_module, "shared_classifier", lambda: None)
+    monkeypatch.setattr(engine_module, "shared_classifier", lambda embedder="minilm": None)
     engine = KnowledgeEngine(Catalog(load_knowledge(Path(__file__).resolve().parents[2] / "knowledge" / "sample",
                                                     documents=False)), None)
     assert ask(engine, "Deltawave Consulting vs Pioneerstack Systems").kind is AnswerKind.COMPARISON
