@@ -387,9 +387,13 @@ class KnowledgeEngine:
         segments, countries = names("segment"), linked.countries
         funding = structured.incentives(self.catalog, understood.workloads[0], segments[0] if segments else None,
                                         countries[0] if countries else None, deal, understood)
-        if not funding.incentives:
+        # the partners who can deliver each incentive, among those the stated filters kept (never one left out)
+        kept = {p.partner_id for p in answer.partners}
+        incentives = tuple(replace(i, partners=tuple(p for p in i.partners if p.partner_id in kept))
+                           for i in funding.incentives)
+        if not incentives:
             return answer
-        return replace(answer, incentives=funding.incentives,
+        return replace(answer, incentives=incentives,
                        notes=answer.notes + (f"Incentives that fit this deal: {len(funding.incentives)} "
                                              "(see below; rules are per country and segment).",))
 
