@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.common import GEN_CATALOG_PY, PYTHON, bot_env, dir_size_mb, load_questions, median, run_measured
 from bench.load import fresh_server_pass, summarize_passes
+from retrieval.indexer import SNAPSHOT
 
 SEED = 7
 OPPORTUNITIES_PER_PARTNER = 10
@@ -123,8 +124,8 @@ def measure_size(partners: int, index_repetitions: int, serve_repetitions: int, 
             log(f"  {partners}: cold index {rep + 1}/{index_repetitions}: {build['seconds']:.1f}s "
                 f"(wall {wall:.1f}s, peak RSS {peak:.0f} MB)")
         size = dir_size_mb(work / "index")
-        # blue/green: the snapshot lives in the generation the build made (gen-N/records.pickle)
-        pickle_mb = max(p.stat().st_size for p in (work / "index").rglob("records.pickle")) / 1e6
+        # blue/green: the snapshot lives in the generation the build made (gen-N/records.snapshot)
+        pickle_mb = max(p.stat().st_size for p in (work / "index").rglob(SNAPSHOT)) / 1e6
         passes = []
         for rep in range(serve_repetitions):
             last = rep == serve_repetitions - 1
