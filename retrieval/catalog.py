@@ -91,6 +91,15 @@ class Catalog:
         self.attached_count: Counter[str] = Counter(
             o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
         )
+        # the sweep's candidates: unattached opportunities, by workload, by play and by country (pipeline order)
+        self.unattached: list[Opportunity] = []
+        self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
+        for opp in self.opportunities.values():
+            if not opp.is_attached:
+                self.unattached.append(opp)
+                self._unattached_by["workload", opp.workload].append(opp)
+                self._unattached_by["play", opp.solution_play].append(opp)
+                self._unattached_by["country", opp.country].append(opp)
 
         self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
                                      [w for i in self.incentives for w in (i.workloads or ())],
@@ -144,6 +153,21 @@ class Catalog:
         if row.partner_id:
             return row.partner_id
         return self._id_for_name(row.partner_name)
+
+    def unattached_candidates(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]
+                              ) -> list[Opportunity]:
+        """Unattached opportunities that can match: every one with one of the workloads or plays, or in one
+        of the countries (a superset the caller still filters), so a sweep does not scan the whole pipeline."""
+        if workloads or plays:
+            keys = [("workload", w) for w in sorted(workloads)] + [("play", p) for p in plays]
+        elif countries:
+            keys = [("country", c) for c in countries]
+        else:
+            return self.unattached
+        lists = [self._unattached_by.get(k, []) for k in keys]
+        if len(lists) == 1:
+            return lists[0]
+        return list({id(o): o for group in lists for o in group}.values())
 
     def partner_name(self, partner_id: str) -> str:
         partner = self.partners.get(partner_id)

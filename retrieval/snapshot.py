@@ -88,7 +88,7 @@ def encode(kb: Knowledge, fingerprint: list[tuple[str, int, int]]) -> bytes:
     return MAGIC + _part(header) + _part(records)
 
 
-def _part(value: object) -> bytes:
+def _part(value: dict[str, Any]) -> bytes:
     data = marshal.dumps(value, 4)
     return _PART.pack(len(data), zlib.crc32(data)) + data
 
@@ -120,6 +120,9 @@ def read_header(blob: bytes) -> dict[str, Any]:
     return header
 
 
+_source = SourceRef._make
+
+
 def decode(blob: bytes) -> Knowledge:
     """The records of a complete snapshot (call read_header first to know it is current)."""
     r: dict[str, Any] = marshal.loads(_parts(blob)[1])
@@ -127,10 +130,10 @@ def decode(blob: bytes) -> Knowledge:
                         p[13], p[14], tuple(MarketplaceOffer(*o) for o in p[15]), p[16], p[17], Contacts(*p[18]),
                         tuple(Win(*w) for w in p[19]), p[20], p[21], p[22])
                 for p in r["partners"]]
-    map_rows = [MapRow(m[0], m[1], m[2], SourceRef(m[3], m[4]), m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12])
+    map_rows = [MapRow(m[0], m[1], m[2], _source((m[3], m[4])), m[5], m[6], m[7], m[8], m[9], m[10], m[11], m[12])
                 for m in r["map_rows"]]
     incentives = [Incentive(i[0], i[1], SourceRef(i[2], i[3]), *i[4:]) for i in r["incentives"]]
-    opportunities = [Opportunity(o[0], SourceRef(o[1], o[2]), o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10],
+    opportunities = [Opportunity(o[0], _source((o[1], o[2])), o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10],
                                  o[11], o[12], o[13], o[14])
                      for o in r["opportunities"]]
     access = AccessGroups({group: tuple(AccessMember(*m) for m in members) for group, members in r["access"]})

@@ -158,12 +158,11 @@ def _near_misses(catalog: Catalog, need: Need) -> list[PartnerMatch]:
     if not need.countries:
         return []
     anywhere = replace(need, countries=())
-    exact, partial, _ = rank_for_need(catalog, anywhere)
-    out = []
-    for match in exact + partial:
-        out.append(replace(match, gaps=(f"no delivery in {need.describe_place()} "
-                                        f"(covers {', '.join(match.countries)})",) + match.gaps))
-    return out
+    # only the map partners elsewhere: profile evidence worldwide would score every partner of the catalog
+    exact, partial, _ = rank_for_need(catalog, anywhere, profile_only=False)
+    place = need.describe_place()
+    return [replace(match, gaps=(f"no delivery in {place} (covers {', '.join(match.countries)})",) + match.gaps)
+            for match in exact + partial]
 
 
 def _coverage_suggestions(understood: Understood, need: Need) -> tuple[str, ...]:
@@ -499,9 +498,7 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
         wanted.update(catalog.workloads_of_area(area))
     selected = []
     marked_attached = []
-    for opp in catalog.opportunities.values():
-        if opp.is_attached:
-            continue
+    for opp in catalog.unattached_candidates(wanted, need.solution_plays, need.countries):
         if (wanted or need.solution_plays) and opp.workload not in wanted and opp.solution_play not in need.solution_plays:
             continue
         if need.countries and opp.country not in need.countries:
