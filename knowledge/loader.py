@@ -9,11 +9,12 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from knowledge.folder import NotRegularFileError, list_folder
 from knowledge.geography import region_codes
 from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
+from knowledge.parallel_read import read_profiles
 from knowledge.partner_checks import settle_partners
 from knowledge.records import (
     DEFAULT_CONFIDENTIAL_GROUPS,
@@ -80,9 +81,16 @@ def load_knowledge(root: Path, *, documents: bool = True, records: bool = True,
 
     listing = list_folder(root)                      # symlinks leaving the folder, pipes, loops: refused
     kb.issues.extend(listing.refused)
+    profiles = [(f.rel, f.path) for f in listing.files if records and _is_profile(f.rel)]
+    read_already = read_profiles(profiles)           # thousands of profiles: by worker processes
     with ParseWorker(parse_timeout) as parser:      # the worker starts with the first document
         for file in listing.files:
-            if records or not is_record_file(file.rel):
+            done = read_already.get(file.rel)
+            if done is not None:
+                kb.partners.extend(done[0])
+                kb.issues.extend(done[1])
+                kb.files_read += done[2]
+            elif records or not is_record_file(file.rel):
                 _load_file(file.rel, file.path, kb, parser, documents=documents)
     _SHARED.clear()                                  # the records keep what they share; the table goes
     settle_partners(kb)                              # duplicate ids, map rows naming no profile
@@ -100,6 +108,16 @@ def load_knowledge(root: Path, *, documents: bool = True, records: bool = True,
 
 def _kind(rel: str) -> tuple[str, str]:
     return (rel.split("/", 1)[0] if "/" in rel else ""), PurePosixPath(rel).suffix.lower()
+
+
+def _is_profile(rel: str) -> bool:
+    top, suffix = _kind(rel)
+    return top == "partners" and suffix in PROFILE_SUFFIXES
+
+
+def read_one(rel: str, path: Path, kb: Knowledge) -> None:
+    """One record file into kb (a partner-reading worker's entry point): no documents, so no parser."""
+    _load_file(rel, path, kb, cast("ParseWorker", None), documents=False)
 
 
 def is_record_file(rel: str) -> bool:

@@ -213,7 +213,7 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         ids = entry_ids(chunks)
         digest = _digest(sorted(ids))
         report = IndexReport(
-            knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=kb.files_read + counts["files"],
+            knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=len(kb.documents) + counts["files"],
             issues=kb.issues, documents=len(kb.documents), chunks=len(chunks), partners=counts["partners"],
             map_rows=counts["map_rows"], incentives=counts["incentives"], opportunities=counts["opportunities"])
         if records_current and manifest is not None:
