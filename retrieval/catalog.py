@@ -131,6 +131,7 @@ class Catalog:
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
+        self.points_cache: dict[object, tuple[list, dict]] = {}   # fit_points.map_ranking, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 

@@ -29,6 +29,7 @@ from retrieval.answers import (
     Understood,
 )
 from retrieval.catalog import Catalog
+from retrieval.fit_points import top_partner
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner, weights
 
 MAX_PARTNERS = 5
@@ -356,21 +357,7 @@ def top_suggestion(catalog: Catalog, need: Need) -> PartnerMatch | None:
     """
     if need in catalog.top_cache:
         return catalog.top_cache[need]
-    base_need = replace(need, industries=())
-    exact, partial, _ = rank_for_need(catalog, base_need, profile_only=False)
-    ranked = sorted(exact + partial, key=lambda m: (-m.score, m.name))
-    best: PartnerMatch | None = None
-    if not need.industries:
-        best = ranked[0] if ranked else None
-    else:
-        bound = industry_bound()
-        for candidate in ranked:
-            if best is not None and candidate.score + bound < best.score:
-                break
-            rows = [r for r in catalog.rows_by_partner.get(candidate.partner_id, []) if row_fits(r, need, catalog)]
-            match = score_partner(catalog.partners.get(candidate.partner_id), candidate.partner_id, rows, need, catalog)
-            if best is None or (-match.score, match.name) < (-best.score, best.name):
-                best = match
+    best = top_partner(catalog, need, industry_bound())   # scores only; the full match for the one it names
     if len(catalog.top_cache) >= 50_000:
         catalog.top_cache.clear()
     catalog.top_cache[need] = best
