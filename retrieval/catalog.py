@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
 from knowledge.structured_files import read_data_file
@@ -131,7 +132,7 @@ class Catalog:
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
-        self.points_cache: dict[object, tuple[list, dict]] = {}   # fit_points.map_ranking, per need
+        self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
@@ -140,7 +141,7 @@ class Catalog:
     def _names(*sources: list[str]) -> list[str]:
         seen: dict[str, str] = {}
         for source in sources:
-            for name in source:
+            for name in dict.fromkeys(source):     # distinct values first: a pipeline repeats a few dozen
                 name = (name or "").strip()
                 if name and name.lower() not in seen:
                     seen[name.lower()] = name

@@ -109,7 +109,7 @@ def _fitting_rows(catalog: Catalog, need: Need) -> dict[str, list[MapRow]]:
 def map_ranking(catalog: Catalog, need: Need) -> tuple[Ranked, dict[str, list[MapRow]]]:
     """The map partners for a need in rank_for_need's order (exact fits, then partial, re-sorted by score
     and name as top_suggestion sorts them), with their fitting rows. Cached per need on the catalog."""
-    cached = catalog.points_cache.get(need)
+    cached: tuple[Ranked, dict[str, list[MapRow]]] | None = catalog.points_cache.get(need)
     if cached is not None:
         return cached
     by_partner = _fitting_rows(catalog, need)
@@ -134,20 +134,28 @@ def map_ranking(catalog: Catalog, need: Need) -> tuple[Ranked, dict[str, list[Ma
 
 def top_partner(catalog: Catalog, need: Need, bound: float) -> PartnerMatch | None:
     """The best map partner for a need (see structured.top_suggestion): ranked once per need without its
-    industry, re-scored for the industry in rank order until no remaining partner can overtake."""
-    ranked, rows_by_partner = map_ranking(catalog, replace(need, industries=()))
+    industry, re-scored for the industry in rank order until no remaining partner can overtake.
+
+    Within that walk a partner is skipped when even its own bound cannot reach the best found: a partner
+    with the industry on none of its fitting rows keeps its best row, so the industry can only add the
+    profile's industry points and the industry bonus of its matching wins.
+    """
+    base = replace(need, industries=())
+    ranked, rows_by_partner = map_ranking(catalog, base)
     if not ranked:
         return None
     if not need.industries:
         _, _, partner_id = ranked[0]
-        return score_partner(catalog.partners.get(partner_id), partner_id, rows_by_partner[partner_id],
-                             replace(need, industries=()), catalog)
+        return score_partner(catalog.partners.get(partner_id), partner_id, rows_by_partner[partner_id], base, catalog)
+    in_partner_order = _rows_in_partner_order(catalog, base)
     best: tuple[float, str, str, list[MapRow]] | None = None
     for score, _, partner_id in ranked:
         if best is not None and score + bound < best[0]:
             break
         partner = catalog.partners.get(partner_id)
-        rows = [r for r in catalog.rows_by_partner.get(partner_id, []) if row_fits(r, need, catalog)]
+        rows = in_partner_order[partner_id]     # row_fits ignores industries: the base need's rows
+        if best is not None and score + _own_bound(partner, rows, need, bound) < best[0] - 1e-6:
+            continue
         points = fit_points(partner, rows, need, catalog)
         name = partner.name if partner else catalog.partner_name(partner_id)
         if best is None or (-points, name) < (-best[0], best[1]):
@@ -155,3 +163,25 @@ def top_partner(catalog: Catalog, need: Need, bound: float) -> PartnerMatch | No
     assert best is not None
     _, _, partner_id, rows = best
     return score_partner(catalog.partners.get(partner_id), partner_id, rows, need, catalog)
+
+
+def _rows_in_partner_order(catalog: Catalog, base: Need) -> dict[str, list[MapRow]]:
+    """Each ranked partner's rows that fit the need, in the partner's own row order (best-row ties)."""
+    key = ("rows in partner order", base)
+    cached: dict[str, list[MapRow]] | None = catalog.points_cache.get(key)
+    if cached is None:
+        ranked, _ = map_ranking(catalog, base)
+        cached = {pid: [r for r in catalog.rows_by_partner.get(pid, []) if row_fits(r, base, catalog)]
+                  for _, _, pid in ranked}
+        catalog.points_cache[key] = cached
+    return cached
+
+
+def _own_bound(partner: Partner | None, rows: list[MapRow], need: Need, bound: float) -> float:
+    """The most the need's industries can add to this partner's score."""
+    if partner is None or any(i in r.industries for r in rows for i in need.industries):
+        return bound            # its best row may change: the general bound
+    w = weights()
+    gain = max(0.0, float(w["industry_in_profile"])) if any(i in partner.industries for i in need.industries) else 0.0
+    wins = sum(1 for win in partner.wins if win.industry and win.industry in need.industries)
+    return gain + max(0.0, float(w["win_same_industry"])) * min(wins, int(w["max_wins"]))
