@@ -106,10 +106,11 @@ def _fitting_rows(catalog: Catalog, need: Need) -> dict[str, list[MapRow]]:
     return by_partner
 
 
-def map_ranking(catalog: Catalog, need: Need) -> tuple[Ranked, dict[str, list[MapRow]]]:
-    """The map partners for a need in rank_for_need's order (exact fits, then partial, re-sorted by score
-    and name as top_suggestion sorts them), with their fitting rows. Cached per need on the catalog."""
-    cached: tuple[Ranked, dict[str, list[MapRow]]] | None = catalog.points_cache.get(need)
+def map_groups(catalog: Catalog, need: Need) -> tuple[Ranked, Ranked, dict[str, list[MapRow]]]:
+    """rank_for_need's map partners by fit score alone: (exact fits, partial fits, each sorted by score and
+    name as it sorts them), with each partner's fitting rows. Cached per need on the catalog."""
+    key = ("groups", need)
+    cached: tuple[Ranked, Ranked, dict[str, list[MapRow]]] | None = catalog.points_cache.get(key)
     if cached is not None:
         return cached
     by_partner = _fitting_rows(catalog, need)
@@ -125,11 +126,17 @@ def map_ranking(catalog: Catalog, need: Need) -> tuple[Ranked, dict[str, list[Ma
         (exact if fits_all else partial).append((fit_points(partner, rows, need, catalog), name, partner_id))
     for group in (exact, partial):
         group.sort(key=lambda m: (-m[0], m[1]))
-    ranked = sorted(exact + partial, key=lambda m: (-m[0], m[1]))
     if len(catalog.points_cache) >= 20_000:
         catalog.points_cache.clear()
-    catalog.points_cache[need] = (ranked, by_partner)
-    return ranked, by_partner
+    catalog.points_cache[key] = (exact, partial, by_partner)
+    return exact, partial, by_partner
+
+
+def map_ranking(catalog: Catalog, need: Need) -> tuple[Ranked, dict[str, list[MapRow]]]:
+    """The map partners for a need as top_suggestion orders them (exact and partial fits together, by score
+    and name), with their fitting rows."""
+    exact, partial, by_partner = map_groups(catalog, need)
+    return sorted(exact + partial, key=lambda m: (-m[0], m[1])), by_partner
 
 
 def top_partner(catalog: Catalog, need: Need, bound: float) -> PartnerMatch | None:

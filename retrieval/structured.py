@@ -29,7 +29,7 @@ from retrieval.answers import (
     Understood,
 )
 from retrieval.catalog import Catalog
-from retrieval.fit_points import top_partner
+from retrieval.fit_points import map_groups, top_partner
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner, weights
 
 MAX_PARTNERS = 5
@@ -147,23 +147,34 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
         return Answer(AnswerKind.COVERAGE, f"No map coverage for {subject}{where}", summary, understood,
                       other_partners=tuple(profile_only[:MAX_PARTNERS]), notes=tuple(notes), missing=tuple(missing),
                       low_confidence=True)
-    near = _near_misses(catalog, need)
+    count, near = _near_misses(catalog, need, MAX_PROFILE_ONLY)
     summary = f"No partner is on the solution map for {subject}{where}, and no partner profile lists it there."
     if near:
-        summary += f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} elsewhere."
+        summary += f" {count} partner{'s cover' if count != 1 else ' covers'} {subject} elsewhere."
     return Answer(AnswerKind.NO_MATCH, f"No partner for {subject}{where}", summary, understood,
                   other_partners=tuple(near[:MAX_PROFILE_ONLY]), notes=tuple(notes), missing=tuple(missing))
 
 
-def _near_misses(catalog: Catalog, need: Need) -> list[PartnerMatch]:
+def _near_misses(catalog: Catalog, need: Need, limit: int, skip: frozenset[str] = frozenset()
+                 ) -> tuple[int, list[PartnerMatch]]:
+    """How many map partners cover the need in other countries, and the first `limit` of them (rank_for_need's
+    order, `skip` left out), each saying why it lost. Ranked by fit score alone (retrieval/fit_points.py):
+    only those shown are scored with their reasons, not every map partner of the workload worldwide."""
     if not need.countries:
-        return []
+        return 0, []
     anywhere = replace(need, countries=())
-    # only the map partners elsewhere: profile evidence worldwide would score every partner of the catalog
-    exact, partial, _ = rank_for_need(catalog, anywhere, profile_only=False)
+    exact, partial, rows = map_groups(catalog, anywhere)
     place = need.describe_place()
-    return [replace(match, gaps=(f"no delivery in {place} (covers {', '.join(match.countries)})",) + match.gaps)
-            for match in exact + partial]
+    out: list[PartnerMatch] = []
+    for _, _, partner_id in exact + partial:
+        if len(out) >= limit:
+            break
+        if partner_id in skip:
+            continue
+        match = score_partner(catalog.partners.get(partner_id), partner_id, rows[partner_id], anywhere, catalog)
+        out.append(replace(match, gaps=(f"no delivery in {place} (covers {', '.join(match.countries)})",)
+                           + match.gaps))
+    return len(exact) + len(partial), out
 
 
 def _coverage_suggestions(understood: Understood, need: Need) -> tuple[str, ...]:
@@ -413,7 +424,7 @@ def _suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Un
         summary = (f"{opportunity.id}: no partner is on the solution map for {opportunity.workload} in {where}. "
                    "Partners whose profiles list it (profile evidence only):")
     else:
-        near = _near_misses(catalog, need)
+        _, near = _near_misses(catalog, need, MAX_PROFILE_ONLY)
         summary = (f"{opportunity.id}: no partner is on the map or lists {opportunity.workload} in {where}."
                    + (" Closest: partners covering it in other countries." if near else ""))
         return Answer(AnswerKind.ATTACH, f"Suggestions for {opportunity.id}", summary, understood,
@@ -424,7 +435,7 @@ def _suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Un
         notes.append(f"Already attached: {opportunity.partner_name or catalog.partner_name(opportunity.partner_id)}.")
     # near misses say why they lost: on the map for the workload, but not where the customer is
     shown = {m.partner_id for m in on_map[:MAX_PARTNERS] + profile_only[:MAX_PROFILE_ONLY]}
-    near = [m for m in _near_misses(catalog, need) if m.partner_id not in shown][:2]
+    _, near = _near_misses(catalog, need, 2, frozenset(shown))
     return Answer(AnswerKind.ATTACH, f"Suggestions for {opportunity.id}", summary, understood,
                   partners=tuple(on_map[:MAX_PARTNERS]),
                   other_partners=tuple(profile_only[:MAX_PROFILE_ONLY]) + tuple(near),
