@@ -92,10 +92,12 @@ class Catalog:
         self.attached_count: Counter[str] = Counter(
             o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
         )
-        # the sweep's candidates: unattached opportunities, by workload, by play and by country (pipeline order)
+        # the sweep's candidates: unattached opportunities, by workload, by play and by country, largest deal
+        # first (the sweep's default order, so sorting what it selects is one pass over sorted runs)
         self.unattached: list[Opportunity] = []
         self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
-        for opp in self.opportunities.values():
+        for opp in sorted((o for o in self.opportunities.values() if not o.is_attached),
+                          key=lambda o: (-(o.estimated_value_usd or 0), o.id)):
             if not opp.is_attached:
                 self.unattached.append(opp)
                 self._unattached_by["workload", opp.workload].append(opp)
