@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from knowledge.folder import NotRegularFileError, list_folder
 from knowledge.geography import region_codes
 from knowledge.headers import MAP_COLUMNS, OPPORTUNITY_COLUMNS, PARTNER_FIELDS, canonical_keys, split_list
+from knowledge.parallel_read import read_profiles
 from knowledge.partner_checks import settle_partners
 from knowledge.records import (
     DEFAULT_CONFIDENTIAL_GROUPS,
@@ -46,12 +47,28 @@ DOCUMENT_SUFFIXES = {".md", ".markdown", ".pdf", ".docx", ".html", ".htm", ".txt
 INCENTIVES_FILE = "programs/incentives.yaml"
 
 
+# Values repeated across records (countries, workloads, stages, owners, list cells) are shared while a
+# folder loads: each distinct string or tuple is held once, not once per row of a 500,000-row pipeline.
+_SHARED: dict[Any, Any] = {}
+
+
+def _share(value: Any) -> Any:
+    return _SHARED.setdefault(value, value)
+
+
+def _shared_list(value: object) -> tuple[str, ...]:
+    return _share(tuple(_share(v) for v in split_list(value)))
+
+
 class KnowledgeFolderError(Exception):
     """The folder is missing or holds nothing we can read."""
 
 
-def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float | None = None) -> Knowledge:
-    """Read every part of the folder. `documents=False` skips program documents (structured data only).
+def load_knowledge(root: Path, *, documents: bool = True, records: bool = True,
+                   parse_timeout: float | None = None) -> Knowledge:
+    """Read every part of the folder. `documents=False` skips program documents (structured data only);
+    `records=False` skips the record files (`is_record_file`: profiles, maps, pipeline, rules, access),
+    for an indexer whose record snapshot is current, and then a folder of records only is not an error.
 
     Documents are parsed in a worker process under a per-file time limit (`parse_timeout` seconds,
     default PARSE_TIMEOUT_SECONDS or 60; 0 = in-process, no limit): see knowledge/parse_worker.py.
@@ -65,11 +82,20 @@ def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float |
 
     listing = list_folder(root)                      # symlinks leaving the folder, pipes, loops: refused
     kb.issues.extend(listing.refused)
+    profiles = [(f.rel, f.path) for f in listing.files if records and _is_profile(f.rel)]
+    read_already = read_profiles(profiles)           # thousands of profiles: by worker processes
     with ParseWorker(parse_timeout) as parser:      # the worker starts with the first document
         for file in listing.files:
-            _load_file(file.rel, file.path, kb, parser, documents=documents)
+            done = read_already.get(file.rel)
+            if done is not None:
+                kb.partners.extend(done[0])
+                kb.issues.extend(done[1])
+                kb.files_read += done[2]
+            elif records or not is_record_file(file.rel):
+                _load_file(file.rel, file.path, kb, parser, documents=documents)
+    _SHARED.clear()                                  # the records keep what they share; the table goes
     settle_partners(kb)                              # duplicate ids, map rows naming no profile
-    if kb.files_read == 0:
+    if kb.files_read == 0 and records:
         raise KnowledgeFolderError(
             f"knowledge folder {root} holds nothing readable: expected partners/, solution_maps/, programs/, "
             "opportunities/ or access.yaml (see the knowledge contract)"
@@ -81,10 +107,31 @@ def load_knowledge(root: Path, *, documents: bool = True, parse_timeout: float |
     return kb
 
 
+def _kind(rel: str) -> tuple[str, str]:
+    return (rel.split("/", 1)[0] if "/" in rel else ""), PurePosixPath(rel).suffix.lower()
+
+
+def _is_profile(rel: str) -> bool:
+    top, suffix = _kind(rel)
+    return top == "partners" and suffix in PROFILE_SUFFIXES
+
+
+def read_one(rel: str, path: Path, kb: Knowledge) -> None:
+    """One record file into kb (a partner-reading worker's entry point): no documents, so no parser."""
+    _load_file(rel, path, kb, cast("ParseWorker", None), documents=False)
+
+
+def is_record_file(rel: str) -> bool:
+    """Whether the file holds structured records (the record snapshot's part of the folder)."""
+    top, suffix = _kind(rel)
+    return (rel in {"access.yaml", "access.yml"} or (top == "partners" and suffix in PROFILE_SUFFIXES)
+            or (top in ("solution_maps", "opportunities", "referrals") and suffix in TABLE_SUFFIXES)
+            or rel.lower() in (INCENTIVES_FILE, "programs/incentives.yml"))
+
+
 def _load_file(rel: str, path: Path, kb: Knowledge, parser: ParseWorker, *, documents: bool) -> None:
     """One file (`rel` as it appears in the folder, `path` the resolved file) into kb, or a FileIssue."""
-    top = rel.split("/", 1)[0] if "/" in rel else ""
-    suffix = PurePosixPath(rel).suffix.lower()
+    top, suffix = _kind(rel)
     try:
         if rel in {"access.yaml", "access.yml"}:
             kb.access = _load_access(path)
@@ -164,7 +211,7 @@ def _countries(values: Iterable[str]) -> tuple[str, ...]:
     for value in values:
         codes = region_codes(value)
         out.extend(codes if codes else [value.strip().upper()])
-    return tuple(dict.fromkeys(out))
+    return _share(tuple(_share(code) for code in dict.fromkeys(out)))
 
 
 def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
@@ -173,22 +220,22 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
         return None
     capacity: dict[str, Any] = d["capacity"] if isinstance(d.get("capacity"), dict) else {}
     contacts: dict[str, Any] = d["contacts"] if isinstance(d.get("contacts"), dict) else {}
-    groups = split_list(d.get("allowed_groups")) or DEFAULT_CONFIDENTIAL_GROUPS
+    groups = _shared_list(d.get("allowed_groups")) or DEFAULT_CONFIDENTIAL_GROUPS
     return Partner(
         id=pid, name=name, source=source,
-        type=str(d.get("type") or ""),
+        type=_share(str(d.get("type") or "")),
         hq_country=(_countries(_country_cells(d["hq_country"])) or ("",))[0] if d.get("hq_country") is not None else "",
         countries=_countries(_country_cells(d.get("countries"))),
         description=str(d.get("description") or ""),
-        designations=split_list(d.get("designations")),
-        specializations=split_list(d.get("specializations")),
+        designations=_shared_list(d.get("designations")),
+        specializations=_shared_list(d.get("specializations")),
         azure_expert_msp=parse_bool(d.get("azure_expert_msp")),
-        industries=split_list(d.get("industries")),
-        segments=split_list(d.get("segments")),
-        workloads=split_list(d.get("workloads")),
+        industries=_shared_list(d.get("industries")),
+        segments=_shared_list(d.get("segments")),
+        workloads=_shared_list(d.get("workloads")),
         co_sell_ready=parse_bool(d.get("co_sell_ready")),
         marketplace_offers=tuple(
-            MarketplaceOffer(str(o.get("name") or ""), split_list(o.get("workloads")))
+            MarketplaceOffer(str(o.get("name") or ""), _shared_list(o.get("workloads")))
             for o in (d.get("marketplace_offers") or []) if isinstance(o, dict)
         ),
         certified_staff=parse_int(capacity.get("certified_staff")),
@@ -196,21 +243,21 @@ def _partner(d: dict[str, Any], source: SourceRef) -> Partner | None:
         contacts=Contacts(str(contacts.get("pdm") or ""), str(contacts.get("pdm_email") or ""),
                           str(contacts.get("partner_email") or "")),
         wins=tuple(
-            Win(customer=str(w.get("customer") or ""), industry=str(w.get("industry") or ""),
+            Win(customer=str(w.get("customer") or ""), industry=_share(str(w.get("industry") or "")),
                 country=(_countries(_country_cells(w["country"])) or ("",))[0] if w.get("country") is not None else "",
-                workload=str(w.get("workload") or ""), year=parse_int(w.get("year")),
+                workload=_share(str(w.get("workload") or "")), year=parse_int(w.get("year")),
                 summary=str(w.get("summary") or ""))
             for w in (d.get("wins") or []) if isinstance(w, dict)
         ),
         notes_confidential=str(d.get("notes_confidential") or ""),
         allowed_groups=groups,
-        updated=str(d.get("updated") or ""),
+        updated=_share(str(d.get("updated") or "")),
     )
 
 
 # ----------------------------------------------------------------------------------- tables
 def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], required: tuple[str, ...],
-               build: Callable[[dict[str, str], SourceRef], Any], sink: list[Any]) -> None:
+               build: Callable[[Mapping[str, str], SourceRef], Any], sink: list[Any]) -> None:
     bad: list[str] = []
     shifted: list[str] = []
     count = 0
@@ -221,7 +268,7 @@ def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], req
         if any(not row.values.get(field) for field in required):
             bad.append(row.locator)
             continue
-        sink.append(build(dict(row.values), SourceRef(rel, row.locator)))
+        sink.append(build(row.values, SourceRef(rel, row.locator)))
         count += 1
     if count == 0:
         raise KnowledgeFileError(f"no rows with {', '.join(required)}" + (f" ({len(bad)} incomplete rows)" if bad else ""))
@@ -234,13 +281,14 @@ def _load_rows(path: Path, rel: str, kb: Knowledge, aliases: dict[str, str], req
 
 
 def _load_map(path: Path, rel: str, kb: Knowledge) -> None:
-    def build(v: dict[str, str], source: SourceRef) -> MapRow:
+    def build(v: Mapping[str, str], source: SourceRef) -> MapRow:
         return MapRow(
-            workload=v["workload"], partner_id=v.get("partner_id", ""), partner_name=v.get("partner_name", ""),
-            source=source, solution_area=v.get("solution_area", ""), solution_play=v.get("solution_play", ""),
-            role=v.get("role", "").strip().title(), countries=_countries(split_list(v.get("countries"))),
-            industries=split_list(v.get("industries")), segments=split_list(v.get("segments")),
-            fiscal_year=v.get("fiscal_year", ""), notes=v.get("notes", ""),
+            workload=_share(v["workload"]), partner_id=_share(v.get("partner_id", "")),
+            partner_name=_share(v.get("partner_name", "")), source=source,
+            solution_area=_share(v.get("solution_area", "")), solution_play=_share(v.get("solution_play", "")),
+            role=_share(v.get("role", "").strip().title()), countries=_countries(split_list(v.get("countries"))),
+            industries=_shared_list(v.get("industries")), segments=_shared_list(v.get("segments")),
+            fiscal_year=_share(v.get("fiscal_year", "")), notes=_share(v.get("notes", "")),
         )
     rows: list[MapRow] = []
     _load_rows(path, rel, kb, MAP_COLUMNS, ("workload",), build, rows)
@@ -251,15 +299,15 @@ def _load_map(path: Path, rel: str, kb: Knowledge) -> None:
 
 
 def _load_opportunities(path: Path, rel: str, kb: Knowledge) -> None:
-    def build(v: dict[str, str], source: SourceRef) -> Opportunity:
+    def build(v: Mapping[str, str], source: SourceRef) -> Opportunity:
         country = _countries([v["country"]])[0] if v.get("country") else ""
         return Opportunity(
-            id=v["opportunity_id"].strip().upper(), source=source, account=v.get("account", ""),
-            industry=v.get("industry", ""), country=country, segment=v.get("segment", ""),
-            solution_play=v.get("solution_play", ""), workload=v.get("workload", ""),
-            estimated_value_usd=parse_money(v.get("estimated_value_usd")), stage=v.get("stage", ""),
-            close_date=v.get("close_date", "")[:10], partner_id=v.get("partner_id", ""),
-            partner_name=v.get("partner_name", ""), owner=v.get("owner", ""),
+            id=v["opportunity_id"].strip().upper(), source=source, account=_share(v.get("account", "")),
+            industry=_share(v.get("industry", "")), country=country, segment=_share(v.get("segment", "")),
+            solution_play=_share(v.get("solution_play", "")), workload=_share(v.get("workload", "")),
+            estimated_value_usd=parse_money(v.get("estimated_value_usd")), stage=_share(v.get("stage", "")),
+            close_date=_share(v.get("close_date", "")[:10]), partner_id=_share(v.get("partner_id", "")),
+            partner_name=_share(v.get("partner_name", "")), owner=_share(v.get("owner", "")),
         )
     _load_rows(path, rel, kb, OPPORTUNITY_COLUMNS, ("opportunity_id",), build, kb.opportunities)
 

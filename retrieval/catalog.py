@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
 from knowledge.structured_files import read_data_file
@@ -92,6 +93,17 @@ class Catalog:
         self.attached_count: Counter[str] = Counter(
             o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
         )
+        # the sweep's candidates: unattached opportunities, by workload, by play and by country, largest deal
+        # first (the sweep's default order, so sorting what it selects is one pass over sorted runs)
+        self.unattached: list[Opportunity] = []
+        self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
+        for opp in sorted((o for o in self.opportunities.values() if not o.is_attached),
+                          key=lambda o: (-(o.estimated_value_usd or 0), o.id)):
+            if not opp.is_attached:
+                self.unattached.append(opp)
+                self._unattached_by["workload", opp.workload].append(opp)
+                self._unattached_by["play", opp.solution_play].append(opp)
+                self._unattached_by["country", opp.country].append(opp)
 
         self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
                                      [w for i in self.incentives for w in (i.workloads or ())],
@@ -123,6 +135,7 @@ class Catalog:
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
+        self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
@@ -131,7 +144,7 @@ class Catalog:
     def _names(*sources: list[str]) -> list[str]:
         seen: dict[str, str] = {}
         for source in sources:
-            for name in source:
+            for name in dict.fromkeys(source):     # distinct values first: a pipeline repeats a few dozen
                 name = (name or "").strip()
                 if name and name.lower() not in seen:
                     seen[name.lower()] = name
@@ -145,6 +158,21 @@ class Catalog:
         if row.partner_id:
             return row.partner_id
         return self._id_for_name(row.partner_name)
+
+    def unattached_candidates(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]
+                              ) -> list[Opportunity]:
+        """Unattached opportunities that can match: every one with one of the workloads or plays, or in one
+        of the countries (a superset the caller still filters), so a sweep does not scan the whole pipeline."""
+        if workloads or plays:
+            keys = [("workload", w) for w in sorted(workloads)] + [("play", p) for p in plays]
+        elif countries:
+            keys = [("country", c) for c in countries]
+        else:
+            return self.unattached
+        lists = [self._unattached_by.get(k, []) for k in keys]
+        if len(lists) == 1:
+            return lists[0]
+        return list({id(o): o for group in lists for o in group}.values())
 
     def partner_name(self, partner_id: str) -> str:
         partner = self.partners.get(partner_id)

@@ -4,13 +4,13 @@ Embedded chromadb (the default), under the index folder:
 
     CURRENT            the live generation's name ("gen-7"), replaced atomically (temp + fsync + rename)
     gen-7/chroma/      its chromadb directory
-    gen-7/records.pickle, gen-7/manifest.json
+    gen-7/records.snapshot, gen-7/manifest.json   (the record snapshot: retrieval/snapshot.py)
     gen-6/             the previous generation, kept for a manual roll-back (echo gen-6 > CURRENT)
     .lock              the writer lock (flock: released by the kernel when the writer dies, even by SIGKILL)
 
 A generation is complete when its manifest exists: the indexer writes it last, after validation,
 and only then moves the pointer. Anything else (a run killed part-way) is never pointed to and is
-deleted by the next run. A folder from before generations (chroma/ and records.pickle at its top)
+deleted by the next run. A folder from before generations (chroma/ and a record snapshot at its top)
 is served as it is ("legacy") and becomes the seed of the first generation.
 
 With a Chroma server (CHROMA_HOST set), a generation is a collection (`documents__gen7`) and the
@@ -236,7 +236,7 @@ class Generations:
             if self.chroma.server:
                 with contextlib.suppress(Exception):
                     self._server().delete_collection(COLLECTION)
-            for name in ("chroma", "records.pickle", MANIFEST):
+            for name in ("chroma", "records.snapshot", "records.pickle", MANIFEST):   # .pickle: before version 2
                 target = self.index_dir / name
                 if target.is_dir():
                     shutil.rmtree(target, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 Incremental by construction: chunk ids are derived from source path and content, so an unchanged
 folder embeds nothing, an edited section re-embeds only itself, and deleted files lose their chunks.
-The structured records are pickled beside the index so `serve` starts without re-parsing a large
-catalog; the snapshot carries a fingerprint of the files it came from and is ignored when stale.
+The structured records are kept beside the index as a snapshot (retrieval/snapshot.py) so `serve` starts
+without re-parsing a large catalog; it carries a fingerprint of the files it came from and is ignored
+when stale. When it is current, a re-index reads only the documents and copies it to the new generation.
 Blue/green: each run builds a new generation beside the live one (see retrieval/generations.py) and
 switches to it only after validation.
 """
@@ -15,7 +16,7 @@ import hashlib
 import json
 import logging
 import os
-import pickle
+import shutil
 import signal
 import sys
 import time
@@ -26,8 +27,9 @@ from typing import Any
 
 from knowledge.chunking import chunk_document
 from knowledge.folder import list_folder
-from knowledge.loader import KnowledgeFolderError, load_knowledge
+from knowledge.loader import KnowledgeFolderError, is_record_file, load_knowledge
 from knowledge.records import FileIssue, Knowledge
+from retrieval import snapshot
 from retrieval.generations import MANIFEST, ChromaConfig, Generations, atomic_write
 from retrieval.index import DocumentIndex, SyncStats, entry_ids
 
@@ -36,8 +38,8 @@ __all__ = ["IndexReport", "KnowledgeFolderError", "IndexLockedError", "IndexVali
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT = "records.pickle"
-_SNAPSHOT_VERSION = 2   # 2: Knowledge.referrals
+SNAPSHOT = "records.snapshot"
+_SNAPSHOT_VERSION = snapshot.VERSION
 
 
 class IndexLockedError(Exception):
@@ -195,23 +197,33 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     with writer_lock(index_dir):
         store = Generations(index_dir, chroma)
         store.discard_incomplete()
-        kb = load_knowledge(knowledge_dir)
+        prints_list = fingerprint(knowledge_dir)
+        prints = _digest(prints_list)
+        live = store.live()
+        manifest = store.manifest(live)
+        records_current = (not rebuild and live is not None and manifest is not None
+                           and manifest.get("fingerprint_sha256") == prints
+                           and manifest.get("snapshot_version") == _SNAPSHOT_VERSION
+                           and isinstance(manifest.get("records"), dict)
+                           and snapshot.is_current(live.path / SNAPSHOT, prints_list))
+        kb = load_knowledge(knowledge_dir, records=not records_current)   # current records: documents only
+        counts = _record_counts(kb, manifest if records_current else None)
         chunks = [c for doc in kb.documents for c in chunk_document(doc)]
         model = make_embedder(embedder)
         model_id = getattr(model, "model_id", embedder)
         ids = entry_ids(chunks)
         digest = _digest(sorted(ids))
-        prints = _digest(fingerprint(knowledge_dir))
-        live = store.live()
-        manifest = store.manifest(live)
         report = IndexReport(
-            knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=kb.files_read, issues=kb.issues,
-            documents=len(kb.documents), chunks=len(chunks), partners=len(kb.partners), map_rows=len(kb.map_rows),
-            incentives=len(kb.incentives), opportunities=len(kb.opportunities), referrals=len(kb.referrals))
-        if (not rebuild and live is not None and manifest is not None and manifest.get("model_id") == model_id
-                and manifest.get("ids_sha256") == digest and manifest.get("fingerprint_sha256") == prints
-                and manifest.get("snapshot_version") == _SNAPSHOT_VERSION
-                and load_snapshot(live.path, knowledge_dir) is not None):
+            knowledge_dir=str(knowledge_dir), index_dir=str(index_dir), files_read=len(kb.documents) + counts["files"],
+            issues=kb.issues, documents=len(kb.documents), chunks=len(chunks), partners=counts["partners"],
+            map_rows=counts["map_rows"], incentives=counts["incentives"], opportunities=counts["opportunities"],
+            referrals=counts["referrals"])
+        if records_current and manifest is not None:
+            report.issues = _with_record_issues(kb.issues, manifest)
+        if not report.ok:
+            raise KnowledgeFolderError(f"knowledge folder {knowledge_dir} holds nothing readable")
+        if (records_current and live is not None and manifest is not None and manifest.get("model_id") == model_id
+                and manifest.get("ids_sha256") == digest):
             report.stats, report.generation = SyncStats(0, 0, len(chunks)), live.name
             report.seconds = time.perf_counter() - started
             log.info("index unchanged: generation %s stays live (%d chunks)", live.name, len(chunks))
@@ -233,9 +245,13 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             finally:
                 tracker.close()
             report.embed_seconds = time.perf_counter() - embed_started
-            write_snapshot(gen.path, knowledge_dir, kb)
+            if records_current and live is not None:      # the records did not change: the same snapshot
+                shutil.copyfile(live.path / SNAPSHOT, gen.path / SNAPSHOT)
+            else:
+                write_snapshot(gen.path, knowledge_dir, kb, prints_list)
             tracker.step("snapshot")
-            validate_generation(index, gen.path, knowledge_dir, expected=len(ids), chunks=len(chunks))
+            validate_generation(index, gen.path, knowledge_dir, expected=len(ids), chunks=len(chunks),
+                                prints=prints_list)
             tracker.step("validated")
         except ChromaError as exc:
             hint = "" if rebuild else "; if the live index is damaged, run `bot.py index --rebuild`"
@@ -249,9 +265,9 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         atomic_write(gen.path / MANIFEST, json.dumps({
             "generation": gen.name, "knowledge_dir": str(knowledge_dir), "model_id": model_id,
             "chunks": len(chunks), "vectors": len(ids), "documents": len(kb.documents), "ids_sha256": digest,
-            "fingerprint_sha256": prints, "snapshot_version": _SNAPSHOT_VERSION,
+            "fingerprint_sha256": prints, "snapshot_version": _SNAPSHOT_VERSION, "records": counts,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "issues": [{"path": i.path, "reason": i.reason, "skipped": i.skipped} for i in kb.issues]},
+            "issues": [{"path": i.path, "reason": i.reason, "skipped": i.skipped} for i in report.issues]},
             indent=1).encode())
         tracker.step("manifest")
         store.switch(gen)
@@ -264,7 +280,8 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     return report
 
 
-def validate_generation(index: DocumentIndex, path: Path, knowledge_dir: Path, *, expected: int, chunks: int) -> None:
+def validate_generation(index: DocumentIndex, path: Path, knowledge_dir: Path, *, expected: int, chunks: int,
+                        prints: list[tuple[str, int, int]] | None = None) -> None:
     """What `serve` will do with the generation, done once before anyone is switched to it."""
     count = index.count()
     if count != expected:
@@ -277,7 +294,7 @@ def validate_generation(index: DocumentIndex, path: Path, knowledge_dir: Path, *
         hits = index.query(list(probe["embeddings"][0]), 5)
         if not hits or hits[0][1] < 0.999:
             raise IndexValidationError("the new index does not find a stored passage by its own vector")
-    if load_snapshot(path, knowledge_dir) is None:
+    if snapshot.read(path / SNAPSHOT, fingerprint(knowledge_dir) if prints is None else prints) is None:
         raise IndexValidationError("the new record snapshot does not load")
 
 
@@ -304,10 +321,27 @@ def _progress_bar(progress: bool | None, total: int):  # noqa: ANN202 - tqdm or 
     return tqdm(total=total, unit="vector", desc="embedding", file=sys.stderr)
 
 
-def write_snapshot(index_dir: Path, knowledge_dir: Path, kb: Knowledge) -> None:
-    structured = replace(kb, documents=[])
-    payload = {"version": _SNAPSHOT_VERSION, "fingerprint": fingerprint(knowledge_dir), "knowledge": structured}
-    atomic_write(index_dir / SNAPSHOT, pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
+def _record_counts(kb: Knowledge, manifest: dict[str, Any] | None) -> dict[str, int]:
+    """Records and record files read: from kb, or from the manifest when only the documents were read."""
+    if manifest is not None:
+        return {k: int(manifest["records"].get(k, 0)) for k in ("files", "partners", "map_rows", "incentives",
+                                                                "opportunities", "referrals")}
+    return {"files": kb.files_read - len(kb.documents), "partners": len(kb.partners), "map_rows": len(kb.map_rows),
+            "incentives": len(kb.incentives), "opportunities": len(kb.opportunities), "referrals": len(kb.referrals)}
+
+
+def _with_record_issues(issues: list[FileIssue], manifest: dict[str, Any]) -> list[FileIssue]:
+    """The documents' issues from this run, and the record files' issues from the run that read them."""
+    seen = {(i.path, i.reason) for i in issues}
+    kept = [FileIssue(str(i["path"]), str(i["reason"]), bool(i.get("skipped", True)))
+            for i in manifest.get("issues", []) if isinstance(i, dict) and is_record_file(str(i.get("path", "")))
+            and (i.get("path"), i.get("reason")) not in seen]
+    return [*issues, *kept]
+
+
+def write_snapshot(index_dir: Path, knowledge_dir: Path, kb: Knowledge,
+                   prints: list[tuple[str, int, int]] | None = None) -> None:
+    atomic_write(index_dir / SNAPSHOT, snapshot.encode(kb, fingerprint(knowledge_dir) if prints is None else prints))
 
 
 def load_snapshot(index_dir: Path, knowledge_dir: Path) -> Knowledge | None:
@@ -320,11 +354,4 @@ def load_snapshot(index_dir: Path, knowledge_dir: Path) -> Knowledge | None:
     path = folder / SNAPSHOT
     if not path.exists():
         return None
-    try:
-        payload = pickle.loads(path.read_bytes())  # noqa: S301 - our own file, written atomically by build_index
-    except Exception:  # noqa: BLE001 - a damaged snapshot is only a missed shortcut
-        log.warning("record snapshot %s unreadable; re-reading the folder", path)
-        return None
-    if payload.get("version") != _SNAPSHOT_VERSION or payload.get("fingerprint") != fingerprint(Path(knowledge_dir)):
-        return None
-    return payload["knowledge"]
+    return snapshot.read(path, fingerprint(Path(knowledge_dir)))

@@ -29,6 +29,7 @@ from retrieval.answers import (
     Understood,
 )
 from retrieval.catalog import Catalog
+from retrieval.fit_points import map_groups, top_partner
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner, weights
 
 MAX_PARTNERS = 5
@@ -146,7 +147,7 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
         return Answer(AnswerKind.COVERAGE, f"No map coverage for {subject}{where}", summary, understood,
                       other_partners=tuple(profile_only[:MAX_PARTNERS]), notes=tuple(notes), missing=tuple(missing),
                       low_confidence=True)
-    near = _near_misses(catalog, need)
+    count, near = _near_misses(catalog, need, MAX_PROFILE_ONLY)
     summary = f"No partner is on the solution map for {subject}{where}, and no partner profile lists it there."
     suggestions: tuple[str, ...] = ()
     if near:
@@ -154,23 +155,33 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
         # partners who do not deliver in the customer's country.
         elsewhere = Counter(c for m in near for c in m.countries if c not in need.countries)
         top = [c for c, _ in elsewhere.most_common(3)]
-        summary += (f" {len(near)} partner{'s cover' if len(near) != 1 else ' covers'} {subject} elsewhere"
+        summary += (f" {count} partner{'s cover' if count != 1 else ' covers'} {subject} elsewhere"
                     + (f", most in {', '.join(country_name(c) for c in top)}." if top else "."))
         suggestions = tuple(f"Which partners cover {subject} in {country_name(c)}?" for c in top[:2])
     return Answer(AnswerKind.NO_MATCH, f"No partner for {subject}{where}", summary, understood,
                   notes=tuple(notes), missing=tuple(missing), suggestions=suggestions)
 
 
-def _near_misses(catalog: Catalog, need: Need) -> list[PartnerMatch]:
+def _near_misses(catalog: Catalog, need: Need, limit: int, skip: frozenset[str] = frozenset()
+                 ) -> tuple[int, list[PartnerMatch]]:
+    """How many map partners cover the need in other countries, and the first `limit` of them (rank_for_need's
+    order, `skip` left out), each saying why it lost. Ranked by fit score alone (retrieval/fit_points.py):
+    only those shown are scored with their reasons, not every map partner of the workload worldwide."""
     if not need.countries:
-        return []
+        return 0, []
     anywhere = replace(need, countries=())
-    exact, partial, _ = rank_for_need(catalog, anywhere)
-    out = []
-    for match in exact + partial:
-        out.append(replace(match, gaps=(f"no delivery in {need.describe_place()} "
-                                        f"(covers {', '.join(match.countries)})",) + match.gaps))
-    return out
+    exact, partial, rows = map_groups(catalog, anywhere)
+    place = need.describe_place()
+    out: list[PartnerMatch] = []
+    for _, _, partner_id in exact + partial:
+        if len(out) >= limit:
+            break
+        if partner_id in skip:
+            continue
+        match = score_partner(catalog.partners.get(partner_id), partner_id, rows[partner_id], anywhere, catalog)
+        out.append(replace(match, gaps=(f"no delivery in {place} (covers {', '.join(match.countries)})",)
+                           + match.gaps))
+    return len(exact) + len(partial), out
 
 
 def _coverage_suggestions(understood: Understood, need: Need) -> tuple[str, ...]:
@@ -364,21 +375,7 @@ def top_suggestion(catalog: Catalog, need: Need) -> PartnerMatch | None:
     """
     if need in catalog.top_cache:
         return catalog.top_cache[need]
-    base_need = replace(need, industries=())
-    exact, partial, _ = rank_for_need(catalog, base_need, profile_only=False)
-    ranked = sorted(exact + partial, key=lambda m: (-m.score, m.name))
-    best: PartnerMatch | None = None
-    if not need.industries:
-        best = ranked[0] if ranked else None
-    else:
-        bound = industry_bound()
-        for candidate in ranked:
-            if best is not None and candidate.score + bound < best.score:
-                break
-            rows = [r for r in catalog.rows_by_partner.get(candidate.partner_id, []) if row_fits(r, need, catalog)]
-            match = score_partner(catalog.partners.get(candidate.partner_id), candidate.partner_id, rows, need, catalog)
-            if best is None or (-match.score, match.name) < (-best.score, best.name):
-                best = match
+    best = top_partner(catalog, need, industry_bound())   # scores only; the full match for the one it names
     if len(catalog.top_cache) >= 50_000:
         catalog.top_cache.clear()
     catalog.top_cache[need] = best
@@ -434,7 +431,7 @@ def _suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Un
         summary = (f"{opportunity.id}: no partner is on the solution map for {opportunity.workload} in {where}. "
                    "Partners whose profiles list it (profile evidence only):")
     else:
-        near = _near_misses(catalog, need)
+        _, near = _near_misses(catalog, need, MAX_PROFILE_ONLY)
         summary = (f"{opportunity.id}: no partner is on the map or lists {opportunity.workload} in {where}."
                    + (" Closest: partners covering it in other countries." if near else ""))
         return Answer(AnswerKind.ATTACH, f"Suggestions for {opportunity.id}", summary, understood,
@@ -445,7 +442,7 @@ def _suggest_partners(catalog: Catalog, opportunity: Opportunity, understood: Un
         notes.append(f"Already attached: {opportunity.partner_name or catalog.partner_name(opportunity.partner_id)}.")
     # near misses say why they lost: on the map for the workload, but not where the customer is
     shown = {m.partner_id for m in on_map[:MAX_PARTNERS] + profile_only[:MAX_PROFILE_ONLY]}
-    near = [m for m in _near_misses(catalog, need) if m.partner_id not in shown][:2]
+    _, near = _near_misses(catalog, need, 2, frozenset(shown))
     return Answer(AnswerKind.ATTACH, f"Suggestions for {opportunity.id}", summary, understood,
                   partners=tuple(on_map[:MAX_PARTNERS]),
                   other_partners=tuple(profile_only[:MAX_PROFILE_ONLY]) + tuple(near),
@@ -506,9 +503,7 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
         wanted.update(catalog.workloads_of_area(area))
     selected = []
     marked_attached = []
-    for opp in catalog.opportunities.values():
-        if opp.is_attached:
-            continue
+    for opp in catalog.unattached_candidates(wanted, need.solution_plays, need.countries):
         if (wanted or need.solution_plays) and opp.workload not in wanted and opp.solution_play not in need.solution_plays:
             continue
         if need.countries and opp.country not in need.countries:

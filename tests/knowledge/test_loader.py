@@ -120,3 +120,27 @@ def test_yaml_norway_is_a_country_not_false(tmp_path: Path) -> None:
     (tmp_path / "partners" / "n.yaml").write_text("id: P-9\nname: Fjord AS\nhq_country: NO\ncountries:\n- NO\n- SE\n")
     partner = load_knowledge(tmp_path).partners[0]
     assert partner.hq_country == "NO" and partner.countries == ("NO", "SE")
+
+
+def test_profiles_read_by_worker_processes_give_the_same_records_and_reasons(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from knowledge import parallel_read
+
+    folder = make_knowledge(tmp_path / "kb")
+    (folder / "partners" / "broken.yaml").write_text("id: [unclosed\n")
+    (folder / "partners" / "nameless.yaml").write_text("- id: P-9\n- id: P-10\n  name: Kappa Labs\n")
+    (folder / "partners" / "P-1-again.yaml").write_text(yaml.safe_dump({"id": "P-1", "name": "Alpha Again"}))
+    monkeypatch.setenv("PARTNER_ATLAS_READ_WORKERS", "1")
+    alone = load_knowledge(folder, documents=False)
+    monkeypatch.setenv("PARTNER_ATLAS_READ_WORKERS", "2")
+    monkeypatch.setattr(parallel_read, "MIN_FILES", 2)
+    forked: list[int] = []
+    real_read = parallel_read.read_profiles
+    monkeypatch.setattr("knowledge.loader.read_profiles",
+                        lambda files: forked.append(len(files)) or real_read(files))   # type: ignore[func-returns-value]
+    shared = load_knowledge(folder, documents=False)
+    assert forked == [len(list((folder / "partners").iterdir()))]
+    assert shared.partners == alone.partners and len(shared.partners) == 6
+    assert shared.issues == alone.issues and shared.files_read == alone.files_read
+    reasons = {i.path: i.reason for i in shared.issues}
+    assert "invalid YAML" in reasons["partners/broken.yaml"] and "1 entries without id or name" in reasons["partners/nameless.yaml"]

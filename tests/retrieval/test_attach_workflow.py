@@ -121,3 +121,20 @@ def test_gaps_export_has_every_cell_not_only_the_cards_forty(engine: KnowledgeEn
     assert [(r[0], r[1]) for r in rows if r[-1] > 0] == [(c.workload, c.country) for c in shown]
     assert engine.export_gaps("coverage gaps", engine.user_context(SELLER)) is None
     assert engine.export_gaps("Which partners cover AKS in Germany?", ecm) is None
+
+
+def test_the_sweeps_points_only_score_equals_the_full_scores_points() -> None:
+    from retrieval import structured
+    from retrieval.fit_points import fit_points
+    from retrieval.ranking import row_fits, score_partner
+
+    catalog = Catalog(load_knowledge(Path(__file__).resolve().parents[2] / "knowledge" / "sample", documents=False))
+    compared = 0
+    for opportunity in catalog.opportunities.values():
+        need = structured.need_for(opportunity)
+        for partner_id, partner in catalog.partners.items():
+            rows = [r for r in catalog.rows_by_partner.get(partner_id, []) if row_fits(r, need, catalog)]
+            assert fit_points(partner, rows, need, catalog) == score_partner(partner, partner_id, rows, need,
+                                                                             catalog).score, (opportunity.id, partner_id)
+            compared += bool(rows)
+    assert compared >= 30

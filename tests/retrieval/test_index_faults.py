@@ -22,7 +22,7 @@ import bot
 from dialogs import render
 from retrieval.engine import load_engine
 from retrieval.generations import POINTER
-from retrieval.indexer import build_index
+from retrieval.indexer import SNAPSHOT, build_index
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
 from tests.retrieval.conftest import SERVER
@@ -167,7 +167,7 @@ async def test_an_index_damaged_after_loading_fails_at_runtime_and_degrades(
 @pytest.mark.parametrize("damage", ["garbled", "missing"])
 async def test_a_bad_record_snapshot_falls_back_to_reading_the_folder(
         serve: Callable[..., Any], built: tuple[Path, Path], index: Path, damage: str) -> None:
-    snapshot = live(index) / "records.pickle"
+    snapshot = live(index) / SNAPSHOT
     if damage == "garbled":
         garble(snapshot)
     else:

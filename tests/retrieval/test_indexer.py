@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from knowledge import loader
+from knowledge.loader import load_knowledge
 from retrieval.answers import AnswerKind
 from retrieval.engine import load_engine
 from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index, load_snapshot, writer_lock
@@ -100,6 +102,38 @@ def test_record_snapshot_is_used_only_while_fresh(folder: Path, tmp_path: Path) 
     assert load_snapshot(index, folder) is not None
     (folder / "partners" / "P-1.yaml").write_text((folder / "partners" / "P-1.yaml").read_text() + "\n")
     assert load_snapshot(index, folder) is None
+
+
+def test_record_snapshot_holds_exactly_the_records_read_from_the_folder(folder: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    (folder / "partners" / "broken.yaml").write_text("id: [unclosed\n")
+    build_index(folder, index, embedder="hashing", progress=False)
+    read = load_knowledge(folder, parse_timeout=0)
+    snapshot = load_snapshot(index, folder)
+    assert snapshot is not None and snapshot.documents == []
+    assert snapshot.partners == read.partners and snapshot.map_rows == read.map_rows
+    assert snapshot.incentives == read.incentives and snapshot.opportunities == read.opportunities
+    assert snapshot.access == read.access and snapshot.issues == read.issues and snapshot.files_read == read.files_read
+
+
+def test_unchanged_records_are_not_read_again_and_still_reported(folder: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    index = tmp_path / "index"
+    (folder / "partners" / "broken.yaml").write_text("id: [unclosed\n")
+    first = build_index(folder, index, embedder="hashing", progress=False)
+    read: list[str] = []
+    real = loader._load_file
+    monkeypatch.setattr(loader, "_load_file", lambda rel, *a, **k: read.append(rel) or real(rel, *a, **k))
+    (folder / "programs" / "guide.md").write_text(GUIDE + "\n## Added\nA new section.\n")   # a document changes
+    second = build_index(folder, index, embedder="hashing", progress=False)
+    assert read and all(rel.startswith("programs/") and not rel.startswith("programs/incentives") for rel in read)
+    assert second.generation != first.generation and second.stats.added >= 1
+    assert (second.partners, second.opportunities, second.files_read) == (first.partners, first.opportunities,
+                                                                            first.files_read + 1)   # + guide.md
+    assert {(i.path, i.reason) for i in second.issues} == {(i.path, i.reason) for i in first.issues}
+    assert load_snapshot(index, folder) is not None and len(load_snapshot(index, folder).partners) == first.partners
+    third = build_index(folder, index, embedder="hashing", progress=False)
+    assert third.generation == second.generation and third.stats.added == 0
 
 
 def test_documents_are_answered_with_citations_and_trimmed_by_access(folder: Path, tmp_path: Path) -> None:
