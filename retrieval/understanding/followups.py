@@ -23,6 +23,8 @@ _CUES = re.compile(r"^\s*(and|also|what about|how about|same for|same in|same de
                    r"any of (those|them|these)|do any|of those|instead|what if)\b", re.IGNORECASE)
 _BACK = re.compile(r"\b(those|these|them|that one|that list|there|same|instead|the list|that|now|still|after all|"
                    r"any ?more|either|too|as well)\b", re.IGNORECASE)
+_ASKS_ANEW = re.compile(r"^\s*(how (long|much|many|do|does|can|is|are|to)|what (is|are|does|do)|why|when)\b",
+                        re.IGNORECASE)
 SUBJECT_KINDS = frozenset({"workload", "solution_play", "solution_area", "specialization", "designation", "partner",
                            "incentive", "program"})
 _CUSTOMER_KINDS = frozenset({"industry", "segment"})
@@ -47,7 +49,11 @@ def is_follow_up(question: str, linked: Linked) -> bool:
             and words <= 10
     if not _states_filter(linked):
         return False
-    return words <= 6 or bool(_CUES.match(question)) or bool(_BACK.search(question))
+    if _CUES.match(question) or _BACK.search(question):
+        return True
+    # short and filter-like, unless it asks about something of its own ("how long does co-sell validation take?",
+    # "what is co-sell ready?"): those are new questions that happen to name a filter
+    return words <= 6 and not _ASKS_ANEW.match(question)
 
 
 def merge(previous: Linked, new: Linked) -> Linked:

@@ -118,6 +118,9 @@ def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
             continue
         first, last, target, score, rivals = hit
         typed = text[tokens[first][0]:tokens[last][1]]
+        if target.kind != "word" and all(t[2].lower() in common_english() for t in tokens[first:last + 1]):
+            k += 1
+            continue    # ordinary English words ("open", "won") are never a misspelt name; a question word may be
         context = target.kind != "place" or score >= AUTO or _place_context(text, tokens, first, last)
         if rivals or not context or score < _needed(typed, target):
             if target.kind == "word" and not rivals:
@@ -152,12 +155,12 @@ def _needed(typed: str, target: Target) -> float:
 
 def _short_unknown(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
-    return len(lower) == 3 and lower.isalpha() and lower not in lex.known and lower not in common_english()
+    return len(lower) == 3 and lower.isalpha() and lower not in lex.known
 
 
 def _unknown(word: str, lex: Lexicon) -> bool:
     lower = word.lower()
-    return len(lower) >= 4 and lower.isalpha() and lower not in lex.known and lower not in common_english()
+    return len(lower) >= 4 and lower.isalpha() and lower not in lex.known
 
 
 def _best_window(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon, floor: int,

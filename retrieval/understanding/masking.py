@@ -48,6 +48,9 @@ def foreign_words() -> dict[str, str]:
     return out
 
 
+_BRITISH = re.compile(r"is(ations?)\b")
+
+
 def mask(text: str, vocabulary: Vocabulary, *, english: bool = True) -> str:
     """The question with every catalog name, place, amount and opportunity id replaced by a placeholder;
     with `english`, common foreign question words are then put in English."""
@@ -57,6 +60,7 @@ def mask(text: str, vocabulary: Vocabulary, *, english: bool = True) -> str:
     if english:
         # names first, so a catalog name is never translated; then places named in another language
         text = _mask_names(to_english(text), vocabulary)
+    text = _BRITISH.sub(r"iz\1", text)   # "specialisation", "organisation": the bank is spelt the American way
     return " ".join(text.split())
 
 
