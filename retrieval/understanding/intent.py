@@ -95,7 +95,7 @@ def example_vocabulary(examples: Iterable[Example]) -> Vocabulary:
 class IntentClassifier:
     """Weighted k-nearest-neighbour vote over the bank's shapes; thread-safe, cheap per question."""
 
-    def __init__(self, embed_array: Callable[[Sequence[str]], np.ndarray], model_id: str,
+    def __init__(self, embed_array: Callable[[Sequence[str]], np.ndarray] | None, model_id: str,
                  examples: Sequence[Example] | None = None, *, cache_dir: Path | None = None,
                  english: bool = True, neighbours: int = NEIGHBOURS) -> None:
         bank = [e for e in (examples if examples is not None else load_examples()) if e.tuning]
@@ -107,7 +107,9 @@ class IntentClassifier:
         vocabulary = example_vocabulary(bank)
         self.kinds = [e.kind for e in bank]
         self.shapes = [mask(e.text, vocabulary, english=english) for e in bank]
-        self.vectors = self._bank_vectors(model_id, cache_dir)
+        # without a semantic model (embed_array None) the vote is on the lexical similarity alone
+        self.embedding_weight = EMBEDDING_WEIGHT if embed_array is not None else 0.0
+        self.vectors = self._bank_vectors(model_id, cache_dir) if embed_array is not None else None
         self.lexical = _Lexical(self.shapes)
         self._cache: OrderedDict[str, Intent] = OrderedDict()
         self._lock = threading.Lock()
@@ -122,6 +124,7 @@ class IntentClassifier:
                     return vectors.astype(np.float32)
             except (OSError, ValueError) as exc:
                 log.warning("intent bank cache %s unreadable (%s): recomputing", path, exc)
+        assert self._embed is not None
         vectors = np.asarray(self._embed(self.shapes), dtype=np.float32)
         if path is not None:
             try:
@@ -142,8 +145,10 @@ class IntentClassifier:
             if cached is not None:
                 self._cache.move_to_end(shape)
                 return cached
-        vector = np.asarray(self._embed([shape]), dtype=np.float32)[0]
-        sims = EMBEDDING_WEIGHT * (self.vectors @ vector) + (1 - EMBEDDING_WEIGHT) * self.lexical.similarities(shape)
+        sims = (1 - self.embedding_weight) * self.lexical.similarities(shape)
+        if self._embed is not None and self.vectors is not None:
+            vector = np.asarray(self._embed([shape]), dtype=np.float32)[0]
+            sims = sims + self.embedding_weight * (self.vectors @ vector)
         top = np.argsort(-sims)[: self.neighbours]
         votes: dict[str, float] = {}
         for i in top:
@@ -165,6 +170,10 @@ def _build_shared(embedder: str) -> IntentClassifier | None:
     from retrieval.embeddings import default_cache_dir, make_embedder  # noqa: PLC0415
 
     try:
+        if embedder.strip().lower() == "hashing":
+            # a model-free engine (tests, a machine without the model): hashed words carry no meaning, so the
+            # vote is on the lexical similarity to the bank alone, and no model is loaded for it
+            return IntentClassifier(None, "lexical", cache_dir=None)
         model = make_embedder(embedder)
         return IntentClassifier(model.embed_array, str(getattr(model, "model_id", embedder)),  # type: ignore[attr-defined]
                                 cache_dir=default_cache_dir())
