@@ -6,9 +6,10 @@ session runs per key (a partial unique index enforces it, so two managers typing
 cannot open two). For each question: who asked, the text as typed, the answer's kind, title and
 outcome, the sources it cited (title, path, locator), the feedback id, and for a repeated question
 the id of the first asking. The question's MiniLM vector and linked facts are kept so duplicates
-are found after a restart. No record text from the knowledge folder is stored: sessions run in
-channels and group chats, where answers never carry confidential records, and only titles and paths
-of the cited sources are kept, never passages.
+are found after a restart. No passages or record text from the knowledge folder are stored, only
+titles and paths of the cited sources. With CONFIDENTIAL_IN_GROUPS=roster a room of channel managers
+may get confidential answers, so each question also keeps the groups it was restricted to
+(dialogs/audience.py): the digest checks them against whoever reads it later.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialogs import audience
+from dialogs.audience import Restriction
 from retrieval.clustering import Signature
 from retrieval.sqlite_store import SqliteStore
 
@@ -56,10 +59,13 @@ create table if not exists session_questions (
     duplicate_of integer references session_questions (id),
     normalised text not null default '',
     vector blob,
-    facts text not null default '{}'
+    facts text not null default '{}',
+    restricted_to text not null default '[]'
 );
 create index if not exists questions_by_session on session_questions (session_id, id);
 """
+# Columns added after the first release: an older file gets them on open (SessionStore._migrate).
+_ADDED_COLUMNS = {"restricted_to": "text not null default '[]'"}
 
 MAX_QUESTION_CHARS = 2000
 
@@ -110,6 +116,10 @@ class SessionQuestion:
     topic: str
     duplicate_of: int | None
     signature: Signature
+    # the groups the question and its answer were restricted to when answered (dialogs/audience.py): the
+    # digest and its exports show them only to an audience that may see them
+    restricted_to: Restriction = ()
+    hidden: bool = False      # shown as "(answer restricted)": this reader may not see it
 
 
 class SessionAlreadyRunning(Exception):
@@ -121,6 +131,20 @@ class SessionAlreadyRunning(Exception):
 class SessionStore(SqliteStore):
     def __init__(self, path: Path | str) -> None:
         super().__init__(path, _SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            present = {row[1] for row in self._db.execute("pragma table_info(session_questions)")}
+            for name, definition in _ADDED_COLUMNS.items():
+                if name in present:
+                    continue
+                try:
+                    with self._db:
+                        self._db.execute(f"alter table session_questions add column {name} {definition}")
+                except sqlite3.OperationalError as exc:
+                    if "duplicate column" not in str(exc).lower():   # another process migrated it a moment ago
+                        raise
 
     # ------------------------------------------------------------------ sessions
     def start(self, *, conversation_key: str, conversation_type: str, topic: str, started_by_id: str,
@@ -170,29 +194,30 @@ class SessionStore(SqliteStore):
     def add_question(self, *, session_id: str, activity_id: str, thread_id: str, asker_id: str, asker_name: str,
                      question: str, answer_id: str, kind: str, title: str, outcome: str,
                      sources: tuple[Source, ...], topic: str, duplicate_of: int | None, signature: Signature,
-                     now: float | None = None) -> int:
+                     now: float | None = None, restricted_to: Restriction = ()) -> int:
         vector = array.array("f", signature.vector).tobytes() if signature.vector else None
         with self._lock, self._db:
             cursor = self._db.execute(
                 "insert into session_questions (session_id, activity_id, thread_id, asker_id, asker_name, question, "
-                "asked_at, answer_id, kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "asked_at, answer_id, kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts, "
+                "restricted_to) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (session_id, activity_id, thread_id, asker_id, asker_name, question[:MAX_QUESTION_CHARS],
                  time.time() if now is None else now, answer_id, kind, title[:300], outcome,
                  json.dumps([[s.title, s.path, s.locator] for s in sources]), topic[:200], duplicate_of,
-                 signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()})))
+                 signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()}),
+                 audience.dump(restricted_to)))
             return int(cursor.lastrowid or 0)
 
     def questions(self, session_id: str) -> list[SessionQuestion]:
         with self._lock:
             rows = self._db.execute(
                 "select id, session_id, activity_id, thread_id, asker_id, asker_name, question, asked_at, answer_id, "
-                "kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts "
+                "kind, title, outcome, sources, topic, duplicate_of, normalised, vector, facts, restricted_to "
                 "from session_questions where session_id = ? order by id", (session_id,)).fetchall()
         out = []
         for row in rows:
             (qid, session, activity_id, thread, asker_id, asker_name, question, asked_at, answer_id, kind, title,
-             outcome, sources, topic, duplicate_of, normalised, vector, facts) = row
+             outcome, sources, topic, duplicate_of, normalised, vector, facts, restricted_to) = row
             values = array.array("f")
             if vector:
                 values.frombytes(vector)
@@ -202,5 +227,6 @@ class SessionStore(SqliteStore):
             signature = Signature(normalised, tuple(values), {k: tuple(v) for k, v in json.loads(facts).items()}, kind,
                                   answered)
             out.append(SessionQuestion(qid, session, activity_id, thread, asker_id, asker_name, question, asked_at,
-                                       answer_id, kind, title, outcome, cited, topic, duplicate_of, signature))
+                                       answer_id, kind, title, outcome, cited, topic, duplicate_of, signature,
+                                       audience.load(restricted_to)))
         return out

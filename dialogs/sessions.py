@@ -24,17 +24,18 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import render, teams
+from dialogs import audience, render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.markup import inert
+from dialogs.roster import RosterCheck
 from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore, Source
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.clustering import Signature, cluster, first_duplicate, signature
@@ -210,6 +211,15 @@ class Digest:
         return [c for c in self.clusters if c.follow_up]
 
 
+def for_reader(questions: list[SessionQuestion], reader: UserContext | None) -> list[SessionQuestion]:
+    """The questions as this reader (and, in a group chat or channel, everyone in it) may see them: one
+    restricted to groups they are not all in keeps its asker, time and outcome, never its words, title
+    or sources."""
+    return [q if audience.may_read(reader, q.restricted_to) else
+            replace(q, question=audience.RESTRICTED_QUESTION, title=audience.RESTRICTED_ANSWER, sources=(), topic="",
+                    hidden=True) for q in questions]
+
+
 def build_digest(session: Session, questions: list[SessionQuestion],
                  ratings: dict[str, dict[str, int]], *, final: bool) -> Digest:
     groups = cluster([q.signature for q in questions])
@@ -240,6 +250,8 @@ def sources_text(sources: tuple[Source, ...]) -> str:
 
 
 def _sources_text(cluster_: Cluster) -> str:
+    if cluster_.answered_by is not None and cluster_.answered_by.hidden:
+        return "restricted"
     return sources_text(cluster_.answered_by.sources if cluster_.answered_by else ()) or "no sources"
 
 
@@ -375,9 +387,10 @@ def digest_activity(digest: Digest) -> Activity:
 class ReadinessSessions:
     def __init__(self, engine_source: EngineSource, store: SessionStore, *, feedback: FeedbackStore | None = None,
                  exports: ExportStore | None = None, public_base_url: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, roster: RosterCheck | None = None) -> None:
         self._engine_source = engine_source
         self.store = store
+        self.roster = roster           # who is in the conversation now: what the digest may show them
         self.feedback = feedback
         self.exports = exports
         self.public_base_url = public_base_url.rstrip("/")
@@ -438,6 +451,10 @@ class ReadinessSessions:
             return False
         earlier = [q for q in await asyncio.to_thread(self.store.questions, session.session_id)
                    if q.duplicate_of is None and q.kind and q.kind != AnswerKind.CLARIFY.value]
+        if any(q.restricted_to for q in earlier):
+            # never point to an answer this conversation may no longer see (a seller joined since)
+            reader = await self.reader(turn_context)
+            earlier = [q for q in earlier if audience.may_read(reader, q.restricted_to)]
         found = first_duplicate(sig, [q.signature for q in earlier])
         if found is None:
             return False
@@ -448,7 +465,7 @@ class ReadinessSessions:
             thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
             asker_name=(sender.name or "") if sender else "", question=question, answer_id="", kind=original.kind,
             title=original.title, outcome=original.outcome, sources=original.sources, topic=original.topic,
-            duplicate_of=original.id, signature=sig, now=self._clock())
+            duplicate_of=original.id, signature=sig, now=self._clock(), restricted_to=original.restricted_to)
         log.info("session question answered by pointing to question %d", original.id)
         await send(turn_context, self._pointer(activity, original, question))
         return True
@@ -470,6 +487,7 @@ class ReadinessSessions:
         sender = activity.from_property
         recorded = answer.understood.question if answer is not None and answer.understood.follow_up else ""
         text = f"{recorded} → {question}" if recorded and recorded != question else question
+        restricted_to = await asyncio.to_thread(audience.restrictions, self._engine_source(), text, answer)
         await asyncio.to_thread(
             self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
             thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
@@ -477,9 +495,25 @@ class ReadinessSessions:
             kind=answer.kind.value if answer else "", title=answer.title if answer else "",
             outcome=answer_outcome(answer) if answer else "failed",
             sources=answer_sources(answer) if answer else (), topic=answer_topic(answer) if answer else "",
-            duplicate_of=None, signature=sig, now=self._clock())
+            duplicate_of=None, signature=sig, now=self._clock(), restricted_to=restricted_to)
 
     # ------------------------------------------------------------------ internals
+    async def reader(self, turn_context: TurnContext, *, fresh: bool = False) -> UserContext | None:
+        """Who reads a reply here: the sender, with the groups everyone in the conversation shares (from its
+        roster, asked afresh when `fresh`: a digest must not trust a roster from before someone joined).
+        None while the engine loads: then nothing restricted is shown."""
+        engine = self._engine_source()
+        if engine is None or not engine.ready:
+            return None
+        activity = turn_context.activity
+        shared: frozenset[str] = frozenset()
+        if self.roster is not None and self.roster.enabled:
+            shared = await self.roster.shared_groups(turn_context, lambda member: engine.user_context(member).groups,
+                                                     fresh=fresh)
+        sender = activity.from_property
+        return engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
+                                   conversation_type=teams.conversation_type(activity), shared_groups=shared)
+
     def _engine(self) -> SessionEngine | None:
         engine = self._engine_source()
         if engine is None or not engine.ready or not hasattr(engine, "embed"):
@@ -537,30 +571,34 @@ class ReadinessSessions:
             await send(turn_context, render.text_activity(PHRASES["none_running"]))
             return
         log.info("readiness session ended")
-        await send(turn_context, await self._digest_activity(ended, final=True))
+        await send(turn_context, await self._digest_activity(turn_context, ended, final=True))
 
     async def _summary(self, turn_context: TurnContext) -> None:
         session = await asyncio.to_thread(self.store.latest, conversation_key(turn_context.activity))
         if session is None:
             await send(turn_context, render.text_activity(PHRASES["nothing_yet"]))
             return
-        await send(turn_context, await self._digest_activity(session, final=not session.running))
+        await send(turn_context, await self._digest_activity(turn_context, session, final=not session.running))
 
-    async def _digest(self, session: Session, *, final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
+    async def _digest(self, turn_context: TurnContext, session: Session, *,
+                      final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
+        """The digest as whoever reads it here may see it: the conversation now, and the one who asked for it."""
         questions = await asyncio.to_thread(self.store.questions, session.session_id)
+        if any(q.restricted_to for q in questions):
+            questions = for_reader(questions, await self.reader(turn_context, fresh=True))
         ids = [q.answer_id for q in questions if q.answer_id]
         ratings = await asyncio.to_thread(self.feedback.ratings, ids) if self.feedback is not None and ids else {}
         return build_digest(session, questions, ratings, final=final), ratings
 
-    async def _digest_activity(self, session: Session, *, final: bool) -> Activity:
-        digest, _ = await self._digest(session, final=final)
+    async def _digest_activity(self, turn_context: TurnContext, session: Session, *, final: bool) -> Activity:
+        digest, _ = await self._digest(turn_context, session, final=final)
         return digest_activity(digest)
 
     async def _export(self, turn_context: TurnContext, session: Session, fmt: str) -> None:
         if self.exports is None or not self.public_base_url:
             await send(turn_context, render.text_activity(PHRASES["export_unavailable"]))
             return
-        digest, ratings = await self._digest(session, final=not session.running)
+        digest, ratings = await self._digest(turn_context, session, final=not session.running)
         if fmt == "csv":
             header, rows = digest_table(digest, ratings)
             name = await asyncio.to_thread(self.exports.save, header, rows, "csv")
