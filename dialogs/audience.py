@@ -45,10 +45,9 @@ def restrictions(engine: object, question: str, answer: Answer | None) -> Restri
     """The groups a question and its answer were restricted to (see the module docstring); () for anyone."""
     if answer is None:
         return ()
-    found: set[tuple[str, ...]] = set()
+    found: set[tuple[str, ...]] = set(kind_restriction(answer.kind.value))
     pipeline = (PIPELINE_GROUP,)
-    if answer.kind not in OPEN_KINDS or answer.opportunities or answer.understood.opportunities \
-            or _names_an_opportunity(engine, question):
+    if answer.opportunities or answer.understood.opportunities or _names_an_opportunity(engine, question):
         found.add(pipeline)
     catalog = getattr(engine, "catalog", None)
     for fact in answer.facts:
@@ -61,6 +60,11 @@ def restrictions(engine: object, question: str, answer: Answer | None) -> Restri
         elif citation.path.startswith(PIPELINE_FOLDERS):
             found.add(pipeline)
     return tuple(sorted(found))
+
+
+def kind_restriction(kind: str) -> Restriction:
+    """What an answer kind alone restricts to: the pipeline's group for every kind but the open ones."""
+    return () if kind in OPEN_KINDS or not kind else ((PIPELINE_GROUP,),)
 
 
 def may_read(reader: UserContext | None, restricted_to: Iterable[Iterable[str]]) -> bool:
