@@ -59,7 +59,7 @@ log = logging.getLogger(__name__)
 
 # the digest lives in dialogs/session_digest.py; these names stay importable from here
 __all__ = ["CSV_HEADER", "SESSION_KEY", "ReadinessSessions", "_q", "build_digest", "digest_activity", "digest_markdown",
-           "digest_table", "parse_command"]
+           "digest_table", "for_reader", "parse_command"]
 
 EngineSource = Callable[[], AnswerEngine | None]
 HOSTS = frozenset({"ecm", "admins"})
