@@ -47,7 +47,8 @@ def restrictions(engine: object, question: str, answer: Answer | None) -> Restri
         return ()
     found: set[tuple[str, ...]] = set(kind_restriction(answer.kind.value))
     pipeline = (PIPELINE_GROUP,)
-    if answer.opportunities or answer.understood.opportunities or _names_an_opportunity(engine, question):
+    if pipeline not in found and (answer.opportunities or answer.understood.opportunities
+                                  or _names_an_opportunity(engine, question)):
         found.add(pipeline)
     catalog = getattr(engine, "catalog", None)
     for fact in answer.facts:
