@@ -30,7 +30,7 @@ from botbuilder.dialogs import (
 from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
 from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
 
-from dialogs import render, teams
+from dialogs import audience, render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.roster import RosterCheck
 from retrieval.answers import Answer, AnswerKind, Understood
@@ -180,12 +180,16 @@ class QuestionDialog(CancelAndHelpDialog):
             answer = await self._written(turn_context, question, answer, user, previous)
         answer_id = None
         if self._feedback is not None:
+            # what the question and answer were restricted to: the knowledge-gaps log shows it to no one else
+            restricted = await asyncio.to_thread(audience.restrictions, engine, _as_asked(question, answer.understood),
+                                                 answer)
             answer_id = await asyncio.to_thread(
                 self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
                 user_id=user.aad_object_id or "", question=_as_asked(question, answer.understood), kind=answer.kind.value,
                 title=answer.title,
                 outcome=answer_outcome(answer), topic=answer.understood.describe(),
-                unknown_terms=answer.understood.unknown_terms)
+                unknown_terms=answer.understood.unknown_terms,
+                restricted_to=restricted)
         # attach and export buttons only for channel managers in a 1:1 chat, the only place their handlers act
         # (a room of channel managers may read the pipeline, but a press there is refused: no dead buttons)
         manage = self._channel_manager_buttons and user.sees_pipeline and user.private_chat

@@ -23,7 +23,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dialogs import audience
+from dialogs.audience import Restriction
 from retrieval.answers import Answer, AnswerKind
+from retrieval.engine import UserContext
 from storage import DatabaseTarget
 from storage.feedback import FeedbackTable
 
@@ -132,6 +135,7 @@ class KnowledgeGap:
     first_asked: float                     # epoch seconds
     last_asked: float
     conversation_types: tuple[str, ...]    # personal | groupChat | channel, sorted
+    restricted_to: tuple[str, ...] = ()    # the groups its askings were restricted to (dialogs/audience.py), sorted
 
 
 class FeedbackStore:
@@ -144,8 +148,9 @@ class FeedbackStore:
 
     def record_answer(self, *, question_id: str, conversation_type: str, user_id: str, question: str,
                       kind: str, title: str, outcome: str = "answered", topic: str = "",
-                      unknown_terms: tuple[str, ...] = ()) -> str:
-        """Store one answer given; `outcome` is `answer_outcome(answer)`, `topic` the linked labels."""
+                      unknown_terms: tuple[str, ...] = (), restricted_to: Restriction = ()) -> str:
+        """Store one answer given; `outcome` is `answer_outcome(answer)`, `topic` the linked labels,
+        `restricted_to` the groups the question and its answer were restricted to (audience.restrictions)."""
         if outcome not in OUTCOMES:
             raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
         answer_id = uuid.uuid4().hex
@@ -153,7 +158,7 @@ class FeedbackStore:
         self._table.insert_answer(answer_id=answer_id, question_id=question_id, conversation_type=conversation_type,
                                   user_id=user_id, question=question[:2000], kind=kind, title=title[:300],
                                   created_at=time.time(), outcome=outcome, topic=topic[:MAX_TOPIC_CHARS],
-                                  unknown_terms=terms)
+                                  unknown_terms=terms, restricted_to=audience.dump(restricted_to))
         return answer_id
 
     def record_delivery(self, answer_id: str, conversation_id: str) -> None:
@@ -185,12 +190,18 @@ class FeedbackStore:
             out[answer_id][rating] = count
         return out
 
-    def knowledge_gaps(self, *, since: float | None = None, limit: int | None = None) -> list[KnowledgeGap]:
+    def knowledge_gaps(self, *, since: float | None = None, limit: int | None = None,
+                       reader: UserContext | None = None, everything: bool = False) -> list[KnowledgeGap]:
         """Questions asked since `since` (epoch seconds) that found nothing, were answered weakly, or that
-        someone currently rates not helpful, grouped by normalised wording: most asked first, then latest."""
+        someone currently rates not helpful, grouped by normalised wording: most asked first, then latest.
+
+        Only the askings `reader` may see (their question and answer were restricted to groups the reader is
+        in, or to none); `everything=True` is the server operator's view, unrestricted."""
         rows = self._table.gap_rows(since)
         groups: dict[str, list[tuple[Any, ...]]] = {}
         for row in rows:
+            if not everything and not audience.may_read(reader, asking_restriction(str(row[2] or ""), row[9])):
+                continue                   # the reader may not see this asking: not even its words
             key = normalise_question(str(row[0] or ""))
             if key:
                 groups.setdefault(key, []).append(row)
@@ -199,11 +210,22 @@ class FeedbackStore:
         return gaps[:limit] if limit is not None else gaps
 
 
+def asking_restriction(kind: str, stored: object) -> Restriction:
+    """What an asking was restricted to: as recorded, and never less than its answer kind says (a pipeline
+    answer or refusal is about the pipeline even in rows recorded before restrictions were)."""
+    recorded = audience.load(stored)
+    floor = audience.kind_restriction(kind)
+    return tuple(sorted(set(recorded) | set(floor)))
+
+
 def _gap(asked: list[tuple[Any, ...]]) -> KnowledgeGap:
     """One group's rows (oldest first) as a KnowledgeGap."""
     reasons: set[str] = set()
     terms: dict[str, str] = {}             # "narnia" and "Narnia" are one term: its first spelling is kept
-    for _, _, _, outcome, _, unknown, _, _, rated_down in asked:
+    restricted: set[str] = set()
+    for _, _, kind, outcome, _, unknown, _, _, rated_down, stored in asked:
+        for groups in asking_restriction(str(kind or ""), stored):
+            restricted.update(groups)
         if outcome in GAP_OUTCOMES:
             reasons.add(str(outcome))
         if rated_down:
@@ -217,7 +239,8 @@ def _gap(asked: list[tuple[Any, ...]]) -> KnowledgeGap:
         askers=len({str(row[1] or "") for row in asked}), reasons=tuple(sorted(reasons)),
         kinds=tuple(sorted({str(row[2]) for row in asked if row[2]})), topic=topics[-1] if topics else "",
         unknown_terms=tuple(terms[key] for key in sorted(terms)), first_asked=min(times), last_asked=max(times),
-        conversation_types=tuple(sorted({str(row[7]) for row in asked if row[7]})))
+        conversation_types=tuple(sorted({str(row[7]) for row in asked if row[7]})),
+        restricted_to=tuple(sorted(restricted)))
 
 
 def _terms(stored: object) -> list[str]:
@@ -230,7 +253,7 @@ def _terms(stored: object) -> list[str]:
 
 # --------------------------------------------------------------------------- exports
 GAPS_HEADER = ["question", "times_asked", "askers", "reasons", "answer_kinds", "topic", "unknown_terms",
-               "first_asked_utc", "last_asked_utc", "conversation_types"]
+               "first_asked_utc", "last_asked_utc", "conversation_types", "restricted_to"]
 
 
 def iso_utc(epoch: float) -> str:
@@ -241,7 +264,8 @@ def gaps_table(gaps: Sequence[KnowledgeGap]) -> tuple[list[str], list[list[objec
     """Header and rows for the CSV / XLSX export (times in ISO 8601, UTC)."""
     rows: list[list[object]] = [
         [g.question, g.times_asked, g.askers, "; ".join(g.reasons), "; ".join(g.kinds), g.topic,
-         "; ".join(g.unknown_terms), iso_utc(g.first_asked), iso_utc(g.last_asked), "; ".join(g.conversation_types)]
+         "; ".join(g.unknown_terms), iso_utc(g.first_asked), iso_utc(g.last_asked), "; ".join(g.conversation_types),
+         "; ".join(g.restricted_to)]
         for g in gaps]
     return list(GAPS_HEADER), rows
 
@@ -254,11 +278,12 @@ def gaps_markdown(gaps: Sequence[KnowledgeGap], *, title: str = "Knowledge gaps"
     lines += [f"{len(gaps)} question{'s' if len(gaps) != 1 else ''} that found no match, were answered with low "
               "confidence, or were rated not helpful; most asked first.", "",
               "| Question | Asked | Askers | Reasons | Answer kinds | Topic | Unknown terms | First asked (UTC) "
-              "| Last asked (UTC) | Where |",
-              "|---|---:|---:|---|---|---|---|---|---|---|"]
+              "| Last asked (UTC) | Where | Restricted to |",
+              "|---|---:|---:|---|---|---|---|---|---|---|---|"]
     for g in gaps:
         cells = [escape_markdown(g.question), str(g.times_asked), str(g.askers), ", ".join(g.reasons),
                  ", ".join(g.kinds), escape_markdown(g.topic), escape_markdown(", ".join(g.unknown_terms)),
-                 iso_utc(g.first_asked), iso_utc(g.last_asked), ", ".join(g.conversation_types)]
+                 iso_utc(g.first_asked), iso_utc(g.last_asked), ", ".join(g.conversation_types),
+                 ", ".join(g.restricted_to)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

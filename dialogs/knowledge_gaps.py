@@ -6,7 +6,10 @@
 A gap is a question that found no match, was answered with low confidence, or that someone rates not
 helpful (dialogs/feedback.py keeps them, from every conversation). So the log holds what people typed in
 channels and group chats too: only members of "admins", and only in a 1:1 chat, may list or export it;
-anyone else gets a refusal that repeats nothing from it. Who asks is what the engine's access list says
+anyone else gets a refusal that repeats nothing from it. An admin sees only the askings they may see
+themselves: a question about the pipeline ("What is the status of OPP-… for <account>?"), or one answered
+from a confidential document or a partner's confidential notes, is left out for an admin outside those
+groups (dialogs/audience.py), in the card and in every export. Who asks is what the engine's access list says
 about the sender's aadObjectId, never what was typed, and it is checked again on every export button,
 because a card submit can be forged.
 
@@ -222,9 +225,9 @@ class KnowledgeGapActions:
         if not await self._allowed(turn_context, user):
             return True
         if command.name == "list":
-            await self._list(turn_context)
+            await self._list(turn_context, user)
         else:
-            await self._export(turn_context, command.fmt)
+            await self._export(turn_context, command.fmt, user)
         return True
 
     async def on_submit(self, turn_context: TurnContext) -> bool:
@@ -234,7 +237,7 @@ class KnowledgeGapActions:
             return False
         user = await self._sender(turn_context)
         if user is not None and await self._allowed(turn_context, user):
-            await self._export(turn_context, fmt)
+            await self._export(turn_context, fmt, user)
         return True
 
     # ------------------------------------------------------------------ who asks
@@ -259,16 +262,16 @@ class KnowledgeGapActions:
         return False
 
     # ------------------------------------------------------------------ actions
-    async def _list(self, turn_context: TurnContext) -> None:
-        gaps = await asyncio.to_thread(self.feedback.knowledge_gaps)
+    async def _list(self, turn_context: TurnContext, user: UserContext) -> None:
+        gaps = await asyncio.to_thread(self.feedback.knowledge_gaps, reader=user)
         log.info("knowledge gaps listed: %d", len(gaps))
         if not gaps:
             await send(turn_context, render.text_activity(EMPTY))
             return
         await send(turn_context, gaps_activity(gaps, brief=turn_context.activity.channel_id == "msteams"))
 
-    async def _export(self, turn_context: TurnContext, fmt: str) -> None:
-        gaps = await asyncio.to_thread(self.feedback.knowledge_gaps)
+    async def _export(self, turn_context: TurnContext, fmt: str, user: UserContext) -> None:
+        gaps = await asyncio.to_thread(self.feedback.knowledge_gaps, reader=user)
         if not gaps:
             await send(turn_context, render.text_activity(EMPTY))
             return

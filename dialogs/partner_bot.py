@@ -64,6 +64,8 @@ class PartnerBot(ActivityHandler):
         self.card_verbs = card_verbs.CardVerbs(feedback=self._record_feedback, actions=actions)
         self.partner_search = PartnerSearch(engine_source)
         self.sessions = sessions
+        if sessions is not None and sessions.roster is None:
+            sessions.roster = roster        # the digest is checked against who is in the conversation now
         self.knowledge_gaps = knowledge_gaps
         self._dialog_state = self.private_state.create_property("DialogState")
         self.quiz = QuizFlow(engine_source, self.private_state.create_property("QuizState"))

@@ -43,21 +43,24 @@ class RosterCheck:
     def enabled(self) -> bool:
         return self.mode == "roster"
 
-    async def shared_groups(self, turn_context: TurnContext, groups_of: Callable[[str], frozenset[str]]) -> frozenset[str]:
+    async def shared_groups(self, turn_context: TurnContext, groups_of: Callable[[str], frozenset[str]], *,
+                            fresh: bool = False) -> frozenset[str]:
+        """`fresh`: ask Teams now rather than trust a cached roster (for what replays earlier answers, which a
+        member who joined a minute ago must not see)."""
         activity = turn_context.activity
         if not self.enabled or teams.conversation_type(activity) == teams.PERSONAL:
             return frozenset()
-        ids = await self._roster(turn_context)
+        ids = await self._roster(turn_context, fresh=fresh)
         if not ids:
             return frozenset()
         return _intersection(groups_of(member) for member in ids)
 
-    async def _roster(self, turn_context: TurnContext) -> tuple[str, ...] | None:
+    async def _roster(self, turn_context: TurnContext, *, fresh: bool = False) -> tuple[str, ...] | None:
         conversation = turn_context.activity.conversation
         key = (conversation.id or "").split(";", 1)[0] if conversation else ""   # a channel, not one of its threads
         now = self._clock()
         cached = self._cache.get(key)
-        if cached is not None and now - cached[0] < self._ttl:
+        if cached is not None and now - cached[0] < self._ttl and not fresh:
             return cached[1]
         try:
             ids: tuple[str, ...] | None = tuple(await self._members(turn_context))

@@ -6,9 +6,10 @@ session runs per key (a partial unique index enforces it, so two managers typing
 cannot open two). For each question: who asked, the text as typed, the answer's kind, title and
 outcome, the sources it cited (title, path, locator), the feedback id, and for a repeated question
 the id of the first asking. The question's MiniLM vector and linked facts are kept so duplicates
-are found after a restart. No record text from the knowledge folder is stored: sessions run in
-channels and group chats, where answers never carry confidential records, and only titles and paths
-of the cited sources are kept, never passages.
+are found after a restart. No passages or record text from the knowledge folder are stored, only
+titles and paths of the cited sources. With CONFIDENTIAL_IN_GROUPS=roster a room of channel managers
+may get confidential answers, so each question also keeps the groups it was restricted to
+(dialogs/audience.py): the digest checks them against whoever reads it later.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from dialogs import audience
+from dialogs.audience import Restriction
 from retrieval.clustering import Signature
 from storage import Conflict, DatabaseTarget
 from storage.sessions import SessionTable
@@ -71,6 +74,10 @@ class SessionQuestion:
     topic: str
     duplicate_of: int | None
     signature: Signature
+    # the groups the question and its answer were restricted to when answered (dialogs/audience.py): the
+    # digest and its exports show them only to an audience that may see them
+    restricted_to: Restriction = ()
+    hidden: bool = False      # shown as "(answer restricted)": this reader may not see it
 
 
 class SessionAlreadyRunning(Exception):
@@ -127,19 +134,20 @@ class SessionStore:
     def add_question(self, *, session_id: str, activity_id: str, thread_id: str, asker_id: str, asker_name: str,
                      question: str, answer_id: str, kind: str, title: str, outcome: str,
                      sources: tuple[Source, ...], topic: str, duplicate_of: int | None, signature: Signature,
-                     now: float | None = None) -> int:
+                     now: float | None = None, restricted_to: Restriction = ()) -> int:
         vector = array.array("f", signature.vector).tobytes() if signature.vector else None
         return self._table.insert_question(
             (session_id, activity_id, thread_id, asker_id, asker_name, question[:MAX_QUESTION_CHARS],
              time.time() if now is None else now, answer_id, kind, title[:300], outcome,
              json.dumps([[s.title, s.path, s.locator] for s in sources]), topic[:200], duplicate_of,
-             signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()})))
+             signature.text, vector, json.dumps({k: list(v) for k, v in signature.facts.items()}),
+             audience.dump(restricted_to)))
 
     def questions(self, session_id: str) -> list[SessionQuestion]:
         out = []
         for row in self._table.questions(session_id):
             (qid, session, activity_id, thread, asker_id, asker_name, question, asked_at, answer_id, kind, title,
-             outcome, sources, topic, duplicate_of, normalised, vector, facts) = row
+             outcome, sources, topic, duplicate_of, normalised, vector, facts, restricted_to) = row
             values = array.array("f")
             if vector:
                 values.frombytes(vector)
@@ -149,5 +157,6 @@ class SessionStore:
             signature = Signature(normalised, tuple(values), {k: tuple(v) for k, v in json.loads(facts).items()}, kind,
                                   answered)
             out.append(SessionQuestion(qid, session, activity_id, thread, asker_id, asker_name, question, asked_at,
-                                       answer_id, kind, title, outcome, cited, topic, duplicate_of, signature))
+                                       answer_id, kind, title, outcome, cited, topic, duplicate_of, signature,
+                                       audience.load(restricted_to)))
         return out

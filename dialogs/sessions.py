@@ -13,43 +13,58 @@ button gets the full answer.
 
 The digest: questions and askers, the top question clusters, what was answered with which sources,
 and what needs follow-up (no match, low confidence, a thumbs down), exported as Markdown and CSV
-behind short-lived links. Everything is stored in SQLite (dialogs/session_store.py).
+behind short-lived links (built in dialogs/session_digest.py). Everything is stored in SQLite
+(dialogs/session_store.py). The digest and its exports show a question answered from confidential
+records only when the conversation, as it is when the digest is asked for, and the reader may see them.
 """
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import render, teams
+from dialogs import audience, render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.markup import inert
+from dialogs.roster import RosterCheck
+from dialogs.session_digest import (
+    CSV_HEADER,
+    FOLLOW_UP_OUTCOMES,
+    SESSION_KEY,
+    Digest,
+    _q,
+    _when,
+    build_digest,
+    digest_activity,
+    digest_markdown,
+    digest_table,
+    for_reader,
+    sources_text,
+)
 from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore, Source
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.clustering import Signature, cluster, first_duplicate, signature
+from retrieval.clustering import Signature, first_duplicate, signature
 from retrieval.engine import AnswerEngine, UserContext
 
 log = logging.getLogger(__name__)
 
+# the digest lives in dialogs/session_digest.py; these names stay importable from here
+__all__ = ["CSV_HEADER", "SESSION_KEY", "ReadinessSessions", "_q", "build_digest", "digest_activity", "digest_markdown",
+           "digest_table", "for_reader", "parse_command"]
+
 EngineSource = Callable[[], AnswerEngine | None]
 HOSTS = frozenset({"ecm", "admins"})
-SESSION_KEY = "partnerAtlasSession"
 ANSWER_ANYWAY_KEY = "answerAnyway"
 MAX_SOURCES_PER_QUESTION = 5
-DIGEST_TOP_CLUSTERS = 5
-DIGEST_CARD_ITEMS = 8
-FOLLOW_UP_OUTCOMES = {"no_match": "no match", "low_confidence": "low confidence", "failed": "error"}
 DEFAULT_TOPIC = "Readiness Q&A"
 
 _QUOTES = "\"'“”‘’«»"
@@ -133,14 +148,6 @@ def parse_command(text: str) -> tuple[str, str] | None:
     return None
 
 
-def _when(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%H:%M UTC")
-
-
-def _day_time(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def answer_sources(answer: Answer) -> tuple[Source, ...]:
     """The first few distinct sources an answer cited: titles, paths and locators, never passages."""
     out: list[Source] = []
@@ -172,212 +179,14 @@ def answer_topic(answer: Answer) -> str:
     return ""
 
 
-# --------------------------------------------------------------------------- the digest
-@dataclass(frozen=True)
-class Cluster:
-    questions: tuple[SessionQuestion, ...]
-    askers: tuple[str, ...]
-    answered_by: SessionQuestion | None      # the asking whose answer the others were pointed to
-    follow_up: tuple[str, ...]               # why it needs follow-up: "no match", "low confidence", "1 👎"
-    up: int
-    down: int
-
-    @property
-    def first(self) -> SessionQuestion:
-        return self.questions[0]
-
-
-@dataclass(frozen=True)
-class Digest:
-    session: Session
-    questions: int
-    askers: int
-    duplicates_pointed: int
-    clusters: tuple[Cluster, ...]            # in order asked
-    final: bool
-
-    @property
-    def top(self) -> list[Cluster]:
-        ranked = sorted(self.clusters, key=lambda c: (-len(c.questions), -len(c.askers), c.first.id))
-        return [c for c in ranked if len(c.questions) > 1][:DIGEST_TOP_CLUSTERS]
-
-    @property
-    def answered(self) -> list[Cluster]:
-        return [c for c in self.clusters if not c.follow_up]
-
-    @property
-    def needs_follow_up(self) -> list[Cluster]:
-        return [c for c in self.clusters if c.follow_up]
-
-
-def build_digest(session: Session, questions: list[SessionQuestion],
-                 ratings: dict[str, dict[str, int]], *, final: bool) -> Digest:
-    groups = cluster([q.signature for q in questions])
-    clusters = []
-    for members in groups:
-        asked = tuple(questions[i] for i in members)
-        answered = [q for q in asked if q.answer_id or q.kind]
-        answered_by = next((q for q in answered if q.duplicate_of is None), answered[0] if answered else None)
-        up = sum(ratings.get(q.answer_id, {}).get("up", 0) for q in asked if q.answer_id)
-        down = sum(ratings.get(q.answer_id, {}).get("down", 0) for q in asked if q.answer_id)
-        reasons = list(dict.fromkeys(FOLLOW_UP_OUTCOMES[q.outcome] for q in asked if q.outcome in FOLLOW_UP_OUTCOMES))
-        if down:
-            reasons.append(f"{down} 👎")
-        askers = tuple(dict.fromkeys(q.asker_name or q.asker_id or "someone" for q in asked))
-        clusters.append(Cluster(asked, askers, answered_by, tuple(reasons), up, down))
-    return Digest(session, len(questions), len({q.asker_id or q.asker_name for q in questions}),
-                  sum(q.duplicate_of is not None for q in questions), tuple(clusters), final)
-
-
-def sources_text(sources: tuple[Source, ...]) -> str:
-    """Sources grouped by document: "FY27 map — maps/fy27.csv (row 2, row 70); ECIF guide — programs/ecif.md"."""
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for source in sources:
-        locators = grouped.setdefault((source.title, source.path), [])
-        if source.locator and source.locator not in locators:
-            locators.append(source.locator)
-    return "; ".join(Source(title, path, ", ".join(locators)).label() for (title, path), locators in grouped.items())
-
-
-def _sources_text(cluster_: Cluster) -> str:
-    return sources_text(cluster_.answered_by.sources if cluster_.answered_by else ()) or "no sources"
-
-
-def _answer_text(cluster_: Cluster) -> str:
-    q = cluster_.answered_by
-    return q.title if q and q.title else "(not answered)"
-
-
-QUESTION_CHARS_SHOWN = 300
-
-
-def _q(question: str) -> str:
-    """A question as the card and the posted digest show it (the exports keep it whole)."""
-    text = inert(" ".join(question.split()))      # what someone typed is shown to the channel, never interpreted
-    return text if len(text) <= QUESTION_CHARS_SHOWN else text[: QUESTION_CHARS_SHOWN - 1].rstrip() + "…"
-
-
-def _escape_md(text: str) -> str:
-    return re.sub(r"([|\\`*_\[\]<>])", r"\\\1", " ".join(str(text).split()))
-
-
-def _header_lines(digest: Digest) -> list[str]:
-    s = digest.session
-    period = f"{_day_time(s.started_at)} – {_when(s.ended_at)}" if s.ended_at else f"since {_day_time(s.started_at)}"
-    state = "ended" if s.ended_at else "running"
-    return [f"Started by {s.started_by_name or 'a channel manager'}, {period} ({state}).",
-            f"{digest.questions} question{'s' if digest.questions != 1 else ''} from {digest.askers} "
-            f"asker{'s' if digest.askers != 1 else ''}; {len(digest.clusters)} distinct, {digest.duplicates_pointed} "
-            f"pointed to an earlier answer; {len(digest.answered)} answered, {len(digest.needs_follow_up)} to follow up."]
-
-
-def digest_markdown(digest: Digest, *, limit: int | None = None) -> str:
-    title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {digest.session.topic}"
-    show: Callable[[str], str] = _q if limit else str
-    lines = [f"# {_escape_md(title)}", "", *_header_lines(digest), ""]
-    if not digest.questions:
-        return "\n".join([*lines, "No questions were asked."]) + "\n"
-    if digest.top:
-        lines += ["## Top question clusters", ""]
-        lines += [f"{n}. ×{len(c.questions)} “{_escape_md(show(c.first.question))}” — asked by {_escape_md(', '.join(c.askers))}"
-                  for n, c in enumerate(digest.top, 1)]
-        lines.append("")
-    follow = digest.needs_follow_up
-    lines += ["## To follow up (no match, low confidence, thumbs down)", ""]
-    shown = follow[:limit] if limit else follow
-    lines += [f"- “{_escape_md(show(c.first.question))}” — {', '.join(c.follow_up)}; asked by "
-              f"{_escape_md(', '.join(c.askers))}" for c in shown] or ["- Nothing: every question was answered."]
-    if len(follow) > len(shown):
-        lines.append(f"- … and {len(follow) - len(shown)} more (in the export)")
-    answered = digest.answered
-    lines += ["", "## Answered", ""]
-    shown = answered[:limit] if limit else answered
-    for c in shown:
-        times = f" (×{len(c.questions)})" if len(c.questions) > 1 else ""
-        rating = f" · {c.up} 👍" if c.up else ""
-        lines.append(f"- “{_escape_md(show(c.first.question))}”{times} → **{_escape_md(_answer_text(c))}**{rating}  \n"
-                     f"  Sources: {_escape_md(_sources_text(c))}")
-    if not answered:
-        lines.append("- Nothing yet.")
-    if len(answered) > len(shown):
-        lines.append(f"- … and {len(answered) - len(shown)} more (in the export)")
-    return "\n".join(lines) + "\n"
-
-
-CSV_HEADER = ["asked_at_utc", "asker", "question", "cluster", "repeat_of_question", "answer_kind", "answer_title",
-              "outcome", "sources", "thumbs_up", "thumbs_down"]
-
-
-def digest_table(digest: Digest, ratings: dict[str, dict[str, int]]) -> tuple[list[str], list[list[object]]]:
-    rows: list[list[object]] = []
-    by_id = {q.id: q for c in digest.clusters for q in c.questions}
-    for number, c in enumerate(digest.clusters, 1):
-        for q in c.questions:
-            earlier = by_id.get(q.duplicate_of) if q.duplicate_of else None
-            rating = ratings.get(q.answer_id, {}) if q.answer_id else {}
-            rows.append([dt.datetime.fromtimestamp(q.asked_at, dt.UTC).isoformat(timespec="seconds"),
-                         q.asker_name or q.asker_id, q.question, number, earlier.question if earlier else "",
-                         q.kind, q.title, "repeat" if q.duplicate_of else q.outcome,
-                         sources_text(q.sources), rating.get("up", 0), rating.get("down", 0)])
-    rows.sort(key=lambda r: str(r[0]))
-    return CSV_HEADER, rows
-
-
-def digest_activity(digest: Digest) -> Activity:
-    """The digest as a card (top clusters, follow-ups, answered with sources) + export buttons; Markdown fallback."""
-    s = digest.session
-    title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {s.topic}"
-    body: list[dict[str, Any]] = [render.text_block(title, size="Large", weight="Bolder")]
-    body += [render.text_block(line, spacing="Small") for line in _header_lines(digest)]
-    body.append(render.fact_set([("Questions", str(digest.questions)), ("Askers", str(digest.askers)),
-                                 ("Distinct", str(len(digest.clusters))),
-                                 ("Repeats pointed", str(digest.duplicates_pointed)),
-                                 ("To follow up", str(len(digest.needs_follow_up)))]))
-    if digest.top:
-        body.append(render.heading("Top question clusters"))
-        body += [render.text_block(f"{n}. ×{len(c.questions)} “{_q(c.first.question)}” — {', '.join(c.askers)}",
-                                   spacing="Small") for n, c in enumerate(digest.top, 1)]
-    body.append(render.heading("To follow up"))
-    follow = digest.needs_follow_up
-    if follow:
-        body += [render.text_block(f"• “{_q(c.first.question)}” — {', '.join(c.follow_up)}", spacing="Small",
-                                   color="Attention") for c in follow[:DIGEST_CARD_ITEMS]]
-        if len(follow) > DIGEST_CARD_ITEMS:
-            body.append(render.text_block(f"… and {len(follow) - DIGEST_CARD_ITEMS} more in the export", isSubtle=True))
-    else:
-        body.append(render.text_block("Nothing: every question was answered.", spacing="Small"))
-    body.append(render.heading("Answered"))
-    answered = digest.answered
-    for c in answered[:DIGEST_CARD_ITEMS]:
-        times = f" (×{len(c.questions)})" if len(c.questions) > 1 else ""
-        body.append(render.text_block(f"• “{_q(c.first.question)}”{times} → **{_answer_text(c)}**", spacing="Small"))
-        body.append(render.text_block(f"Sources: {_sources_text(c)}", size="Small", isSubtle=True, spacing="None"))
-    if len(answered) > DIGEST_CARD_ITEMS:
-        body.append(render.text_block(f"… and {len(answered) - DIGEST_CARD_ITEMS} more in the export", isSubtle=True))
-    if not answered:
-        body.append(render.text_block("Nothing yet.", spacing="Small"))
-    actions = [{"type": "Action.Submit", "title": f"Export {label}",
-                "data": {SESSION_KEY: "export", "session": s.session_id, "fmt": fmt}}
-               for label, fmt in (("Markdown", "md"), ("CSV", "csv"))]
-    card = render.adaptive_card(body, actions)
-    text = digest_markdown(digest, limit=DIGEST_CARD_ITEMS)
-    card["fallbackText"] = text
-    activity = Activity(type=ActivityTypes.message, text=text, text_format="markdown",
-                        attachments=[render.card_attachment(card)])
-    if render.activity_size(activity) > render.MAX_ACTIVITY_BYTES:
-        # a huge session: the card keeps its head and the counts; everything else is in the exports
-        card["body"] = body[:3]
-        card["fallbackText"] = activity.text = "\n".join(_header_lines(digest))
-    return activity
-
-
 # --------------------------------------------------------------------------- the turn handlers
 class ReadinessSessions:
     def __init__(self, engine_source: EngineSource, store: SessionStore, *, feedback: FeedbackStore | None = None,
                  exports: ExportStore | None = None, public_base_url: str = "",
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, roster: RosterCheck | None = None) -> None:
         self._engine_source = engine_source
         self.store = store
+        self.roster = roster           # who is in the conversation now: what the digest may show them
         self.feedback = feedback
         self.exports = exports
         self.public_base_url = public_base_url.rstrip("/")
@@ -438,6 +247,10 @@ class ReadinessSessions:
             return False
         earlier = [q for q in await asyncio.to_thread(self.store.questions, session.session_id)
                    if q.duplicate_of is None and q.kind and q.kind != AnswerKind.CLARIFY.value]
+        if any(q.restricted_to for q in earlier):
+            # never point to an answer this conversation may no longer see (a seller joined since)
+            reader = await self.reader(turn_context)
+            earlier = [q for q in earlier if audience.may_read(reader, q.restricted_to)]
         found = first_duplicate(sig, [q.signature for q in earlier])
         if found is None:
             return False
@@ -448,7 +261,7 @@ class ReadinessSessions:
             thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
             asker_name=(sender.name or "") if sender else "", question=question, answer_id="", kind=original.kind,
             title=original.title, outcome=original.outcome, sources=original.sources, topic=original.topic,
-            duplicate_of=original.id, signature=sig, now=self._clock())
+            duplicate_of=original.id, signature=sig, now=self._clock(), restricted_to=original.restricted_to)
         log.info("session question answered by pointing to question %d", original.id)
         await send(turn_context, self._pointer(activity, original, question))
         return True
@@ -470,6 +283,7 @@ class ReadinessSessions:
         sender = activity.from_property
         recorded = answer.understood.question if answer is not None and answer.understood.follow_up else ""
         text = f"{recorded} → {question}" if recorded and recorded != question else question
+        restricted_to = await asyncio.to_thread(audience.restrictions, self._engine_source(), text, answer)
         await asyncio.to_thread(
             self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
             thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
@@ -477,9 +291,25 @@ class ReadinessSessions:
             kind=answer.kind.value if answer else "", title=answer.title if answer else "",
             outcome=answer_outcome(answer) if answer else "failed",
             sources=answer_sources(answer) if answer else (), topic=answer_topic(answer) if answer else "",
-            duplicate_of=None, signature=sig, now=self._clock())
+            duplicate_of=None, signature=sig, now=self._clock(), restricted_to=restricted_to)
 
     # ------------------------------------------------------------------ internals
+    async def reader(self, turn_context: TurnContext, *, fresh: bool = False) -> UserContext | None:
+        """Who reads a reply here: the sender, with the groups everyone in the conversation shares (from its
+        roster, asked afresh when `fresh`: a digest must not trust a roster from before someone joined).
+        None while the engine loads: then nothing restricted is shown."""
+        engine = self._engine_source()
+        if engine is None or not engine.ready:
+            return None
+        activity = turn_context.activity
+        shared: frozenset[str] = frozenset()
+        if self.roster is not None and self.roster.enabled:
+            shared = await self.roster.shared_groups(turn_context, lambda member: engine.user_context(member).groups,
+                                                     fresh=fresh)
+        sender = activity.from_property
+        return engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
+                                   conversation_type=teams.conversation_type(activity), shared_groups=shared)
+
     def _engine(self) -> SessionEngine | None:
         engine = self._engine_source()
         if engine is None or not engine.ready or not hasattr(engine, "embed"):
@@ -537,30 +367,34 @@ class ReadinessSessions:
             await send(turn_context, render.text_activity(PHRASES["none_running"]))
             return
         log.info("readiness session ended")
-        await send(turn_context, await self._digest_activity(ended, final=True))
+        await send(turn_context, await self._digest_activity(turn_context, ended, final=True))
 
     async def _summary(self, turn_context: TurnContext) -> None:
         session = await asyncio.to_thread(self.store.latest, conversation_key(turn_context.activity))
         if session is None:
             await send(turn_context, render.text_activity(PHRASES["nothing_yet"]))
             return
-        await send(turn_context, await self._digest_activity(session, final=not session.running))
+        await send(turn_context, await self._digest_activity(turn_context, session, final=not session.running))
 
-    async def _digest(self, session: Session, *, final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
+    async def _digest(self, turn_context: TurnContext, session: Session, *,
+                      final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
+        """The digest as whoever reads it here may see it: the conversation now, and the one who asked for it."""
         questions = await asyncio.to_thread(self.store.questions, session.session_id)
+        if any(q.restricted_to for q in questions):
+            questions = for_reader(questions, await self.reader(turn_context, fresh=True))
         ids = [q.answer_id for q in questions if q.answer_id]
         ratings = await asyncio.to_thread(self.feedback.ratings, ids) if self.feedback is not None and ids else {}
         return build_digest(session, questions, ratings, final=final), ratings
 
-    async def _digest_activity(self, session: Session, *, final: bool) -> Activity:
-        digest, _ = await self._digest(session, final=final)
+    async def _digest_activity(self, turn_context: TurnContext, session: Session, *, final: bool) -> Activity:
+        digest, _ = await self._digest(turn_context, session, final=final)
         return digest_activity(digest)
 
     async def _export(self, turn_context: TurnContext, session: Session, fmt: str) -> None:
         if self.exports is None or not self.public_base_url:
             await send(turn_context, render.text_activity(PHRASES["export_unavailable"]))
             return
-        digest, ratings = await self._digest(session, final=not session.running)
+        digest, ratings = await self._digest(turn_context, session, final=not session.running)
         if fmt == "csv":
             header, rows = digest_table(digest, ratings)
             name = await asyncio.to_thread(self.exports.save, header, rows, "csv")

@@ -131,7 +131,9 @@ def recognise(question: str, linked: Linked, known_ids: Collection[str], today: 
     if partners and says(text, "team_up"):
         return make("team_up")
     if linked.opportunity_ids:
-        return make("status") if context or says(text, "status") else None
+        # "what is the status of OPP-100?" asks about the opportunity; its referrals only when the question
+        # is about sharing it ("has OPP-100 been shared?", "referral status of OPP-100")
+        return make("status") if context else None
     if says(text, "unlinked") and (context or linked.countries):
         return make("unlinked")
     if says(text, "expiring") and context:

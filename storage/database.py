@@ -104,6 +104,20 @@ class Database:
 
 
 # --------------------------------------------------------------------------- SQLite
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Write-ahead logging. Switching a new file to it needs a moment of exclusive access, and SQLite does not
+    always wait for that with the busy timeout: processes opening a new file together retry briefly."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            db.execute("pragma journal_mode=wal")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class SqliteDatabase(Database):
     dialect = "sqlite"
 
@@ -116,7 +130,7 @@ class SqliteDatabase(Database):
         # autocommit mode: transactions are begun and ended here, explicitly
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
                                    timeout=SQLITE_BUSY_SECONDS)
-        self._db.execute("pragma journal_mode=wal")
+        _set_wal(self._db)
         self._db.execute("pragma synchronous=normal")
         self._db.execute("pragma foreign_keys=off")
 

@@ -12,12 +12,13 @@ _CHUNK = 500                       # ids per `in (…)`: well under either engin
 
 class FeedbackTable(Table):
     def insert_answer(self, *, answer_id: str, question_id: str, conversation_type: str, user_id: str, question: str,
-                      kind: str, title: str, created_at: float, outcome: str, topic: str, unknown_terms: str) -> None:
+                      kind: str, title: str, created_at: float, outcome: str, topic: str, unknown_terms: str,
+                      restricted_to: str = "[]") -> None:
         self.db.write(lambda tx: tx.execute(
             "insert into answers (answer_id, question_id, conversation_type, user_id, question, kind, title, "
-            "created_at, outcome, topic, unknown_terms) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, outcome, topic, unknown_terms, restricted_to) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (answer_id, question_id, conversation_type, user_id, question, kind, title, created_at, outcome, topic,
-             unknown_terms)))
+             unknown_terms, restricted_to)))
 
     def record_delivery(self, *, answer_id: str, conversation_id: str, created_at: float) -> None:
         """Note that the answer's card (and its rating buttons) was delivered into this conversation."""
@@ -71,10 +72,11 @@ class FeedbackTable(Table):
 
     def gap_rows(self, since: float | None) -> list[tuple[Any, ...]]:
         """Answers that were gaps (no match, low confidence, or currently rated down), oldest first:
-        (question, user_id, kind, outcome, topic, unknown_terms, created_at, conversation_type, rated_down)."""
+        (question, user_id, kind, outcome, topic, unknown_terms, created_at, conversation_type, rated_down,
+        restricted_to)."""
         query = ("select a.question, a.user_id, a.kind, a.outcome, a.topic, a.unknown_terms, a.created_at, "
                  "a.conversation_type, exists (select 1 from feedback f where f.answer_id = a.answer_id "
-                 "and f.rating = 'down') as rated_down from answers a "
+                 "and f.rating = 'down') as rated_down, a.restricted_to from answers a "
                  "where (a.outcome in ('no_match', 'low_confidence') or exists (select 1 from feedback f "
                  "where f.answer_id = a.answer_id and f.rating = 'down'))")
         params: list[object] = []

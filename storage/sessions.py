@@ -8,7 +8,7 @@ from storage.table import Table
 SESSION_COLUMNS = ("session_id, conversation_key, conversation_type, topic, started_by_id, started_by_name, "
                    "started_at, ended_at, ended_by_name")
 QUESTION_COLUMNS = ("session_id, activity_id, thread_id, asker_id, asker_name, question, asked_at, answer_id, kind, "
-                    "title, outcome, sources, topic, duplicate_of, normalised, vector, facts")
+                    "title, outcome, sources, topic, duplicate_of, normalised, vector, facts, restricted_to")
 _WHERE = {
     "running": "where conversation_key = ? and ended_at is null",
     "latest": "where conversation_key = ? order by ended_at is null desc, started_at desc limit 1",

@@ -12,14 +12,16 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot
@@ -284,3 +286,106 @@ async def test_quiz_me_in_a_channel_thread_with_buttons(client: TestClient) -> N
     # a stale button (the quiz is over) is refused, not scored again
     stale = await say(client, channel_payload(ANNA, None, thread=start["id"], value=buttons[0]))
     assert "That quiz is over" in stale[0]["text"]
+
+
+# --------------------------------------------------------------------------- who reads the digest later
+SECOND_ECM = Person("Second Channel Manager", "00000000-0000-0000-0000-00000000e002")     # in "ecm" too
+CONFIDENTIAL_DOC = "What do the FY27 partner business review notes say about partners on a delivery improvement plan?"
+OPPORTUNITY = "What is the status of OPP-20001 for WoodFoods?"
+PUBLIC = "What is ECIF?"
+RESTRICTED_MARKS = ("fy27-partner-review-notes", "FY27 partner business review notes", "OPP-20001", "WoodFoods",
+                    "Pioneerstack", "delivery improvement plan", "pipeline_export.csv")
+
+
+@dataclass
+class Room:
+    """The Bot Connector's member list for the channel (GET /v3/conversations/{id}/members), as Teams answers."""
+
+    url: str = ""
+    members: list[Person] = field(default_factory=list)
+
+
+@pytest.fixture
+async def room() -> AsyncIterator[Room]:
+    stub = Room()
+
+    async def members(_: web.Request) -> web.Response:
+        return web.json_response([{"id": f"29:{p.aad}", "name": p.name, "aadObjectId": p.aad} for p in stub.members])
+
+    app = web.Application()
+    app.router.add_get("/v3/conversations/{conversation}/members", members)
+    app.router.add_get("/v3/conversations/{conversation}/pagedmembers", members)
+    async with TestServer(app) as server:
+        stub.url = str(server.make_url("")).rstrip("/")
+        yield stub
+
+
+@pytest.fixture
+async def roster_client(engine: KnowledgeEngine, tmp_path: Path) -> AsyncIterator[TestClient]:
+    slot = bot.EngineSlot()
+    slot.set_ready(engine)
+    app = bot.create_app(make_settings(data_dir=tmp_path, confidential_in_groups="roster"), slot)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
+
+
+def in_room(room: Room, person: Person, text: str | None, **kwargs: Any) -> dict[str, Any]:
+    return {**channel_payload(person, text, **kwargs), "serviceUrl": room.url}
+
+
+async def test_a_digest_replays_confidential_answers_only_to_a_room_that_may_see_them(
+        roster_client: TestClient, room: Room) -> None:
+    """CONFIDENTIAL_IN_GROUPS=roster: two channel managers alone in the channel get a confidential document
+    and an opportunity; a seller joins, and the summary, the repeat pointer, the exports and the final digest
+    show those askings as restricted; once the seller has left, the channel managers see them again."""
+    client = roster_client
+    room.members = [HOST, SECOND_ECM]
+    started = await say(client, in_room(room, HOST, 'start readiness session "Partner reviews"'))
+    assert "Readiness session started" in started[0]["text"]
+    replies = {}
+    for question in (CONFIDENTIAL_DOC, OPPORTUNITY, PUBLIC):
+        [replies[question]] = await say(client, in_room(room, HOST, question))
+    # the room may see them: the answers were given (the control for what follows)
+    assert "fy27-partner-review-notes" in json.dumps(replies[CONFIDENTIAL_DOC])
+    assert "OPP-20001" in json.dumps(replies[OPPORTUNITY])
+    so_far = json.dumps(await say(client, in_room(room, SECOND_ECM, "session summary")))
+    assert "FY27 partner business review notes" in so_far and "OPP-20001" in so_far
+
+    room.members.append(ANNA)                      # a seller joins the channel
+    summary = await say(client, in_room(room, ANNA, "session summary"))
+    shown = json.dumps(summary)
+    assert not [m for m in RESTRICTED_MARKS if m in shown], [m for m in RESTRICTED_MARKS if m in shown]
+    assert shown.count("(answer restricted)") >= 2 and "programs/ecif" in shown
+    assert "3 questions from 1 asker" in summary[0]["text"]          # the counts stay: nothing is lost
+    card = card_of(summary[0])
+    for fmt in ("Export CSV", "Export Markdown"):
+        exported = (await _download_in(client, room, ANNA, submit_data(card, fmt))).decode("utf-8-sig")
+        assert not [m for m in RESTRICTED_MARKS if m in exported], (fmt, exported)
+        assert "programs/ecif" in exported and "(question restricted)" in exported
+    table = list(csv.DictReader(io.StringIO(
+        (await _download_in(client, room, HOST, submit_data(card, "Export CSV"))).decode("utf-8-sig"))))
+    assert [r["question"] for r in table] == ["(question restricted)", "(question restricted)", PUBLIC]
+
+    # the seller asks the confidential question again: answered for them, never pointed to the earlier answer
+    [again] = await say(client, in_room(room, ANNA, CONFIDENTIAL_DOC))
+    assert "Asked before" not in again["text"] and "fy27-partner-review-notes" not in json.dumps(again)
+    # a channel manager asking the public one again is still pointed to it
+    [repeat] = await say(client, in_room(room, SECOND_ECM, PUBLIC))
+    assert repeat["text"].startswith("🔁 Asked before in this session")
+
+    ended = json.dumps(await say(client, in_room(room, HOST, "end session")))     # the seller is still there
+    assert "Readiness session digest: Partner reviews" in ended
+    assert not [m for m in RESTRICTED_MARKS if m in ended]
+
+    room.members.remove(ANNA)                      # checked when read, not when asked: the room may see it again
+    after = json.dumps(await say(client, in_room(room, HOST, "session summary")))
+    assert "FY27 partner business review notes" in after and "OPP-20001" in after
+
+
+async def _download_in(client: TestClient, room: Room, person: Person, data: dict[str, Any]) -> bytes:
+    reply = await say(client, in_room(room, person, None, value=data))
+    url = re.search(r"\((http://[^)]+/exports/[^)]+)\)", reply[0]["text"])
+    assert url, reply[0]["text"]
+    response = await client.get("/exports/" + url.group(1).rsplit("/exports/", 1)[1])
+    assert response.status == 200
+    return await response.read()

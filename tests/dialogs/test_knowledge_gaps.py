@@ -90,10 +90,10 @@ def test_every_kind_has_an_outcome_the_store_accepts(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the store
 def record(store: FeedbackStore, question: str, *, user: str = "u1", outcome: str = "answered",
            kind: str = "coverage", conversation: str = "personal", topic: str = "",
-           unknown: tuple[str, ...] = ()) -> str:
+           unknown: tuple[str, ...] = (), restricted_to: tuple[tuple[str, ...], ...] = ()) -> str:
     return store.record_answer(question_id=uuid.uuid4().hex, conversation_type=conversation, user_id=user,
                                question=question, kind=kind, title="Some title", outcome=outcome, topic=topic,
-                               unknown_terms=unknown)
+                               unknown_terms=unknown, restricted_to=restricted_to)
 
 
 def set_asked_at(path: Path, answer_id: str, epoch: float) -> None:
@@ -228,12 +228,14 @@ def gap(question: str = "Who covers Narnia?", **changes: Any) -> KnowledgeGap:
 
 
 def test_the_table_export_has_every_field_with_utc_times() -> None:
-    header, rows = gaps_table([gap(), gap("=HYPERLINK(\"http://evil\"), and, \"quotes\"", times_asked=1)])
+    header, rows = gaps_table([gap(), gap("=HYPERLINK(\"http://evil\"), and, \"quotes\"", times_asked=1,
+                                          restricted_to=("ecm",))])
     assert header == ["question", "times_asked", "askers", "reasons", "answer_kinds", "topic", "unknown_terms",
-                      "first_asked_utc", "last_asked_utc", "conversation_types"]
+                      "first_asked_utc", "last_asked_utc", "conversation_types", "restricted_to"]
     assert rows[0] == ["Who covers Narnia?", 3, 2, "no_match; thumbs_down", "coverage; no_match",
                        "Azure Kubernetes Service · Germany", "Narnia", "1970-01-01T00:00:00+00:00",
-                       "2025-11-22T02:04:56+00:00", "channel; personal"]
+                       "2025-11-22T02:04:56+00:00", "channel; personal", ""]
+    assert rows[1][-1] == "ecm"
     parsed = list(csv.reader(io.StringIO(csv_bytes(header, rows).decode("utf-8-sig"))))
     assert parsed[0] == header and len(parsed) == 3
     assert parsed[2][0] == "'=HYPERLINK(\"http://evil\"), and, \"quotes\""     # text in a spreadsheet, not a formula
@@ -245,7 +247,7 @@ def test_the_markdown_export_is_one_table_with_user_text_escaped() -> None:
     assert lines[0] == "# Knowledge gaps"
     table = [line for line in lines if line.startswith("|")]
     assert len(table) == 4                                              # header, rule, two gaps
-    assert all(re.sub(r"\\\|", "", line).count("|") == 11 for line in table)    # ten columns in every row
+    assert all(re.sub(r"\\\|", "", line).count("|") == 12 for line in table)    # eleven columns in every row
     assert "Partner A \\| Partner B who \\[wins\\](http://evil)?" in table[2]
     assert "AKS \\| DE" in table[2] and "\n" not in table[2]
     assert "| 3 | 2 | no_match, thumbs_down |" in table[3]
@@ -543,3 +545,68 @@ def test_feedback_module_keeps_no_knowledge_text(tmp_path: Path) -> None:
         columns = {row[1] for table in ("answers", "feedback") for row in db.execute(f"pragma table_info({table})")}
     assert {"question", "kind", "title", "rating"} <= columns
     assert not {"summary", "text", "passage", "passages", "notes", "facts"} & columns
+
+
+# --------------------------------------------------------------------------- what the log shows to whom
+PIPELINE_QUESTION = "What is the status of OPP-100 for Account OPP-100?"
+UNKNOWN_OPPORTUNITY = "What is the status of OPP-999?"
+SELLERS_PIPELINE_QUESTION = "What is the status of OPP-101 for Account OPP-101?"
+
+
+async def thumbs_down(served: Served, activities: list[dict[str, Any]], user: str) -> None:
+    [down] = [a["data"] for a in every(card_of(activities), "Action.Execute") if a.get("data", {}).get("rating") == "down"]
+    assert "Thanks for telling me" in text_of(await served.say(value=down, user=user))
+
+
+async def ask_about_the_pipeline_in(served: Served) -> None:
+    """A channel manager rates an opportunity's answer not helpful and asks for one that does not exist; a
+    seller is refused an opportunity and rates the refusal not helpful: three gaps about the pipeline."""
+    answered = await served.say(PIPELINE_QUESTION, user=ECM)
+    assert "Account OPP-100" in text_of(answered)
+    await thumbs_down(served, answered, ECM)
+    assert "OPP-999 not found" in text_of(await served.say(UNKNOWN_OPPORTUNITY, user=ECM))
+    refused = await served.say(SELLERS_PIPELINE_QUESTION, user=SELLER)
+    assert "Not available to you" in text_of(refused)
+    await thumbs_down(served, refused, SELLER)
+
+
+async def test_an_admin_outside_ecm_never_sees_pipeline_questions_in_the_log_or_its_exports(served: Served) -> None:
+    await ask_the_gaps_in(served)
+    await ask_about_the_pipeline_in(served)
+    listed = await served.say("knowledge gaps", user=ADMIN)
+    shown = json.dumps(listed)
+    assert NARNIA in card_of(listed)["fallbackText"] and "OPP-" not in shown and "Account OPP" not in shown
+    assert listed[0]["text"].startswith("3 questions found no match")       # counted without them, too
+    for typed, fmt in (("export knowledge gaps csv", "csv"), ("export knowledge gaps xlsx", "xlsx"),
+                       ("export knowledge gaps markdown", "md")):
+        [reply] = await served.say(typed, user=ADMIN)
+        assert "3 gaps" in reply["text"], (fmt, reply["text"])
+        status, body, _ = await served.download(reply["text"])
+        content = body.decode("utf-8-sig") if fmt != "xlsx" else json.dumps(
+            [list(r) for r in openpyxl.load_workbook(io.BytesIO(body), read_only=True).active.iter_rows(values_only=True)],
+            default=str)
+        assert status == 200 and NARNIA in content and "OPP-" not in content, fmt
+    # they are in the log all the same, restricted to the pipeline's group (the whole file, as stored)
+    store = FeedbackStore(served.data / "partner-atlas.db")
+    everything = {g.question: g for g in store.knowledge_gaps(everything=True)}
+    store.close()
+    assert {PIPELINE_QUESTION, UNKNOWN_OPPORTUNITY, SELLERS_PIPELINE_QUESTION} <= set(everything)
+    assert {everything[q].restricted_to for q in (PIPELINE_QUESTION, UNKNOWN_OPPORTUNITY, SELLERS_PIPELINE_QUESTION)} \
+        == {("ecm",)}
+    assert everything[NARNIA].restricted_to == ()
+
+
+def test_the_cli_prints_only_what_anyone_may_see(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`bot.py gaps` is the knowledge owners' report, and reports travel: it leaves restricted askings out
+    (the operator who needs them has the database itself)."""
+    store = FeedbackStore(data_dir / "partner-atlas.db")
+    record(store, "Who covers Narnia?", outcome="no_match")
+    record(store, PIPELINE_QUESTION, user=ECM, outcome="low_confidence", kind="opportunity")
+    record(store, SELLERS_PIPELINE_QUESTION, user=SELLER, kind="denied", outcome="denied")
+    store.record_feedback(answer_id=record(store, "Which partners are on a delivery improvement plan?", user=ECM,
+                                           kind="document", restricted_to=(("ecm",),)), user_id=ECM, rating="down")
+    store.close()
+    for fmt in ("table", "csv", "md", "json"):
+        assert bot.main(["gaps", "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert "Who covers Narnia?" in out and "OPP-" not in out and "delivery improvement" not in out, fmt

@@ -177,3 +177,31 @@ def test_a_huge_digest_stays_under_the_teams_size_limit(store: SessionStore) -> 
     assert len(digest.clusters) == 400
     assert "… and 392 more (in the export)" in (reply.text or "") or len(reply.attachments[0].content["body"]) <= 3
     assert_valid_card(reply.attachments[0].content)
+
+
+def test_a_database_from_before_restrictions_gets_the_column_and_keeps_its_questions(tmp_path: Path) -> None:
+    path = tmp_path / "partner-atlas.db"
+    old = SessionStore(path)
+    session = old.start(conversation_key=KEY, conversation_type="channel", topic="FY27", started_by_id="e1",
+                        started_by_name="Eve", now=100.0)
+    add(old, session.session_id, "What is ECIF?")
+    old.close()
+    with sqlite3.connect(path) as db:             # as the database was before that migration
+        db.execute("alter table session_questions drop column restricted_to")
+        db.execute("alter table answers drop column restricted_to")
+        db.execute("delete from schema_version where name = 'restricted_to'")
+    store = SessionStore(path)
+    [before] = store.questions(session.session_id)
+    assert before.question == "What is ECIF?" and before.restricted_to == ()
+    store.add_question(session_id=session.session_id, activity_id="m2", thread_id="t", asker_id="e1", asker_name="E",
+                       question="Status of OPP-1?", answer_id="", kind="opportunity", title="OPP-1", outcome="answered",
+                       sources=(Source("Pipeline OPP-1", "opportunities/p.csv", "row 2"),), topic="", duplicate_of=None,
+                       signature=Signature("status of opp-1", (1.0, 0.0), {}, "opportunity"), restricted_to=(("ecm",),))
+    after = store.questions(session.session_id)[1]
+    assert after.restricted_to == (("ecm",),)
+    # what a seller reading the digest gets: the asking, without its words, title or sources
+    [shown_before, shown_after] = s.for_reader(store.questions(session.session_id), None)
+    assert shown_before.question == "What is ECIF?"
+    assert (shown_after.question, shown_after.title, shown_after.sources, shown_after.hidden) == \
+        ("(question restricted)", "(answer restricted)", (), True)
+    assert "OPP-1" not in s.digest_markdown(s.build_digest(session, [shown_before, shown_after], {}, final=False))

@@ -215,7 +215,11 @@ def test_auto_backend_falls_back_to_numpy_with_a_warning(tmp_path: Path, onnx_mo
 
 
 @pytest.mark.model
-def test_make_embedder_shares_one_minilm_per_process(graph_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_make_embedder_shares_one_minilm_per_process(graph_cache: Path, onnx_model: MiniLMEmbedder,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # onnx_model builds the module's graph first (test_graph_is_built_once_and_reused relies on it being the
+    # builder): here make_embedder only loads it, whichever order the tests run in
+    assert onnx_model.graph_path is not None and onnx_model.graph_path.is_file()
     monkeypatch.setenv(CACHE_ENV, str(graph_cache))
     monkeypatch.setattr(embeddings, "_shared", {})
     first = make_embedder("minilm")

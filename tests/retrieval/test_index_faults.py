@@ -101,12 +101,14 @@ class Running:
 @pytest.fixture
 async def serve() -> Iterator[Callable[..., Any]]:
     clients: list[TestClient] = []
+    slots: list[bot.EngineSlot] = []
 
     async def start(index: Path, folder: Path) -> Running:
         slot = bot.EngineSlot()
         settings = bot.Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
                                 data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
         slot.load_in_background(lambda: load_engine(folder, index, embedder="hashing")).join(60)
+        slots.append(slot)
         client = TestClient(TestServer(bot.create_app(settings, slot)))
         await client.start_server()
         clients.append(client)
@@ -115,6 +117,12 @@ async def serve() -> Iterator[Callable[..., Any]]:
     yield start
     for client in clients:
         await client.close()
+    for slot in slots:
+        # the engine holds a chromadb client on this test's (damaged) index: release it with the test, not
+        # at the end of the process, so no later test shares a process with open handles to damaged files
+        engine = slot.current()
+        if engine is not None and hasattr(engine, "close"):
+            engine.close()
 
 
 async def test_a_healthy_index_answers_documents_and_is_ok(serve: Callable[..., Any], built: tuple[Path, Path],
@@ -229,7 +237,7 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
             health_again = wait_for_health(port, lambda b: True)
         finally:
             server.terminate()
-            server.communicate(timeout=20)
+            log_lines = server.communicate(timeout=20)[0]
     finally:
         for path in [index, *index.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -242,7 +250,7 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     assert (index / POINTER).read_text() == pointer
     # chromadb opens its sqlite file read-write: the documents are unavailable, the records still answer
     assert health["status"] == "degraded" and "readonly" in health["reason"] and health_again == health
-    assert status == 200 and UNAVAILABLE in text
+    assert status == 200 and UNAVAILABLE in text, log_lines[-3000:]
     assert "Alpha Cloud" in json.dumps(partners)
 
 
