@@ -10,20 +10,15 @@ opportunities and confidential notes only for their groups, and only in a 1:1 ch
 """
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import logging
 import re
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from knowledge.geography import country_name
-from knowledge.loader import load_knowledge
 from retrieval import partner_checks, referral_route, structured
-from retrieval import share as sharing
 from retrieval.acronyms import asks_what_it_is
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog
@@ -33,75 +28,25 @@ from retrieval.filters import coverage as filtered_coverage
 from retrieval.gaps import coverage_gaps
 from retrieval.index import IndexUnavailableError
 from retrieval.linking import Linked
+from retrieval.pipeline_actions import PipelineActions
 from retrieval.share_store import ShareStore
 from retrieval.understanding.followups import is_follow_up, merge, relink
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.lexicon import lexicon
 from retrieval.understanding.need import constraints_of, need_of
 from retrieval.understanding.read import read
 from retrieval.understanding.routing import SEEKING, choose, facts_of, facts_only_kind, settle
-from retrieval.unplaced import unplaced_fact
+from retrieval.unplaced import ask_for_workload, unknown_subject, unplaced_fact
+from retrieval.users import PIPELINE_GROUP, AnswerEngine, UserContext, denied_pipeline
 
 if TYPE_CHECKING:
-    from retrieval.generations import ChromaConfig
     from retrieval.quiz import Quiz
 
 log = logging.getLogger(__name__)
 
-PIPELINE_GROUP = "ecm"
 UNAVAILABLE = ("The program documents are temporarily unavailable (the document index cannot be read right now), "
                "so I can't search them. Questions about partners, coverage and incentives still work; please ask "
                "again later.")
 MAX_QUESTION_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class UserContext:
-    """Who is asking, as established by the channel (never by what the user typed)."""
-
-    aad_object_id: str | None = None
-    groups: frozenset[str] = frozenset()
-    name: str = ""
-    email: str = ""
-    conversation_type: str = "personal"  # personal | groupChat | channel
-    # In a group chat or channel: the groups *every* member of the conversation belongs to, from its roster
-    # (CONFIDENTIAL_IN_GROUPS=roster); empty when the roster was not checked, so nothing confidential shows there.
-    shared_groups: frozenset[str] = frozenset()
-
-    @property
-    def private_chat(self) -> bool:
-        return self.conversation_type in ("", "personal")
-
-    def may_see(self, allowed: Iterable[str]) -> bool:
-        """May this conversation see a record restricted to `allowed`: the asker is in one of those groups, and
-        the chat is 1:1 or everyone in it is in one of them too (a reply in a channel is read by all its members)."""
-        wanted = frozenset(allowed)
-        return bool(wanted & self.groups) and (self.private_chat or bool(wanted & self.shared_groups))
-
-    @property
-    def sees_pipeline(self) -> bool:
-        return self.may_see((PIPELINE_GROUP,))
-
-
-class AnswerEngine(Protocol):
-    @property
-    def ready(self) -> bool: ...
-
-    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
-                     shared_groups: frozenset[str] = frozenset()) -> UserContext: ...
-
-    def answer(self, question: str, user: UserContext, previous: Understood | None = None) -> Answer: ...
-
-    def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str,
-               reason: str = "") -> Answer: ...
-
-    def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None,
-                     ) -> tuple[list[str], list[list[object]]] | None: ...
-
-    def export_gaps(self, question: str, user: UserContext, scope: Understood | None = None,
-                    ) -> tuple[list[str], list[list[object]]] | None: ...
-
-    def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None: ...
 
 
 _SORT_BY_DATE = re.compile(r"\b(close date|closing|soonest|by date)\b", re.IGNORECASE)
@@ -109,7 +54,7 @@ _STAGE = re.compile(r"\bstage\s*(\d)\b", re.IGNORECASE)
 _NOTES_WORDS = ("notes", "note", "concerns", "concern", "review", "internal", "escalation", "escalations", "risk")
 
 
-class KnowledgeEngine:
+class KnowledgeEngine(PipelineActions):
     def __init__(self, catalog: Catalog, search: DocumentSearch | None, decisions: DecisionStore | None = None) -> None:
         self.catalog = catalog
         self.search = search
@@ -180,105 +125,9 @@ class KnowledgeEngine:
 
         return make_quiz(self.catalog, subject, seed=seed)
 
-    # ------------------------------------------------------------------ attach workflow and exports
-    def decide(self, user: UserContext, opportunity_id: str, partner_id: str, action: str, reason: str = "") -> Answer:
-        """Record a channel manager's decision (propose | attach | dismiss) on a partner for an opportunity."""
-        understood = Understood(opportunities=(opportunity_id,))
-        if not user.sees_pipeline:
-            return _denied_pipeline(user, understood)
-        opportunity = self.catalog.opportunities.get(opportunity_id.strip().upper())
-        if opportunity is None:
-            return Answer(AnswerKind.NO_MATCH, f"{opportunity_id} not found",
-                          f"I found no opportunity {opportunity_id} in the pipeline export.", understood)
-        partner_name = self.catalog.partner_name(partner_id)
-        if partner_id not in self.catalog.partners and partner_name == partner_id:
-            return Answer(AnswerKind.NO_MATCH, "Unknown partner", f"I know no partner {partner_id}.", understood)
-        if self.decisions is None:
-            return Answer(AnswerKind.NO_MATCH, "Decisions unavailable",
-                          "Attach decisions are not being stored on this deployment (no data folder).", understood)
-        try:
-            decision = self.decisions.record(opportunity_id=opportunity.id, partner_id=partner_id,
-                                             partner_name=partner_name, action=action, reason=reason,
-                                             decided_by=user.name or user.aad_object_id or "unknown",
-                                             decided_by_id=user.aad_object_id or "")
-        except ValueError as exc:
-            return Answer(AnswerKind.CLARIFY, "Decision not recorded", str(exc).capitalize() + ".", understood,
-                          missing=("reason",) if "reason" in str(exc) else ())
-        log.info("attach decision recorded: %s", action)   # no names: the pipeline is confidential
-        summary = f"{decision.describe()} for {opportunity.id} ({opportunity.account})."
-        follow = (f"Suggest partners for {opportunity.id}",) if action == "dismiss" else ()
-        return Answer(AnswerKind.DECISION, f"{opportunity.id}: decision recorded", summary, understood,
-                      decisions=tuple(self.decisions.for_opportunity(opportunity.id)), suggestions=follow,
-                      citations=(structured.opportunity_citation(opportunity),))
-
-    def share(self, user: UserContext, opportunity_id: str, partner_id: str,
-              ) -> tuple[Answer, tuple[list[str], list[list[object]]] | None]:
-        """Confirm sharing an opportunity with a partner (a card button: the caller is checked again here)."""
-        if not user.sees_pipeline:
-            return referral_route.denied(user, Understood()), None
-        return sharing.confirm(self.catalog, self.shares, opportunity_id, partner_id,
-                               decided_by=user.name or user.aad_object_id or "unknown",
-                               decided_by_id=user.aad_object_id or "", seller_email=user.email,
-                               as_of=referral_route.today())
-
-    def referral_sweep(self, user: UserContext, day: dt.date) -> Answer | None:
-        """The referral part of the daily sweep: stale partner-led referrals and shares about to expire."""
-        if not user.sees_pipeline:
-            return None
-        return referral_route.sweep(self.catalog, day)
-
-    def export_sweep(self, question: str, user: UserContext, scope: Understood | None = None,
-                     ) -> tuple[list[str], list[list[object]]] | None:
-        """Every opportunity a sweep question selects (not only the first page), with the top suggestion
-        and the decisions taken, as rows for a CSV/XLSX export. None when the user may not see the pipeline.
-
-        `scope` is what the answer understood after a follow-up ("… and in France?"): its merged filters
-        decide the rows, since the question alone is the first of the chain."""
-        if not user.sees_pipeline:
-            return None
-        linked = self._scope_linked(question, scope)
-        answer = self._pipeline(question, linked, user, self._understood(linked), limit=None)
-        header = ["opportunity_id", "account", "workload", "country", "segment", "industry", "estimated_value_usd",
-                  "stage", "close_date", "owner", "top_suggestion", "top_suggestion_score", "top_suggestion_reasons",
-                  "decisions", "source"]
-        rows: list[list[object]] = []
-        for line in answer.opportunities:
-            top = line.top_suggestion
-            rows.append([line.opportunity_id, line.account, line.workload, line.country, line.segment, line.industry,
-                         line.estimated_value_usd, line.stage, line.close_date, line.owner,
-                         top.name if top else "", top.score if top else "",
-                         "; ".join(r.detail for r in top.reasons) if top else "",
-                         " | ".join(d.describe() for d in line.decisions),
-                         line.citation.label() if line.citation else ""])
-        return header, rows
-
-    def export_gaps(self, question: str, user: UserContext, scope: Understood | None = None,
-                    ) -> tuple[list[str], list[list[object]]] | None:
-        """Every coverage-gap cell a gaps question selects (the card shows the largest 40); None when the
-        user may not see the pipeline or the question is not about coverage gaps. `scope` as for export_sweep."""
-        linked = self._scope_linked(question, scope)
-        if not user.sees_pipeline or self.intent_of(linked.text, linked)[0] != "gaps":
-            return None
-        answer = self._gaps(linked, user, self._understood(linked), limit=None)
-        header = ["workload", "country", "partners_on_map", "spare_capacity", "open_opportunities",
-                  "unattached_opportunities", "pipeline_value_usd", "gap_score"]
-        return header, [[c.workload, c.country, c.partners_on_map, c.spare_capacity, c.open_opportunities,
-                         c.unattached_opportunities, c.pipeline_value_usd, c.gap_score] for c in answer.gaps]
-
-    def export_decisions(self, user: UserContext) -> tuple[list[str], list[list[object]]] | None:
-        if not user.sees_pipeline:
-            return None
-        header = ["opportunity_id", "partner_id", "partner_name", "action", "reason", "decided_by", "decided_at"]
-        decisions = self.decisions.all() if self.decisions else []
-        rows: list[list[object]] = [[d.opportunity_id, d.partner_id, d.partner_name, d.action, d.reason, d.decided_by,
-                                     d.decided_at] for d in decisions]
-        rows += [[s.opportunity_id, s.partner_id, s.partner_name, "share", "", s.decided_by, s.decided_at]
-                 for s in (self.shares.all() if self.shares else [])]   # confirmed co-sell shares
-        return header, sorted(rows, key=lambda row: str(row[6]))
-
     def _gaps(self, linked: Linked, user: UserContext, understood: Understood, limit: int | None = 40) -> Answer:
         if not user.sees_pipeline:
-            return _denied_pipeline(user, understood)
+            return denied_pipeline(user, understood)
         need = need_of(linked)
         attached_here = frozenset(self.decisions.attached()) if self.decisions else frozenset()
         cells = [c for c in coverage_gaps(self.catalog, need, attached_here=attached_here) if c.gap_score > 0]
@@ -359,13 +208,13 @@ class KnowledgeEngine:
             long_forms = self.search.terms.expansions(linked.unknown_terms[0]) if self.search else ()
             if answer.kind is AnswerKind.DOCUMENT and _passage_mentions(answer, linked.unknown_terms[0], long_forms):
                 return answer
-            return self._unknown_subject(linked, understood)
+            return unknown_subject(self.catalog, linked, understood)
         if route == "leftover":
             # ordinary words: the documents may answer it; if not, say what we did not recognise
             answer = self._documents(question, linked, user, understood)
-            return answer if answer.kind is AnswerKind.DOCUMENT else self._unknown_subject(linked, understood)
+            return answer if answer.kind is AnswerKind.DOCUMENT else unknown_subject(self.catalog, linked, understood)
         if route == "ask_workload":
-            return self._ask_for_workload(linked, understood)
+            return ask_for_workload(self.catalog, linked, understood)
         return self._documents(question, linked, user, understood)
 
     def intent_of(self, question: str, linked: Linked) -> tuple[str, float]:
@@ -401,7 +250,7 @@ class KnowledgeEngine:
     def _opportunity(self, linked: Linked, user: UserContext, understood: Understood, *,
                      wants_suggestions: bool = False) -> Answer:
         if not user.sees_pipeline:
-            return _denied_pipeline(user, understood)
+            return denied_pipeline(user, understood)
         if not linked.opportunity_ids:
             ids = ", ".join(linked.unknown_opportunity_ids)
             return Answer(AnswerKind.NO_MATCH, f"{ids} not found",
@@ -420,7 +269,7 @@ class KnowledgeEngine:
     def _pipeline(self, question: str, linked: Linked, user: UserContext, understood: Understood,
                   limit: int | None = structured.MAX_OPPORTUNITIES) -> Answer:
         if not user.sees_pipeline:
-            return _denied_pipeline(user, understood)
+            return denied_pipeline(user, understood)
         need = need_of(linked)
         owner = None
         answer_notes: list[str] = []
@@ -464,35 +313,6 @@ class KnowledgeEngine:
             out += self.catalog.workloads_of_area(area)
         return out
 
-    def _unknown_subject(self, linked: Linked, understood: Understood, term: str = "",
-                         documents_searched: bool = False) -> Answer:
-        term = term or (linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words))
-        known = self.catalog.workloads + self.catalog.solution_plays
-        close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
-        summary = (f"I don't know “{term}”: it is not a workload, solution play or specialization in the solution map "
-                   "or partner profiles, so I can't name a partner for it.")
-        if documents_searched:
-            summary = (f"I don't know “{term}”: it is not a workload, solution play, program or specialization in the "
-                       "catalog, and no program document I can show you mentions it.")
-        suggestions = tuple(f"Which partners cover {c}" + (f" in {understood.country_label}?" if understood.country_label else "?")
-                            for c in close)
-        notes = (f"Did you mean: {', '.join(close)}?",) if close else ()
-        return Answer(AnswerKind.NO_MATCH, f"Nothing matches “{term}”", summary, understood,
-                      notes=notes, suggestions=suggestions)
-
-    def _ask_for_workload(self, linked: Linked, understood: Understood) -> Answer:
-        counts: dict[str, set[str]] = {}
-        for row in self.catalog.map_rows:
-            if set(row.countries) & set(linked.countries):
-                counts.setdefault(row.workload, set()).add(self.catalog.partner_id_of(row))
-        top = sorted(counts.items(), key=lambda kv: -len(kv[1]))[:8]
-        place = linked.place_label
-        summary = (f"Which workload or solution play? The map has partners in {place} for "
-                   + "; ".join(f"{w} ({len(p)})" for w, p in top) + "." if top else
-                   f"No partner is on the solution map in {place}.")
-        return Answer(AnswerKind.CLARIFY, f"Partners in {place}", summary, understood, missing=("workload",),
-                      suggestions=tuple(f"Which partners cover {w} in {place}?" for w, _ in top[:3]))
-
     def _documents(self, question: str, linked: Linked, user: UserContext, understood: Understood) -> Answer:
         if self.search is None and self.problem:
             return Answer(AnswerKind.NO_MATCH, "Knowledge temporarily unavailable", UNAVAILABLE, understood)
@@ -511,7 +331,7 @@ class KnowledgeEngine:
         for term in result.missing_terms:
             # an acronym or a product-like name ("PEM", "Quantum Teleport Fabric"), not a capitalised word ("Sept")
             if asks_what_it_is(question, term) or (not result.confident and sum(c.isupper() for c in term) >= 2):
-                return self._unknown_subject(linked, understood, term, documents_searched=True)
+                return unknown_subject(self.catalog, linked, understood, term, documents_searched=True)
         if not result.confident:
             return Answer(AnswerKind.NO_MATCH, "Nothing found",
                           "I found nothing in the knowledge folder that answers this. Try naming the workload, "
@@ -559,67 +379,7 @@ def _with_note(answer: Answer, note: str) -> Answer:
     return replace(answer, notes=answer.notes + (note,))
 
 
-def _denied_pipeline(user: UserContext, understood: Understood) -> Answer:
-    if PIPELINE_GROUP in user.groups:
-        summary = ("Opportunity details are confidential: ask me in a 1:1 chat and I'll show them there, "
-                   "not in a group chat or channel.")
-    else:
-        summary = ("Opportunity and pipeline details are confidential and not available to you: only channel "
-                   "managers (group “ecm”) can see them. I can still tell you which partners cover a workload.")
-    return Answer(AnswerKind.DENIED, "Not available to you", summary,
-                  Understood(workloads=understood.workloads, countries=understood.countries))
+# the loader builds a KnowledgeEngine: imported last, after the class it needs exists
+from retrieval.loading import load_engine  # noqa: E402
 
-
-def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
-                decisions_path: Path | str | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
-    """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
-
-    Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,
-    a read-only folder) does not raise: the engine answers from the records, says the documents are
-    temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
-    """
-    from retrieval.generations import Generations  # noqa: PLC0415
-    from retrieval.indexer import load_snapshot  # noqa: PLC0415
-
-    started = time.perf_counter()
-    knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
-    store = Generations(index_dir, chroma)
-    problem = ""
-    try:
-        live = store.live()
-    except Exception as exc:  # noqa: BLE001 - a damaged pointer: the records still answer
-        log.exception("the index pointer in %s cannot be read", index_dir)
-        live, problem = None, f"document index unreadable: {_one_line(exc)}"
-    knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
-        or load_knowledge(knowledge_dir, documents=False)
-    catalog = Catalog(knowledge)
-    lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
-    search = None
-    if live is not None:
-        from retrieval.embeddings import make_embedder  # noqa: PLC0415
-        from retrieval.index import DocumentIndex  # noqa: PLC0415
-
-        model = make_embedder(embedder)
-        try:
-            index = DocumentIndex(store.client(live), getattr(model, "model_id", embedder), live.collection,
-                                  create=False)
-            search = DocumentSearch(index, model.embed_query)
-        except Exception as exc:  # noqa: BLE001 - damaged, unreadable or read-only: the records still answer
-            log.exception("the document index generation %s cannot be opened", live.name)
-            problem = f"document index unreadable: {_one_line(exc)}"
-    elif not problem:
-        log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
-    log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
-             time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
-             len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
-    shared_classifier(embedder)   # the intent bank's vectors, now rather than on the first question
-    engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
-    engine.embedder = embedder
-    engine.generation = live.name if live else None
-    engine.problem = problem
-    return engine
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:240]
+__all__ = ["PIPELINE_GROUP", "AnswerEngine", "KnowledgeEngine", "UserContext", "denied_pipeline", "load_engine"]

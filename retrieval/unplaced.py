@@ -6,7 +6,10 @@ like what was typed (a CLARIFY answer: its suggestions render as buttons).
 """
 from __future__ import annotations
 
+import difflib
+
 from retrieval.answers import Answer, AnswerKind, Understood
+from retrieval.catalog import Catalog
 from retrieval.linking import Linked
 
 _SUBJECTS = ("workload", "solution_play", "solution_area", "specialization", "designation", "partner", "program",
@@ -57,3 +60,35 @@ def _replace(linked: Linked, typed: str, candidate: str) -> str:
         if index >= 0:
             return text[:index] + candidate + text[index + len(typed):]
     return f"{linked.text} ({candidate})"
+
+
+def unknown_subject(catalog: Catalog, linked: Linked, understood: Understood, term: str = "",
+                    documents_searched: bool = False) -> Answer:
+    """An honest "I don't know X": not a workload, play or specialization of the catalog, with near names offered."""
+    term = term or (linked.unknown_terms[0] if linked.unknown_terms else " ".join(linked.leftover_words))
+    known = catalog.workloads + catalog.solution_plays
+    close = difflib.get_close_matches(term, known, n=3, cutoff=0.6)
+    summary = (f"I don't know “{term}”: it is not a workload, solution play or specialization in the solution map "
+               "or partner profiles, so I can't name a partner for it.")
+    if documents_searched:
+        summary = (f"I don't know “{term}”: it is not a workload, solution play, program or specialization in the "
+                   "catalog, and no program document I can show you mentions it.")
+    suggestions = tuple(f"Which partners cover {c}" + (f" in {understood.country_label}?" if understood.country_label else "?")
+                        for c in close)
+    notes = (f"Did you mean: {', '.join(close)}?",) if close else ()
+    return Answer(AnswerKind.NO_MATCH, f"Nothing matches “{term}”", summary, understood,
+                  notes=notes, suggestions=suggestions)
+
+def ask_for_workload(catalog: Catalog, linked: Linked, understood: Understood) -> Answer:
+    """A place without a subject: which workload? with the ones the map has partners for there."""
+    counts: dict[str, set[str]] = {}
+    for row in catalog.map_rows:
+        if set(row.countries) & set(linked.countries):
+            counts.setdefault(row.workload, set()).add(catalog.partner_id_of(row))
+    top = sorted(counts.items(), key=lambda kv: -len(kv[1]))[:8]
+    place = linked.place_label
+    summary = (f"Which workload or solution play? The map has partners in {place} for "
+               + "; ".join(f"{w} ({len(p)})" for w, p in top) + "." if top else
+               f"No partner is on the solution map in {place}.")
+    return Answer(AnswerKind.CLARIFY, f"Partners in {place}", summary, understood, missing=("workload",),
+                  suggestions=tuple(f"Which partners cover {w} in {place}?" for w, _ in top[:3]))

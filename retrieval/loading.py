@@ -1,0 +1,77 @@
+"""Loading the live index generation into a KnowledgeEngine: records from the generation's snapshot (when
+fresh), passages from its collection, and a degraded engine when the index cannot be opened."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from knowledge.loader import load_knowledge
+from retrieval.catalog import Catalog
+from retrieval.decisions import DecisionStore
+from retrieval.document_search import DocumentSearch
+from retrieval.understanding.intent import shared_classifier
+from retrieval.understanding.lexicon import lexicon
+
+if TYPE_CHECKING:
+    from retrieval.engine import KnowledgeEngine
+    from retrieval.generations import ChromaConfig
+
+log = logging.getLogger(__name__)
+
+
+def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm",
+                decisions_path: Path | str | None = None, chroma: ChromaConfig | None = None) -> KnowledgeEngine:
+    """Load the live index generation: records from its snapshot (when fresh), passages from its collection.
+
+    Raises on an unusable knowledge folder. An index that cannot be opened (a damaged file or pointer,
+    a read-only folder) does not raise: the engine answers from the records, says the documents are
+    temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
+    """
+    from retrieval.engine import KnowledgeEngine  # noqa: PLC0415 - the engine module imports this one
+    from retrieval.generations import Generations  # noqa: PLC0415
+    from retrieval.indexer import load_snapshot  # noqa: PLC0415
+
+    started = time.perf_counter()
+    knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
+    store = Generations(index_dir, chroma)
+    problem = ""
+    try:
+        live = store.live()
+    except Exception as exc:  # noqa: BLE001 - a damaged pointer: the records still answer
+        log.exception("the index pointer in %s cannot be read", index_dir)
+        live, problem = None, f"document index unreadable: {_one_line(exc)}"
+    knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
+        or load_knowledge(knowledge_dir, documents=False)
+    catalog = Catalog(knowledge)
+    lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
+    search = None
+    if live is not None:
+        from retrieval.embeddings import make_embedder  # noqa: PLC0415
+        from retrieval.index import DocumentIndex  # noqa: PLC0415
+
+        model = make_embedder(embedder)
+        try:
+            index = DocumentIndex(store.client(live), getattr(model, "model_id", embedder), live.collection,
+                                  create=False)
+            search = DocumentSearch(index, model.embed_query)
+        except Exception as exc:  # noqa: BLE001 - damaged, unreadable or read-only: the records still answer
+            log.exception("the document index generation %s cannot be opened", live.name)
+            problem = f"document index unreadable: {_one_line(exc)}"
+    elif not problem:
+        log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
+    log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
+             time.perf_counter() - started, live.name if live else "none", len(catalog.partners),
+             len(catalog.map_rows), len(catalog.opportunities), len(search.chunks) if search else 0)
+    shared_classifier(embedder)   # the intent bank's vectors, now rather than on the first question
+    engine = KnowledgeEngine(catalog, search, DecisionStore(decisions_path) if decisions_path else None)
+    engine.embedder = embedder
+    engine.generation = live.name if live else None
+    engine.problem = problem
+    return engine
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:240]
