@@ -3,8 +3,6 @@ a forged press changes nothing and says so, and older Submit payloads still work
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,20 +11,11 @@ from dialogs import render
 from retrieval.decisions import DecisionStore
 from tests.dialogs.fakes import teams_activity
 from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, card_of, every, serve
-from tests.factories import ECM, SELLER, default_referrals, make_knowledge
+from tests.dialogs.test_workflow import Served, card_of, every
+from tests.factories import ECM, SELLER
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    running = await serve(make_knowledge(tmp_path / "kb", referrals=default_referrals()), tmp_path / "data")
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 def executes(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:

@@ -8,10 +8,7 @@ import datetime as dt
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 import bot
 from retrieval.share_store import ShareStore
@@ -26,18 +23,9 @@ from tests.dialogs.test_workflow import (
     submits,
     text_of,
 )
-from tests.factories import ECM, SELLER, default_referrals, make_knowledge
+from tests.factories import ECM, SELLER
 
 DAY = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    running = await serve(make_knowledge(tmp_path / "kb", referrals=default_referrals()), tmp_path / "data")
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def test_share_preflight_confirm_records_and_offers_the_import_row(tmp_path: Path, served: Served) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,21 +12,12 @@ import pytest
 from dialogs import render
 from tests.dialogs.fakes import teams_activity
 from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, serve, text_of
-from tests.factories import ECM, MARKER, SELLER, default_referrals, make_knowledge
+from tests.dialogs.test_workflow import Served, text_of
+from tests.factories import ECM, MARKER, SELLER
 
 SCOPES = {"personal": {"conversationType": "personal"},
           "groupChat": {"conversationType": "groupChat", "isGroup": True},
           "channel": {"conversationType": "channel", "isGroup": True}}
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    running = await serve(make_knowledge(tmp_path / "kb", referrals=default_referrals()), tmp_path / "data")
-    try:
-        yield running
-    finally:
-        await running.close()
 
 
 async def search(served: Served, text: str, *, user: str = SELLER, scope: str = "channel",
