@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(256, ge=1, le=100_000, validation_alias=AliasChoices(
         "MAX_CONNECTIONS", "max_connections"))
 
-    # optional LLM answers (retrieval/generation.py): none keeps the extractive answers
+    # optional LLM answers (retrieval/generation/): none keeps the extractive answers
     llm_provider: str = Field("none", validation_alias=AliasChoices("LLM_PROVIDER", "llm_provider"))
     llm_model: str = Field("", validation_alias=AliasChoices("LLM_MODEL", "llm_model"))
     llm_base_url: str = Field("", validation_alias=AliasChoices("LLM_BASE_URL", "llm_base_url"))

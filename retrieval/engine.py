@@ -120,7 +120,7 @@ class KnowledgeEngine(PipelineActions):
         return self._understood(read((question or "")[:MAX_QUESTION_CHARS], self.catalog))
 
     def quiz(self, subject: str, *, seed: int) -> Quiz | None:
-        """Three multiple-choice questions on a program or solution play, from the records (see retrieval/quiz.py)."""
+        """Three multiple-choice questions on a program or solution play, from the records (see retrieval/quiz/)."""
         from retrieval.quiz import make_quiz  # noqa: PLC0415
 
         return make_quiz(self.catalog, subject, seed=seed)
