@@ -232,7 +232,9 @@ def partner_entry(partner: PartnerMatch, limits: Limits, industries: Sequence[st
                   decide_for: str | None = None) -> Entry:
     meta = " · ".join(b for b in (partner.role, ", ".join(partner.countries),
                                   "on the solution map" if partner.on_map else "") if b)
-    reasons, hidden = take(partner.reasons, limits.reasons)
+    # what speaks for the partner first, what counts against it ("no consultants available") after
+    ordered = sorted(partner.reasons, key=lambda r: r.points < 0)
+    reasons, hidden = take(ordered, limits.reasons)
     details = [Line(r.detail, "reason", r.source.label() if r.source else "") for r in reasons]
     if hidden:
         details.append(Line(more(hidden, "more reasons"), "more"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from knowledge.geography import country_name
 from knowledge.records import MapRow, Partner
-from retrieval.answers import Answer, AnswerKind, Citation, Fact, PartnerMatch, Understood
+from retrieval.answers import Answer, AnswerKind, Citation, Fact, PartnerMatch, Reason, Understood
 from retrieval.catalog import Catalog
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits, score_partner
 
@@ -135,6 +135,10 @@ def fit_check(catalog: Catalog, partner: Partner, need: Need, specializations: l
         # the verdict leads; what would make the partner a weaker choice is said after it
         notes = (f"Worth knowing: {'; '.join(match.gaps)}.",)
         match = replace(match, gaps=())
+    if fits:
+        # the partner's first reasons are the findings the yes rests on, each with its source
+        evidence = tuple(Reason("fit", c.text[:1].upper() + c.text[1:], 0.0, c.source) for c in checks)
+        match = replace(match, reasons=evidence + match.reasons)
     return Answer(AnswerKind.FIT, f"{partner.name}: {'a fit' if fits else 'not a fit'} for {asked or 'this'}",
                   summary, understood, partners=(match,) if fits else (), notes=notes,
                   facts=tuple(facts), citations=tuple(dict.fromkeys(c.source for c in checks if c.source)),
