@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from knowledge.geography import ambiguous_codes
 from retrieval.catalog import Catalog
 from retrieval.understanding.lexicon import (
     Lexicon,
@@ -219,6 +220,12 @@ def _code(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon) -
     """A lower-case (or upper-case) country code where the sentence allows one: 'in nl', 'jpn cust', 'sgp:'."""
     start, end, word = tokens[k]
     lower = word.lower()
+    if word.isupper() and len(word) == 2 and word in ambiguous_codes():
+        # 'in ES', 'for IT', 'customer AT': a code that is also a word ('es', 'it', 'at') counts as a country
+        # only in capitals right after a place word ("IT partners" stays IT)
+        found = country_for_code(word)
+        cue = k > 0 and tokens[k - 1][2].lower() in _PLACE_CUES
+        return found[1] if found is not None and found[0] in lex.countries and cue else None
     if len(word) not in (2, 3) or not word.isalpha() or lower in _not_codes() or lower in lex.known:
         return None
     if word.isupper() and len(word) == 2:

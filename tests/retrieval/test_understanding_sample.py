@@ -55,3 +55,15 @@ def test_an_excluded_partner_on_the_row_is_not_listed(engine: KnowledgeEngine) -
     answer = ask(engine, f"AKS partners in Germany except {left_out}")
     assert answer.kind in (AnswerKind.COVERAGE, AnswerKind.NO_MATCH)
     assert left_out not in listed(answer) and left_out not in answer.summary
+
+
+@pytest.mark.parametrize(("text", "country"), [("partners for AKS in ES?", "ES"), ("who does Sentinel in AT", "AT"),
+                                               ("need AKS help, customer in IT", "IT")])
+def test_a_capital_code_that_is_also_a_word_is_a_country_after_a_place_word(engine: KnowledgeEngine, text: str,
+                                                                            country: str) -> None:
+    assert ask(engine, text).understood.countries == (country,)
+
+
+@pytest.mark.parametrize("text", ["IT partners for AKS in Germany", "is it AKS in Germany"])
+def test_the_same_letters_elsewhere_stay_words(engine: KnowledgeEngine, text: str) -> None:
+    assert ask(engine, text).understood.countries == ("DE",)
