@@ -14,12 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dateutil import parser as date_parser
 
 from knowledge.geography import region_codes
 from knowledge.headers import _aliases, split_list
 from knowledge.records import FileIssue, Knowledge, Referral, SourceRef
+from knowledge.structured_files import read_data_file
 from knowledge.tables import TableError, read_table
 from knowledge.values import parse_money
 
@@ -68,8 +68,7 @@ _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 
 @functools.lru_cache(maxsize=1)
 def vocabulary() -> dict[str, Any]:
-    with _DATA.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+    data: dict[str, Any] = read_data_file(_DATA)
     return data
 
 

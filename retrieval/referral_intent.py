@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from dateutil import parser as date_parser
 
+from knowledge.structured_files import read_data_file
 from retrieval.catalog import Catalog, normalize
 from retrieval.linking import Linked
 
@@ -38,8 +38,7 @@ _DATE = re.compile(
 
 @functools.lru_cache(maxsize=1)
 def words() -> dict[str, Any]:
-    with _WORDS.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+    data: dict[str, Any] = read_data_file(_WORDS)
     return data
 
 

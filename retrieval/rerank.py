@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from knowledge.structured_files import read_data_file
 from retrieval.keyword import KeywordIndex, terms
 
 _DATA = Path(__file__).with_name("data")
@@ -47,7 +47,7 @@ class Vocabulary:
 
 @functools.lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    data = yaml.safe_load(SYNONYMS.read_text(encoding="utf-8")) or {}
+    data = read_data_file(SYNONYMS) or {}
     alternatives: dict[str, set[str]] = {}
     phrases: list[tuple[re.Pattern[str], str]] = []
     for group in data.get("groups") or []:
@@ -65,7 +65,7 @@ def vocabulary() -> Vocabulary:
 
 @functools.lru_cache(maxsize=1)
 def weights() -> dict[str, float]:
-    data = yaml.safe_load(WEIGHTS.read_text(encoding="utf-8")) or {}
+    data = read_data_file(WEIGHTS) or {}
     found = data.get("weights") or {}
     return {name: float(found.get(name, 0.0)) for name in FEATURES}
 

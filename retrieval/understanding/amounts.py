@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from knowledge.structured_files import read_data_file
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "currencies.yaml"
 
@@ -50,8 +50,7 @@ class Amounts:
 
 @functools.lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    with _DATA.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+    data: dict[str, Any] = read_data_file(_DATA)
     return data
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from knowledge.structured_files import read_data_file
 from retrieval.catalog import Vocabulary
 from retrieval.understanding.masking import mask, names_vocabulary
 
@@ -67,8 +67,7 @@ class Intent:
 
 def load_examples(path: Path = PARAPHRASES) -> list[Example]:
     """Every entry of the bank; within a kind, even positions are the tuning half, odd ones the check half."""
-    with path.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
+    data = read_data_file(path) or {}
     out: list[Example] = []
     for kind, entries in data.items():
         if kind not in INTENTS:

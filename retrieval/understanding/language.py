@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pycountry
-import yaml
+
+from knowledge.structured_files import read_data_file
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "languages.yaml"
 LANGUAGES = ("de", "fr", "es", "pt", "it", "ja")
@@ -43,8 +44,7 @@ class Translation:
 
 @functools.lru_cache(maxsize=1)
 def _data() -> dict[str, Any]:
-    with _DATA.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+    data: dict[str, Any] = read_data_file(_DATA)
     return data
 
 

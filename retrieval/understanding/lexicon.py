@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pycountry
-import yaml
 from wordfreq import top_n_list
 
 from knowledge.geography import Place, place_phrases
+from knowledge.structured_files import read_data_file
 from retrieval.catalog import Catalog, normalize
 from retrieval.linking import STOPWORDS
 from retrieval.understanding.language import function_words
@@ -45,8 +45,7 @@ def common_english() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=1)
 def shorthand() -> dict[str, Any]:
-    with _DATA.open(encoding="utf-8") as f:
-        data: dict[str, Any] = yaml.safe_load(f)
+    data: dict[str, Any] = read_data_file(_DATA)
     return data
 
 

@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pycountry
-import yaml
 
 from knowledge.geography import ambiguous_codes, place_phrases
+from knowledge.structured_files import read_data_file
 from retrieval.catalog import Vocabulary, normalize
 
 _FOREIGN_WORDS = Path(__file__).resolve().parents[1] / "data" / "intent" / "foreign_words.yaml"
@@ -39,8 +39,7 @@ _CASE_SENSITIVE_PLACES = frozenset({"polish", "turkey", "chad", "jordan", "georg
 @functools.lru_cache(maxsize=1)
 def foreign_words() -> dict[str, str]:
     """Common question words in German, French, Spanish, Portuguese, Italian and Japanese -> English."""
-    with _FOREIGN_WORDS.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f) or {}
+    data = read_data_file(_FOREIGN_WORDS) or {}
     out: dict[str, str] = {}
     for _language, words in data.items():
         for foreign, english in (words or {}).items():
