@@ -96,15 +96,8 @@ def fitting_incentives(catalog: Catalog, opportunity: Opportunity, partner: Part
     for rule in catalog.incentives:
         fits, _, unknown = structured._rule_check(rule, opportunity.workload or None, opportunity.segment or None,
                                                   opportunity.country or None, opportunity.estimated_value_usd)
-        if not fits or unknown:
-            continue
-        if rule.designations_any and not set(rule.designations_any) & set(partner.designations):
-            continue
-        if rule.specializations_any and not set(rule.specializations_any) & set(partner.specializations):
-            continue
-        if rule.co_sell_ready_required and not partner.co_sell_ready:
-            continue
-        out.append(rule)
+        if fits and not unknown and structured.meets_partner_requirements(rule, partner):
+            out.append(rule)
     return out
 
 

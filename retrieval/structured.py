@@ -234,6 +234,13 @@ def _held_reason(partner: Partner, held: str) -> Reason:
 
 
 # ----------------------------------------------------------------------------------- incentives
+def meets_partner_requirements(rule: Incentive, partner: Partner) -> bool:
+    """The rule's partner requirements: one of its designations, one of its specializations, co-sell ready."""
+    return not ((rule.designations_any and not set(rule.designations_any) & set(partner.designations))
+                or (rule.specializations_any and not set(rule.specializations_any) & set(partner.specializations))
+                or (rule.co_sell_ready_required and not partner.co_sell_ready))
+
+
 def _rule_check(rule: Incentive, workload: str | None, segment: str | None, country: str | None,
                 deal: float | None) -> tuple[bool, list[str], list[str]]:
     """(fits, reasons it fits, facts it could not check)."""
@@ -293,11 +300,7 @@ def qualifying_partners(catalog: Catalog, rule: Incentive, workload: str | None,
     on_map: list[tuple[Partner, list[MapRow]]] = []
     others: list[Partner] = []
     for partner in pool:
-        if rule.designations_any and not set(rule.designations_any) & set(partner.designations):
-            continue
-        if rule.specializations_any and not set(rule.specializations_any) & set(partner.specializations):
-            continue
-        if rule.co_sell_ready_required and not partner.co_sell_ready:
+        if not meets_partner_requirements(rule, partner):
             continue
         rows = [r for r in catalog.rows_by_partner.get(partner.id, [])
                 if (workload is None or r.workload == workload) and (country is None or country in r.countries)]
