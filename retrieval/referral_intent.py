@@ -19,7 +19,7 @@ from typing import Any
 from dateutil import parser as date_parser
 
 from knowledge.structured_files import read_data_file
-from retrieval.catalog import Catalog, normalize
+from retrieval.catalog import normalize
 from retrieval.linking import Linked
 
 _WORDS = Path(__file__).with_name("data") / "referral_words.yaml"
@@ -150,27 +150,3 @@ def recognise(question: str, linked: Linked, known_ids: Collection[str], today: 
     if context and (subject or emails or linked.has("my")) and not linked.has("how", "what is", "what are", "why"):
         return make("list")
     return None
-
-
-_SUBJECT_KINDS = ("workload", "solution_play", "solution_area", "industry")
-
-
-def with_glued_subjects(linked: Linked, catalog: Catalog) -> Linked:
-    """The linked question, plus the workloads (plays, industries) written right against a word the linker did not
-    know ("won Windows 365", "M365 Copilot still awaiting"): it keeps such a run as one unknown product name, but
-    in a referral or wins question the extra words are the question's own verbs, not part of a product."""
-    found = list(linked.entities)
-    for term in linked.unknown_terms:
-        tokens = normalize(term).split()
-        i = 0
-        while i < len(tokens):
-            for length in range(len(tokens) - i, 0, -1):
-                phrase = " ".join(tokens[i:i + length])
-                hits = [e for e in catalog.vocabulary.phrases.get(phrase, []) if e.kind in _SUBJECT_KINDS]
-                if hits:
-                    found += [e for e in hits if e not in found]
-                    i += length
-                    break
-            else:
-                i += 1
-    return replace(linked, entities=found) if len(found) > len(linked.entities) else linked

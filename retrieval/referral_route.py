@@ -15,7 +15,7 @@ from retrieval import matchmaking, referrals, share, wins
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.catalog import Catalog
 from retrieval.linking import Linked
-from retrieval.referral_intent import ReferralQuestion, recognise, with_glued_subjects, words
+from retrieval.referral_intent import ReferralQuestion, recognise, words
 
 if TYPE_CHECKING:
     from retrieval.engine import UserContext
@@ -55,15 +55,9 @@ def route(catalog: Catalog, question: str, linked: Linked, user: UserContext, un
           shares: ShareStore | None = None, now: dt.date | None = None) -> Answer | None:
     """The answer to a referral / wins / team-up / share question; None when the question is none of them."""
     book = referrals.book(catalog)
-    augmented = with_glued_subjects(linked, catalog)
-    asked = recognise(question, augmented, book.by_id, now or today())
+    asked = recognise(question, linked, book.by_id, now or today())
     if asked is None:
         return None
-    if augmented is not linked:
-        linked = augmented
-        understood = replace(understood, workloads=tuple(linked.names("workload")),
-                             solution_plays=tuple(linked.names("solution_play")),
-                             industries=tuple(linked.names("industry")))
     if asked.kind == "wins":
         wanted = wins.WinFilter(workloads=tuple(linked.names("workload")), plays=tuple(linked.names("solution_play")),
                                 industries=tuple(linked.names("industry")), countries=linked.countries,
