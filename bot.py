@@ -668,6 +668,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
     from dialogs import http_guard, openid_keys
+    from dialogs.card_verbs import CardMemory
     from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
@@ -681,6 +682,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
     from storage import describe, open_database
+    from storage.cards import SentCards
     from storage.replay import ReplayLog
 
     speed_up_msrest_retry_policy()
@@ -700,6 +702,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
         blob_connection_string=settings.azure_storage_connection_string.get_secret_value(),
         blob_container=settings.azure_storage_container, database=database)
     exports = ExportStore(database)
+    sent_cards = SentCards(database)       # pressed cards update in place on any instance, after a restart too
     subscriptions = SubscriptionStore(database)
     actions = ChannelManagerActions(slot.current, exports=exports, public_base_url=settings.export_base_url,
                                     subscriptions=subscriptions, digest_hour_utc=settings.digest_hour_utc)
@@ -716,7 +719,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
                  settings.llm_rate_per_minute)
     bot = PartnerBot(slot.current, storage=state_storage, feedback=feedback, actions=actions, sessions=sessions,
                      knowledge_gaps=knowledge_gaps, writer=answer_writer,
-                     roster=RosterCheck(settings.confidential_in_groups))
+                     roster=RosterCheck(settings.confidential_in_groups), cards=CardMemory(store=sent_cards))
     adapter.on_turn_error = make_turn_error_handler(bot)
     if replay_guard is None:
         replay_guard = ReplayLog(database, ttl_seconds=REPLAY_TTL_SECONDS)
@@ -746,7 +749,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
 
     async def close_state(_: web.Application) -> None:
         await close_state_storage(state_storage)
-        for store in (exports, subscriptions, feedback, session_store, replay_guard):
+        for store in (exports, sent_cards, subscriptions, feedback, session_store, replay_guard):
             close = getattr(store, "close", None)
             if close is not None:
                 close()

@@ -8,11 +8,13 @@ from a channel manager in a 1:1 chat (ChannelManagerActions, and the engine agai
 malformed press changes nothing and says why.
 
 An invoke answers with the pressed card rewritten in place (dialogs/card_update.py): the rendered cards
-are remembered by id (`CardMemory`, stamped into every Execute's data when the reply is sent). A card
-this process no longer remembers (a restart) gets the result as a message instead.
+are remembered by id (`CardMemory`, stamped into every Execute's data when the reply is sent), in the bot's
+database, so a press works on any instance and after a restart. A card no longer remembered (older than
+storage/cards.py's TTL) gets the result as a message instead.
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import uuid
@@ -26,6 +28,7 @@ from botbuilder.schema import Activity
 
 from dialogs import card_update, render, render_referrals
 from dialogs.card_actions import FEEDBACK_KEY, Outcome
+from storage.cards import SentCards
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +41,20 @@ Handler = Callable[[TurnContext, dict[str, Any]], Awaitable[Outcome | None]]
 
 
 class CardMemory:
-    """The last MAX_CARDS cards this process sent, by id, so a press can rewrite its own card."""
+    """The cards the bot sent with Execute buttons, by id, so a press can rewrite its own card.
 
-    def __init__(self, size: int = MAX_CARDS) -> None:
+    With the bot's database (`SentCards`) every instance sees every card, and a restart forgets none;
+    without one (tests, `bot.py ask`) the last MAX_CARDS cards of this process are kept in memory.
+    """
+
+    def __init__(self, size: int = MAX_CARDS, *, store: SentCards | None = None) -> None:
         self._cards: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._size = size
+        self._store = store
 
-    def remember(self, activity: Activity) -> None:
+    async def remember(self, activity: Activity) -> None:
         """Give each card of the activity an id (in its Execute buttons' data) and keep it."""
+        stamped: dict[str, dict[str, Any]] = {}
         for attachment in activity.attachments or []:
             card = attachment.content
             if attachment.content_type != CARD_TYPE or not isinstance(card, dict) or not _executes(card):
@@ -53,16 +62,30 @@ class CardMemory:
             card_id = uuid.uuid4().hex
             for action in _executes(card):
                 action["data"] = {**action.get("data", {}), CARD_ID: card_id}
-            self.put(card_id, card)
+            stamped[card_id] = copy.deepcopy(card)
+        await self._save(stamped)
 
-    def put(self, card_id: str, card: dict[str, Any]) -> None:
-        self._cards[card_id] = copy.deepcopy(card)
-        self._cards.move_to_end(card_id)
+    async def put(self, card_id: str, card: dict[str, Any]) -> None:
+        await self._save({card_id: copy.deepcopy(card)})
+
+    async def get(self, card_id: object) -> dict[str, Any] | None:
+        if not isinstance(card_id, str):
+            return None
+        if self._store is not None:
+            return await asyncio.to_thread(self._store.load, card_id)
+        return copy.deepcopy(self._cards[card_id]) if card_id in self._cards else None
+
+    async def _save(self, cards: dict[str, dict[str, Any]]) -> None:
+        if not cards:
+            return
+        if self._store is not None:
+            await asyncio.to_thread(self._store.save, cards)
+            return
+        for card_id, card in cards.items():
+            self._cards[card_id] = card
+            self._cards.move_to_end(card_id)
         while len(self._cards) > self._size:
             self._cards.popitem(last=False)
-
-    def get(self, card_id: object) -> dict[str, Any] | None:
-        return copy.deepcopy(self._cards[card_id]) if isinstance(card_id, str) and card_id in self._cards else None
 
 
 def _executes(node: Any) -> list[dict[str, Any]]:
@@ -146,12 +169,12 @@ class CardVerbs:
         if press is None or outcome is None:
             log.info("card action not understood (verb %r)", press.verb if press else None)
             return _message(str(render.messages()["card_action_unknown"]))
-        card = self.memory.get(press.data.get(CARD_ID))
+        card = await self.memory.get(press.data.get(CARD_ID))
         log.info("card action %s %s", press.verb, "refused" if outcome.refused else "done")
         if outcome.update is None or card is None:
             return _message(outcome.text or str(render.messages()["card_action_done"]))
         updated = outcome.update(card)
-        self.memory.put(str(press.data[CARD_ID]), updated)
+        await self.memory.put(str(press.data[CARD_ID]), updated)
         return {"statusCode": 200, "type": CARD_TYPE, "value": updated}
 
 

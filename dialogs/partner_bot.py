@@ -52,7 +52,8 @@ class PartnerBot(ActivityHandler):
                  private_state: PrivateConversationState | None = None, feedback: FeedbackStore | None = None,
                  actions: ChannelManagerActions | None = None, sessions: ReadinessSessions | None = None,
                  knowledge_gaps: KnowledgeGapActions | None = None, storage: Storage | None = None,
-                 writer: AnswerWriter | None = None, roster: RosterCheck | None = None) -> None:
+                 writer: AnswerWriter | None = None, roster: RosterCheck | None = None,
+                 cards: card_verbs.CardMemory | None = None) -> None:
         super().__init__()
         storage = storage if storage is not None else MemoryStorage()   # the server passes its durable store
         self.conversation_state = conversation_state or ConversationState(storage)
@@ -61,7 +62,7 @@ class PartnerBot(ActivityHandler):
         self.private_state = private_state or PrivateConversationState(storage)
         self.feedback = feedback
         self.actions = actions
-        self.card_verbs = card_verbs.CardVerbs(feedback=self._record_feedback, actions=actions)
+        self.card_verbs = card_verbs.CardVerbs(feedback=self._record_feedback, actions=actions, memory=cards)
         self.partner_search = PartnerSearch(engine_source)
         self.sessions = sessions
         if sessions is not None and sessions.roster is None:
@@ -157,7 +158,7 @@ class PartnerBot(ActivityHandler):
                            next_send: Callable[[], Awaitable[Any]]) -> Any:
         """Every card the bot sends is remembered, so a press on it can update it in place."""
         for activity in activities:
-            self.card_verbs.memory.remember(activity)
+            await self.card_verbs.memory.remember(activity)
         return await next_send()
 
     async def _record_feedback(self, turn_context: TurnContext, answer_id: str, rating: str) -> Outcome:

@@ -11,7 +11,7 @@ from dialogs import render
 from retrieval.decisions import DecisionStore
 from tests.dialogs.fakes import teams_activity
 from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, card_of, every
+from tests.dialogs.test_workflow import Served, card_of, every, serve
 from tests.factories import ECM, SELLER
 
 CARD = "application/vnd.microsoft.card.adaptive"
@@ -64,6 +64,31 @@ async def test_mark_attached_updates_the_suggestion_in_place_and_removes_its_but
     [line] = [b for b in every(body["value"], "TextBlock") if b.get("id") == "decide-P-2"]
     assert "Dismissed Beta Systems" in line["text"] and line["text"].endswith("No capacity before the close date")
     assert [b for b in every(body["value"], "TextBlock") if b.get("id") == "decide-P-1"]    # the first stays done
+
+
+async def test_a_press_updates_its_card_in_place_on_another_instance_and_after_a_restart(served: Served) -> None:
+    card = card_of(await served.say("Suggest partners for OPP-100"))
+    [attach] = [a for a in executes(card, "attach") if a["data"]["partnerId"] == "P-1"]
+    [dismiss] = [a for a in executes(card, "dismiss") if a["data"]["partnerId"] == "P-2"]
+    # a second server on the same database: another instance behind the load balancer, or this one restarted
+    other = await serve(served.knowledge, served.data)
+    try:
+        body = await press(other, attach)
+        assert body["type"] == CARD, body
+        [line] = [b for b in every(body["value"], "TextBlock") if b.get("id") == "decide-P-1"]
+        assert "Attached Alpha Cloud" in line["text"]
+    finally:
+        await other.close()
+    await served.close()
+    restarted = await serve(served.knowledge, served.data)
+    try:
+        # the card as the last press left it: the first decision stays, the second is added beside it
+        body = await press(restarted, dismiss, inputs={"reason_P-2": "Out of region"})
+        assert body["type"] == CARD, body
+        lines = {b.get("id"): b["text"] for b in every(body["value"], "TextBlock") if b.get("id", "").startswith("decide-")}
+        assert "Attached Alpha Cloud" in lines["decide-P-1"] and "Dismissed Beta Systems" in lines["decide-P-2"]
+    finally:
+        await restarted.close()
 
 
 async def test_a_dismissal_without_a_reason_changes_nothing_and_says_why(served: Served) -> None:

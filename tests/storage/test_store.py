@@ -21,6 +21,7 @@ from dialogs.subscriptions import SubscriptionStore
 from retrieval.clustering import Signature
 from retrieval.decisions import DecisionStore
 from storage import open_database
+from storage.cards import SentCards
 from storage.database import opened
 from storage.migrate import SchemaTooNew, current_version, latest_version, migrate
 from storage.replay import ReplayLog
@@ -253,6 +254,26 @@ def test_a_redelivered_activity_goes_through_once_whichever_instance_gets_it(tar
     finally:
         for guard in guards:
             guard.close()
+
+
+def test_a_sent_card_is_read_back_by_another_instance_until_it_expires(target: Path | str) -> None:
+    now = [1000.0]
+    one, other = (SentCards(target, ttl_seconds=3600, clock=lambda: now[0]) for _ in range(2))
+    try:
+        card = {"type": "AdaptiveCard", "body": [{"type": "TextBlock", "text": "Zürich — Contoso \u2705"}]}
+        one.save({"c1": card, "c2": {"type": "AdaptiveCard", "body": []}})
+        assert other.load("c1") == card and other.load("missing") is None
+        pressed = {**card, "body": [*card["body"], {"type": "TextBlock", "text": "Thanks"}]}
+        now[0] += 3000
+        other.save({"c1": pressed})                     # a press re-saves the card and renews it
+        now[0] += 1000
+        assert one.load("c1") == pressed and one.load("c2") is None       # c2 expired, c1 did not
+        now[0] += 3600 * 2
+        one.save({"c3": card})                          # the next save purges what expired
+        assert len(other) == 1
+    finally:
+        one.close()
+        other.close()
 
 
 def test_a_transaction_that_loses_a_deadlock_is_run_again(postgres: Any) -> None:
