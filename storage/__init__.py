@@ -2,7 +2,7 @@
 
 `open_database` gives an SQLite file (the embedded default) or a PostgreSQL server (DATABASE_URL), with
 the schema migrated (storage/migrations/). The tables' modules (decisions, feedback, subscriptions,
-sessions, state, exports, replay) hold every SQL statement; nothing outside this package opens a
+sessions, state, exports, replay, cards) hold every SQL statement; nothing outside this package opens a
 connection.
 """
 from storage.database import (
