@@ -14,7 +14,7 @@ from dialogs.render_card import styled
 Element = dict[str, Any]
 
 
-def _replace(node: Any, match: Callable[[Element], bool], make: Callable[[Element], Element | None]) -> Any:
+def replace_elements(node: Any, match: Callable[[Element], bool], make: Callable[[Element], Element | None]) -> Any:
     """The tree with every element that matches replaced by make(element) (None drops it)."""
     if isinstance(node, list):
         out = []
@@ -24,10 +24,10 @@ def _replace(node: Any, match: Callable[[Element], bool], make: Callable[[Elemen
                 if new is not None:
                     out.append(new)
             else:
-                out.append(_replace(item, match, make))
+                out.append(replace_elements(item, match, make))
         return out
     if isinstance(node, dict):
-        return {k: _replace(v, match, make) for k, v in node.items()}
+        return {k: replace_elements(v, match, make) for k, v in node.items()}
     return node
 
 
@@ -36,8 +36,8 @@ def _drop_actions(card: Element, verbs: set[str]) -> Element:
     def is_used(action: Any) -> bool:
         return isinstance(action, dict) and action.get("type") == "Action.Execute" and action.get("verb") in verbs
 
-    card = _replace(card, is_used, lambda _: None)
-    card = _replace(card, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)
+    card = replace_elements(card, is_used, lambda _: None)
+    card = replace_elements(card, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)
     if "actions" in card and not card["actions"]:
         del card["actions"]
     return card
@@ -53,7 +53,7 @@ def thanked(card: Element, thanks: str) -> Element:
 def decided(card: Element, partner_id: str, line: str) -> Element:
     """A partner's Propose / Mark attached / Dismiss replaced by who decided what, when."""
     target = decision_element_id(partner_id)
-    return _replace(copy.deepcopy(card), lambda e: e.get("id") == target,
+    return replace_elements(copy.deepcopy(card), lambda e: e.get("id") == target,
                     lambda _: styled("decided", line, id=target))
 
 
