@@ -141,8 +141,8 @@ def score_partner(partner: Partner | None, partner_id: str, rows: list[MapRow], 
     available = partner.available_consultants_90d
     if available is not None:
         if available <= 0:
-            add("capacity", "No consultants available in the next 90 days", w["no_capacity"], profile_citation(partner, "capacity"))
-            gaps.append("no capacity in the next 90 days")
+            add("capacity", "Fully booked for the next 90 days (0 consultants available)", w["no_capacity"], profile_citation(partner, "capacity"))
+            gaps.append("fully booked for the next 90 days")
         else:
             add("capacity", f"{available} consultants available in the next 90 days",
                 min(w["capacity_max"], available * w["capacity_per_consultant"]), profile_citation(partner, "capacity"))

@@ -75,6 +75,7 @@ class Lexicon:
     skeletons: dict[str, list[Target]] = field(default_factory=lambda: defaultdict(list))
     countries: frozenset[str] = frozenset()          # alpha-2 codes the catalog works in
     places: dict[str, str] = field(default_factory=dict)   # place phrase (one or two words) -> its name
+    two_word_places: list[str] = field(default_factory=list)   # the two-word place phrases ('united states')
     partner_names: dict[str, str] = field(default_factory=dict)   # normalised partner name -> partner name
     company_suffixes: frozenset[str] = frozenset()  # last words of company names ("consulting", "gmbh")
     max_words: int = 4
@@ -140,6 +141,8 @@ def _build(catalog: Catalog) -> Lexicon:
             lex.add(phrase, text, "place:" + ",".join(place.codes), "place")
             if len(phrase.split()) <= 2:
                 lex.places[phrase] = text
+            if len(phrase.split()) == 2:
+                lex.two_word_places.append(phrase)
     for word in QUESTION_WORDS:
         lex.add(word, word, "word:" + word, "word")
     return lex

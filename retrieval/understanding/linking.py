@@ -33,6 +33,7 @@ OUTLINE = 78.0       # ... or this close, when the consonant outlines agree
 OFFER = 75.0         # ... or this close: offered as "did you mean"
 WORD = 70.0          # every typed word of a phrase at least this close to the name's word
 _TOKEN = re.compile(r"[\w&+#]+")
+_GLUED_NUMBER = re.compile(r"\b([A-Za-z]{4,})(\d{2,4})\b")
 _PLACE_CUES = frozenset("in for from across at to customer cust based located hq".split())
 
 
@@ -94,8 +95,8 @@ def _prefixes(catalog: Catalog) -> list[str]:
 
 def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
     """The question rewritten in the catalog's words, with what was corrected and what was not placed."""
-    text = expand_shorthand(normalize_ids(text, catalog), language)
     lex = lexicon(catalog)
+    text = split_glued_numbers(expand_shorthand(normalize_ids(text, catalog), language), lex)
     out = Tolerant(text)
     tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
     replacements: list[tuple[int, int, str]] = []
@@ -107,6 +108,14 @@ def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
             replacements.append((start, end, code))
             out.corrections.append(Correction(word, code, "place"))
             k = floor = k + 1
+            continue
+        place = _misspelt_place(text, tokens, k, lex)
+        if place is not None:
+            last, name = place
+            typed = text[start:tokens[last][1]]
+            replacements.append((start, tokens[last][1], name))
+            out.corrections.append(Correction(typed, name, "place"))
+            k = floor = last + 1
             continue
         short = _short_unknown(word, lex)
         if not _unknown(word, lex) and not short:
@@ -146,6 +155,33 @@ def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
                 and _unknown(word, lex) and not (k + 1 < len(tokens) and tokens[k + 1][2][:1].isupper()):
             out.unresolved.append(Unresolved(word, "place", _nearest_places(word, lex)))
     return out
+
+
+def split_glued_numbers(text: str, lex: Lexicon) -> str:
+    """'dynamics365', 'Office365' -> 'dynamics 365': a catalog word glued to a number the catalog also uses."""
+    def split(match: re.Match[str]) -> str:
+        letters, digits = match.group(1), match.group(2)
+        return f"{letters} {digits}" if letters.lower() in lex.known and digits in lex.known else match.group(0)
+    return _GLUED_NUMBER.sub(split, text)
+
+
+def _misspelt_place(text: str, tokens: list[tuple[int, int, str]], k: int, lex: Lexicon) -> tuple[int, str] | None:
+    """A two-word place with one word misspelt into another English word ('in Unites States'): the other word
+    exactly the place's, the pair AUTO close, where the sentence allows a place. Ordinary words are otherwise
+    never corrected."""
+    if k + 1 >= len(tokens):
+        return None
+    typed = [tokens[k][2].lower(), tokens[k + 1][2].lower()]
+    if not all(w.isalpha() and len(w) >= 4 for w in typed) or " ".join(typed) in lex.places:
+        return None
+    found = process.extractOne(" ".join(typed), list(lex.two_word_places), scorer=fuzz.ratio, score_cutoff=AUTO)
+    if found is None:
+        return None
+    wanted = found[0].split()
+    if sum(a == b for a, b in zip(typed, wanted, strict=True)) != 1 or not _word_by_word(" ".join(typed), found[0]) \
+            or not _place_context(text, tokens, k, k + 1):
+        return None
+    return k + 1, lex.places[found[0]]
 
 
 def _needed(typed: str, target: Target) -> float:

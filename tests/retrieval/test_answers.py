@@ -47,7 +47,7 @@ def test_coverage_ranks_map_partners_with_sourced_reasons(engine: KnowledgeEngin
 
 def test_no_capacity_is_a_stated_gap(engine: KnowledgeEngine) -> None:
     beta = next(p for p in ask(engine, "Which partners cover AKS in Germany?").partners if p.name == "Beta Systems")
-    assert "no capacity in the next 90 days" in beta.gaps
+    assert "fully booked for the next 90 days" in beta.gaps
     assert any(r.factor == "capacity" and r.points < 0 for r in beta.reasons)
 
 

@@ -262,3 +262,39 @@ def test_stated_filters_survive_the_conversation_state(engine: KnowledgeEngine) 
     france = ask(engine, "and in France?", stored)
     assert france.understood.co_sell_ready and france.understood.top_n == 2
     assert france.understood.excluded_partner_ids == first.understood.excluded_partner_ids
+
+
+# ------------------------------------------------------------------ a product name glued to its number, a place
+# misspelt into another English word
+@pytest.fixture(scope="module")
+def worldwide(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    from tests.factories import default_partners, partner
+
+    partners = [*default_partners(), partner("P-9", "Zeta Apps", countries=["US", "GB"], hq_country="US",
+                                             workloads=["Dynamics 365 Sales", "Windows 365"])]
+    return Catalog(load_knowledge(make_knowledge(tmp_path_factory.mktemp("kb"), partners=partners), documents=False))
+
+
+@pytest.mark.parametrize(("text", "workload", "countries"), [
+    ("got a US customer wanting dynamics365 saels, partner?", "Dynamics 365 Sales", ("US",)),
+    ("windows365 partners - Unites States", "Windows 365", ("US",)),
+    ("who does Windows 365 in the unites kingdom", "Windows 365", ("GB",)),
+    ("Unites States partners for dynamics 365 sales", "Dynamics 365 Sales", ("US",)),
+])
+def test_glued_numbers_and_places_misspelt_into_words_link(worldwide: Catalog, text: str, workload: str,
+                                                           countries: tuple[str, ...]) -> None:
+    linked = read(text, worldwide)
+    assert linked.names("workload") == [workload]
+    assert linked.countries == countries
+
+
+@pytest.mark.parametrize("text", [
+    "she unites states and nations with Windows 365",     # no place here: ordinary words stay words
+    "who unites the teams for windows 365",
+])
+def test_ordinary_words_near_a_place_name_stay_words(worldwide: Catalog, text: str) -> None:
+    assert read(text, worldwide).countries == ()
+
+
+def test_a_number_glued_to_a_word_the_catalog_does_not_use_stays_as_typed(worldwide: Catalog) -> None:
+    assert read("who can help with zorblax365 in Germany", worldwide).names("workload") == []
