@@ -18,8 +18,8 @@ from retrieval.linking import Linked
 from retrieval.referral_intent import ReferralQuestion, recognise, words
 
 if TYPE_CHECKING:
-    from retrieval.engine import UserContext
     from retrieval.share_store import ShareStore
+    from retrieval.users import UserContext
 
 
 def today() -> dt.date:

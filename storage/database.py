@@ -22,15 +22,16 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+from storage.migrate import migrate
+from storage.transaction import Database, Params, T, Tx
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-Params = Sequence[Any]
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 RETRY_ATTEMPTS = 5
 POOL_MAX_SIZE = 10
@@ -44,63 +45,6 @@ class Conflict(Exception):
 
 class DatabaseUnavailable(RuntimeError):
     """The PostgreSQL server of DATABASE_URL could not be reached (or refused the login) at start."""
-
-
-class Tx:
-    """One transaction on one connection: `execute` returns the rows (if any) and the affected row count."""
-
-    def __init__(self, dialect: str, execute: Callable[[str, Params], tuple[list[tuple[Any, ...]], int]]) -> None:
-        self.dialect = dialect
-        self._execute = execute
-
-    def execute(self, sql: str, params: Params = ()) -> tuple[list[tuple[Any, ...]], int]:
-        return self._execute(sql, params)
-
-    def rows(self, sql: str, params: Params = ()) -> list[tuple[Any, ...]]:
-        return self._execute(sql, params)[0]
-
-    def one(self, sql: str, params: Params = ()) -> tuple[Any, ...] | None:
-        rows = self._execute(sql, params)[0]
-        return rows[0] if rows else None
-
-    def count(self, sql: str, params: Params = ()) -> int:
-        """Run a write; the number of rows it changed."""
-        return self._execute(sql, params)[1]
-
-
-class Database:
-    """Base of the two engines; `open_database` picks one. Shared by reference count: `share` and `close`."""
-
-    dialect = ""
-    target = ""
-
-    def __init__(self) -> None:
-        self._users = 1
-        self._users_lock = threading.Lock()
-
-    def write(self, work: Callable[[Tx], T]) -> T:
-        raise NotImplementedError
-
-    def read(self, work: Callable[[Tx], T]) -> T:
-        return self.write(work)
-
-    def share(self) -> Database:
-        with self._users_lock:
-            self._users += 1
-        return self
-
-    def close(self) -> None:
-        with self._users_lock:
-            self._users -= 1
-            last = self._users == 0
-        if last:
-            self._close()
-
-    def _close(self) -> None:
-        raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.dialect}>"
 
 
 # --------------------------------------------------------------------------- SQLite
@@ -244,7 +188,6 @@ DatabaseTarget = Database | Path | str
 def open_database(target: DatabaseTarget) -> Database:
     """A database with the current schema: an open `Database` is shared, a postgresql:// URL opens (or
     shares) that server's pool, anything else is an SQLite file path. Close it when done."""
-    from storage.migrate import migrate
 
     if isinstance(target, Database):
         return target.share()

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.database import Database, Tx
+from storage.transaction import Database, Tx
 
 log = logging.getLogger(__name__)
 
