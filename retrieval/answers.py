@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from knowledge.dates import date_text
+
 
 class AnswerKind(StrEnum):
     COVERAGE = "coverage"              # partners on the map for a workload / play (+ place, industry, segment)
@@ -96,7 +98,7 @@ class Decision:
     def describe(self) -> str:
         verb = {"propose": "Proposed", "attach": "Attached", "dismiss": "Dismissed"}.get(self.action, self.action)
         why = f": {self.reason}" if self.reason else ""
-        return f"{verb} {self.partner_name} ({self.decided_by}, {self.decided_at[:10]}){why}"
+        return f"{verb} {self.partner_name} ({self.decided_by}, {date_text(self.decided_at)}){why}"
 
 
 @dataclass(frozen=True)

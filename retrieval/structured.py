@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import replace
 
+from knowledge.dates import date_sort_key
 from knowledge.geography import country_name
 from knowledge.records import Incentive, MapRow, Opportunity, Partner
 from knowledge.values import format_usd
@@ -528,7 +529,7 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
             continue
         selected.append(opp)
     if sort == "close_date":
-        selected.sort(key=lambda o: (o.close_date or "9999", o.id))
+        selected.sort(key=lambda o: (date_sort_key(o.close_date), o.id))
     else:
         selected.sort(key=lambda o: (-(o.estimated_value_usd or 0), o.id))
     scope = " · ".join(x for x in (" / ".join(need.workloads or need.solution_plays or need.solution_areas),
