@@ -51,7 +51,3 @@ def parse_money(value: object) -> float | None:
     number = float(re.sub(r"[,\s]", "", match.group("num")))
     mult = (match.group("mult") or "").lower()
     return number * _MULTIPLIERS.get(mult, 1.0)
-
-
-def format_usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.0f}"

@@ -14,9 +14,9 @@ from collections import Counter, defaultdict
 from dataclasses import replace
 
 from knowledge.dates import date_sort_key
+from knowledge.display import format_usd
 from knowledge.geography import country_name
 from knowledge.records import Incentive, MapRow, Opportunity, Partner
-from knowledge.values import format_usd
 from retrieval.answers import (
     Answer,
     AnswerKind,
