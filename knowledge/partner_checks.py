@@ -14,8 +14,8 @@ import re
 from collections import defaultdict
 from datetime import date
 
+from knowledge.dates import parse_date
 from knowledge.records import FileIssue, Knowledge, MapRow, Partner
-from knowledge.values import parse_date
 
 _TOKEN = re.compile(r"[\w&+#]+")
 _EXAMPLES = 3

@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from dateutil import parser as date_parser
-
+from knowledge.dates import parse_written_date
 from knowledge.geography import region_codes
 from knowledge.headers import _aliases, split_list
 from knowledge.records import FileIssue, Knowledge, Referral, SourceRef
@@ -24,7 +23,6 @@ from knowledge.tables import TableError, read_table
 from knowledge.values import parse_money
 
 _DATA = Path(__file__).with_name("data") / "referrals.yaml"
-_EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 _COLUMNS: dict[str, list[str]] = {   # canonical field -> [the Partner Center export name, other names]
     "engagement_id": ["Engagement ID", "Engagement"],
@@ -63,7 +61,6 @@ REFERRAL_COLUMNS = _aliases(_COLUMNS)
 # The export's own columns, in its order: what a Partner Center import row is written with.
 EXPORT_COLUMNS: tuple[tuple[str, str], ...] = tuple((field, names[0]) for field, names in _COLUMNS.items())
 _DATE_FIELDS = ("estimated_close_date", "created_date", "updated_date", "expiration_date")
-_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?$")
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,35 +105,6 @@ def reason_label(value: str) -> str:
     return text
 
 
-def parse_date(value: object) -> dt.date | None:
-    """A date cell as exports write it: ISO, day-first or month-first numerals, month names, an Excel serial.
-
-    Raises ValueError for text that is not a date; an empty cell is None.
-    """
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    text = str(value).strip()
-    if not text:
-        return None
-    iso = _ISO.match(text)
-    if iso:
-        return dt.date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
-    if re.fullmatch(r"\d{5}(?:\.\d+)?", text):          # an Excel serial day number (1954 .. 2119)
-        return _EXCEL_EPOCH + dt.timedelta(days=int(float(text)))
-    numerals = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{2,4})", text)
-    # 13/01/2026 can only be day-first; 01/13/2026 only month-first; otherwise dateutil's month-first default,
-    # except for dotted dates (01.12.2026), which are written day-first wherever they are used.
-    dayfirst = numerals is not None and (int(numerals.group(1)) > 12 or "." in text)
-    try:
-        return date_parser.parse(text, dayfirst=dayfirst, default=dt.datetime(2000, 1, 1)).date()
-    except (ValueError, OverflowError) as exc:
-        raise ValueError(f"not a date: {text[:40]!r}") from exc
-
-
 def _country(value: str) -> str:
     codes = region_codes(value) if value else ()
     return codes[0] if len(codes) == 1 else value.strip().upper()
@@ -146,7 +114,7 @@ def _referral(values: dict[str, str], source: SourceRef, bad_dates: list[str]) -
     dates: dict[str, dt.date | None] = {}
     for field in _DATE_FIELDS:
         try:
-            dates[field] = parse_date(values.get(field))
+            dates[field] = parse_written_date(values.get(field))
         except ValueError:
             dates[field] = None
             bad_dates.append(f"{source.locator} {field}")

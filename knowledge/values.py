@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 
 _TRUE = {"true", "yes", "y", "1", "x", "✓", "ready"}
 _FALSE = {"false", "no", "n", "0", "", "none", "-"}
@@ -11,7 +10,6 @@ _MONEY = re.compile(
     r"(?P<mult>k|thousand|m|mm|mn|million|b|bn|billion)?\b\s*(?P<cur2>usd|dollars|eur|gbp)?",
     re.IGNORECASE,
 )
-_ISO_DATE = re.compile(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})\b")
 _MULTIPLIERS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mm": 1e6, "mn": 1e6, "million": 1e6,
                 "b": 1e9, "bn": 1e9, "billion": 1e9}
 
@@ -53,22 +51,3 @@ def parse_money(value: object) -> float | None:
     number = float(re.sub(r"[,\s]", "", match.group("num")))
     mult = (match.group("mult") or "").lower()
     return number * _MULTIPLIERS.get(mult, 1.0)
-
-
-def format_usd(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.0f}"
-
-
-def parse_date(value: object) -> date | None:
-    """`2026-05-01`, `2026-05-01T10:00:00Z`, `2026/05/01` or a YAML date -> date; None when there is none."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    match = _ISO_DATE.match(str(value if value is not None else "").strip())
-    if not match:
-        return None
-    try:
-        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
-    except ValueError:
-        return None

@@ -5,8 +5,11 @@ with the source it came from, so a renderer can always say where a statement com
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from knowledge.dates import date_text
+from knowledge.display import format_usd
 
 
 class AnswerKind(StrEnum):
@@ -96,7 +99,7 @@ class Decision:
     def describe(self) -> str:
         verb = {"propose": "Proposed", "attach": "Attached", "dismiss": "Dismissed"}.get(self.action, self.action)
         why = f": {self.reason}" if self.reason else ""
-        return f"{verb} {self.partner_name} ({self.decided_by}, {self.decided_at[:10]}){why}"
+        return f"{verb} {self.partner_name} ({self.decided_by}, {date_text(self.decided_at)}){why}"
 
 
 @dataclass(frozen=True)
@@ -253,11 +256,11 @@ class Understood:
             n = len(self.excluded_partner_ids)
             bits.append(f"leaving out {n} partner{'s' if n != 1 else ''} you named")
         if self.deal_usd is not None:
-            bits.append(f"${self.deal_usd:,.0f}")
+            bits.append(format_usd(self.deal_usd))
         if self.value_min is not None:
-            bits.append(f"over ${self.value_min:,.0f}")
+            bits.append(f"over {format_usd(self.value_min)}")
         if self.value_max is not None:
-            bits.append(f"under ${self.value_max:,.0f}")
+            bits.append(f"under {format_usd(self.value_max)}")
         text = " · ".join(bits)
         if self.readings:
             text += (" (" if text else "(") + "; ".join(self.readings) + ")"
@@ -288,6 +291,10 @@ class Answer:
     referrals: tuple[ReferralLine, ...] = ()  # co-sell referrals (channel managers only)
     wins: tuple[WinLine, ...] = ()       # customer wins
     share: ShareRequest | None = None    # a share that passed its pre-flight checks and may be confirmed
+
+    def with_note(self, note: str) -> Answer:
+        """The same answer with one more note."""
+        return replace(self, notes=(*self.notes, note))
 
 
 def cited_sources(answer: Answer) -> list[Citation]:

@@ -7,9 +7,9 @@ used by the ranking (a dismissed partner is not suggested again for that opportu
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 
+from knowledge.dates import utc_timestamp
 from retrieval.answers import Decision
 from storage import Database, DatabaseTarget
 from storage.decisions import DecisionTable
@@ -36,7 +36,7 @@ class DecisionStore:
             raise ValueError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
         if action == "dismiss" and not reason.strip():
             raise ValueError("a dismissal needs a reason")
-        decided_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        decided_at = utc_timestamp()
         self._table.insert(opportunity_id=opportunity_id, partner_id=partner_id, partner_name=partner_name,
                            action=action, reason=reason.strip()[:500], decided_by=decided_by,
                            decided_by_id=decided_by_id, decided_at=decided_at)

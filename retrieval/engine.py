@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from knowledge.display import format_usd
 from knowledge.geography import country_name
 from retrieval import partner_checks, referral_route, structured
 from retrieval.acronyms import asks_what_it_is
@@ -139,7 +140,7 @@ class KnowledgeEngine(PipelineActions):
         top = cells[0]
         summary = (f"{len(cells)} workload × country cells have unattached pipeline ({scope}). Largest gap: "
                    f"{top.workload} in {country_name(top.country)}: {top.unattached_opportunities} unattached "
-                   f"opportunities worth ${top.pipeline_value_usd:,.0f} and {top.partners_on_map} partners on the map.")
+                   f"opportunities worth {format_usd(top.pipeline_value_usd)} and {top.partners_on_map} partners on the map.")
         shown = cells if limit is None else cells[:limit]
         answer = Answer(AnswerKind.GAPS, f"Coverage gaps: {scope}", summary, understood, gaps=tuple(shown),
                         total=len(cells) if len(shown) < len(cells) else None, export_query=linked.text,
@@ -190,7 +191,7 @@ class KnowledgeEngine(PipelineActions):
             show = user.may_see(partner.allowed_groups)
             answer = structured.partner_profile(self.catalog, partner, understood, show_confidential=show)
             if linked.has(*_NOTES_WORDS) and not show:
-                answer = _with_note(answer, "I can share the partner's profile; internal notes are not part of what "
+                answer = answer.with_note("I can share the partner's profile; internal notes are not part of what "
                                             "I can show you here.")
             return answer
         if route == "incentive":
@@ -289,7 +290,7 @@ class KnowledgeEngine(PipelineActions):
                                        decisions=self.decisions.by_opportunity() if self.decisions else None,
                                        limit=limit)
         for note in answer_notes:
-            answer = _with_note(answer, note)
+            answer = answer.with_note(note)
         return replace(answer, export_query=question)
 
     def _incentives(self, linked: Linked, understood: Understood, workloads: list[str]) -> Answer:
@@ -303,7 +304,7 @@ class KnowledgeEngine(PipelineActions):
         answer = structured.incentives(self.catalog, workloads[0] if workloads else None,
                                        segments[0] if segments else None, countries[0] if countries else None,
                                        linked.deal_usd, understood)
-        return _with_note(answer, note) if note else answer
+        return answer.with_note(note) if note else answer
 
     def _workloads_of(self, plays: list[str], areas: list[str]) -> list[str]:
         out: list[str] = []
@@ -373,10 +374,6 @@ def _passage_mentions(answer: Answer, term: str, long_forms: Iterable[str] = ())
     text = " ".join(f"{p.heading}\n{p.text}".lower() for p in answer.passages)
     return any(all(re.search(rf"\b{re.escape(word.lower())}\b", text) for word in form.split())
                for form in (term, *long_forms))
-
-
-def _with_note(answer: Answer, note: str) -> Answer:
-    return replace(answer, notes=answer.notes + (note,))
 
 
 # the loader builds a KnowledgeEngine: imported last, after the class it needs exists

@@ -96,8 +96,8 @@ def _win_points(partner: Partner, workloads: set[str], need: Need, today: dt.dat
 
 
 def _fitting_rows(catalog: Catalog, need: Need) -> dict[str, list[MapRow]]:
-    """Map rows that fit the need, per partner, in structured._rank_for_need's order."""
-    from retrieval.structured import _candidate_rows  # noqa: PLC0415 - structured imports this module
+    """Map rows that fit the need, per partner, in structured.by_need._rank_for_need's order."""
+    from retrieval.structured.by_need import _candidate_rows  # noqa: PLC0415 - by_need imports this module
 
     by_partner: dict[str, list[MapRow]] = defaultdict(list)
     for row in _candidate_rows(catalog, need):

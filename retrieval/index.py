@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from knowledge.display import one_line
+
 if TYPE_CHECKING:
     from knowledge.chunking import Chunk
 
@@ -165,8 +167,7 @@ class DocumentIndex:
                                            include=["distances"])
         except Exception as exc:
             log.exception("the document index could not be queried")
-            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            raise IndexUnavailableError(f"document index unreadable: {type(exc).__name__}: {first}") from exc
+            raise IndexUnavailableError(f"document index unreadable: {one_line(exc)}") from exc
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(result["ids"][0], result["distances"][0], strict=True)]
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from knowledge.chunking import chunk_document
+from knowledge.display import one_line
 from knowledge.folder import list_folder
 from knowledge.loader import KnowledgeFolderError, is_record_file, load_knowledge
 from knowledge.records import FileIssue, Knowledge
@@ -255,9 +256,7 @@ def build_index(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             tracker.step("validated")
         except ChromaError as exc:
             hint = "" if rebuild else "; if the live index is damaged, run `bot.py index --rebuild`"
-            raise IndexValidationError(f"the new index generation could not be built: {type(exc).__name__}: "
-                                       f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-                                       f"{hint}") from exc
+            raise IndexValidationError(f"the new index generation could not be built: {one_line(exc)}{hint}") from exc
         finally:
             if client is not None and not store.chroma.server:
                 client.close()      # this process may open the generation again (tests, `ask`): a fresh handle

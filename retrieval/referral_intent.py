@@ -16,8 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from dateutil import parser as date_parser
-
+from knowledge.dates import written_date
 from knowledge.structured_files import read_data_file
 from retrieval.catalog import normalize
 from retrieval.linking import Linked
@@ -71,12 +70,9 @@ def as_of_date(text: str, today: dt.date) -> dt.date:
     match = _DATE.search(text)
     if not match:
         return today
-    raw = match.group(1)
-    numerals = re.fullmatch(r"(\d{1,2})[./](\d{1,2})[./]\d{2,4}", raw)
-    dayfirst = numerals is not None and (int(numerals.group(1)) > 12 or "." in raw)
     try:
-        return date_parser.parse(raw, dayfirst=dayfirst).date()
-    except (ValueError, OverflowError):
+        return written_date(match.group(1), default=today)
+    except ValueError:
         return today
 
 

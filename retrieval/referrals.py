@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from knowledge.display import format_amount
 from knowledge.geography import country_name
 from knowledge.records import Referral
 from retrieval.answers import Answer, AnswerKind, Citation, Fact, ReferralLine, Understood
@@ -85,9 +86,7 @@ def citation(r: Referral) -> Citation:
 
 
 def _value(r: Referral) -> str:
-    if r.estimated_value is None:
-        return ""
-    return f"{r.currency or 'USD'} {r.estimated_value:,.0f}"
+    return format_amount(r.estimated_value, r.currency)
 
 
 def _days(n: int, unit: str = "day") -> str:

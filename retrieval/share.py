@@ -19,6 +19,7 @@ from retrieval import referrals, structured
 from retrieval.answers import Answer, AnswerKind, Citation, Fact, ShareRequest, Understood
 from retrieval.catalog import Catalog, normalize
 from retrieval.ranking import Need, profile_citation, row_citation, row_fits
+from retrieval.structured import funding
 
 if TYPE_CHECKING:
     from retrieval.share_store import ShareDecision, ShareStore
@@ -94,8 +95,8 @@ def fitting_incentives(catalog: Catalog, opportunity: Opportunity, partner: Part
     """Incentive rules the deal fits and the partner meets the requirements of."""
     out = []
     for rule in catalog.incentives:
-        fits, _, unknown = structured._rule_check(rule, opportunity.workload or None, opportunity.segment or None,
-                                                  opportunity.country or None, opportunity.estimated_value_usd)
+        fits, _, unknown = funding._rule_check(rule, opportunity.workload or None, opportunity.segment or None,
+                                               opportunity.country or None, opportunity.estimated_value_usd)
         if fits and not unknown and structured.meets_partner_requirements(rule, partner):
             out.append(rule)
     return out

@@ -5,10 +5,10 @@ what was shared there; these are the channel manager's decisions on top of it.
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 
+from knowledge.dates import date_text, utc_timestamp
 from storage import DatabaseTarget
 from storage.shares import ShareTable
 
@@ -23,7 +23,7 @@ class ShareDecision:
     import_row: dict[str, str]           # the Partner Center import row, by export column
 
     def describe(self) -> str:
-        return f"Shared with {self.partner_name} ({self.decided_by}, {self.decided_at[:10]})"
+        return f"Shared with {self.partner_name} ({self.decided_by}, {date_text(self.decided_at)})"
 
 
 class ShareStore:
@@ -35,7 +35,7 @@ class ShareStore:
 
     def record(self, *, opportunity_id: str, partner_id: str, partner_name: str, decided_by: str,
                decided_by_id: str, import_row: dict[str, str]) -> ShareDecision:
-        decided_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        decided_at = utc_timestamp()
         self._table.insert(opportunity_id=opportunity_id, partner_id=partner_id, partner_name=partner_name,
                            decided_by=decided_by, decided_by_id=decided_by_id, decided_at=decided_at,
                            import_row=json.dumps(import_row))

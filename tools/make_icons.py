@@ -2,13 +2,12 @@
 
 The generated PNGs are committed; run this only after changing the drawing below:
 
-    .venv/bin/pip install pillow      # generation-time only, never a runtime dependency
-    .venv/bin/python tools/make_icons.py
+    .venv/bin/python tools/make_icons.py      # Pillow is pinned in requirements.txt
 
 The motif is a map pin whose head holds a small partner network (three linked nodes): "where is the
 partner for this". Shapes are drawn at 8x and scaled down, for smooth edges at the real size.
 
-Teams' rules, which `appmanifest.build.validate_manifest` checks on the committed files:
+Teams' rules, which `appmanifest.validate.validate_manifest` checks on the committed files:
 - color.png: 192x192, full colour (opaque here: a full-bleed accent background, which Teams rounds itself).
 - outline.png: 32x32, transparent background, white (#FFFFFF) only. It is built as a white image whose
   alpha channel is the (anti-aliased) drawing, so no pixel can be any colour but white.

@@ -9,6 +9,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from knowledge.display import format_usd
 from retrieval.answers import Answer, Citation, PartnerMatch, Passage, cited_sources
 
 CHARS_PER_TOKEN = 3.0            # conservative for English prose and ids (GPT tokenizers average ~4)
@@ -101,7 +102,7 @@ def structured_facts(answer: Answer) -> tuple[list[str], dict[Citation, list[str
     # answer.other_partners (profile-only, near misses) are left out: the card shows them under their own
     # heading, and a summary that named them could too easily put them on the map
     for incentive in answer.incentives:
-        funding = f"up to ${incentive.max_funding_usd:,.0f}" if incentive.max_funding_usd else ""
+        funding = f"up to {format_usd(incentive.max_funding_usd)}" if incentive.max_funding_usd else ""
         line = "; ".join(b for b in (f"Incentive {incentive.name} ({incentive.incentive_id})", f"program {incentive.program}",
                                      incentive.funding, funding, *incentive.reasons,
                                      f"partner requirements: {incentive.partner_requirements}"

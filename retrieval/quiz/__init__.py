@@ -12,7 +12,7 @@ their distractors), `assembly` (choosing, drawing options, shuffling), `subjects
 """
 from __future__ import annotations
 
-from retrieval.quiz.facts import incentive_citation, money
+from retrieval.quiz.facts import incentive_citation
 from retrieval.quiz.model import (
     CO_SELL_READY,
     LETTERS,
@@ -30,6 +30,6 @@ from retrieval.quiz.subjects import make_quiz, quiz_subjects, resolve
 
 __all__ = [
     "CO_SELL_READY", "LETTERS", "MAX_OPTIONS", "MIN_OPTIONS", "NO_MINIMUM", "QUESTIONS_PER_QUIZ", "QUIZ_KINDS", "Quiz",
-    "QuizQuestion", "check_answer", "describe", "incentive_citation", "letter", "make_quiz", "money", "options_text",
+    "QuizQuestion", "check_answer", "describe", "incentive_citation", "letter", "make_quiz", "options_text",
     "quiz_subjects", "resolve",
 ]

@@ -75,10 +75,6 @@ def place(code: str) -> str:
     return f"{name} ({code})" if name and name != code else code
 
 
-def money(value: float | None) -> str:
-    return "" if value is None else f"${value:,.0f}"
-
-
 def incentive_citation(rule: Incentive) -> Citation:
     return Citation(rule.name, rule.source.path, rule.source.locator)
 

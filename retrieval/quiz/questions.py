@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from knowledge.display import format_usd
 from knowledge.records import Incentive, MapRow
-from retrieval.quiz.facts import Draft, Facts, distinct, incentive_citation, is_lead, money, place, without
+from retrieval.quiz.facts import Draft, Facts, distinct, incentive_citation, is_lead, place, without
 from retrieval.quiz.model import CO_SELL_READY, NO_MINIMUM
 from retrieval.ranking import row_citation
 
@@ -88,22 +89,22 @@ def _incentive_drafts(facts: Facts, rule: Incentive, *, ask_program: bool) -> li
 
     if rule.max_funding_usd is not None:
         value = rule.max_funding_usd
-        recorded = [money(i.max_funding_usd) for i in others if i.max_funding_usd not in (None, value)]
-        scaled = [money(value * f) for f in (2, 0.5, 4, 0.2)] if value > 0 else []
+        recorded = [format_usd(i.max_funding_usd) for i in others if i.max_funding_usd not in (None, value)]
+        scaled = [format_usd(value * f) for f in (2, 0.5, 4, 0.2)] if value > 0 else []
         drafts.append(Draft(
-            "max_funding", f"What is the maximum funding of {name}?", money(value),
-            without(recorded + scaled, [money(value)]),
-            f"{name} funds up to {money(value)}" + (f" ({rule.funding})." if rule.funding else "."), source,
-            near=without(recorded, [money(value)])))
+            "max_funding", f"What is the maximum funding of {name}?", format_usd(value),
+            without(recorded + scaled, [format_usd(value)]),
+            f"{name} funds up to {format_usd(value)}" + (f" ({rule.funding})." if rule.funding else "."), source,
+            near=without(recorded, [format_usd(value)])))
 
     minimum = rule.min_deal_usd or 0.0
-    shown = money(minimum) if minimum > 0 else NO_MINIMUM
-    recorded = [money(i.min_deal_usd) if i.min_deal_usd > 0 else NO_MINIMUM for i in others
+    shown = format_usd(minimum) if minimum > 0 else NO_MINIMUM
+    recorded = [format_usd(i.min_deal_usd) if i.min_deal_usd > 0 else NO_MINIMUM for i in others
                 if (i.min_deal_usd or 0.0) != minimum]
-    scaled = [money(minimum * f) for f in (2, 0.5, 5)] + [NO_MINIMUM] if minimum > 0 else []
+    scaled = [format_usd(minimum * f) for f in (2, 0.5, 5)] + [NO_MINIMUM] if minimum > 0 else []
     drafts.append(Draft(
         "min_deal", f"What is the minimum deal size for {name}?", shown, without(recorded + scaled, [shown]),
-        f"{name} applies to deals of at least {money(minimum)}." if minimum > 0 else f"{name} has no minimum deal size.",
+        f"{name} applies to deals of at least {format_usd(minimum)}." if minimum > 0 else f"{name} has no minimum deal size.",
         source, near=without(recorded, [shown])))
 
     eligible = distinct(rule.segments)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge.display import format_usd
 from knowledge.structured_files import read_data_file
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "currencies.yaml"
@@ -125,7 +126,7 @@ def read_amounts(text: str) -> Amounts:
             continue
         usd = value * multiplier * float(_data()["rates"].get(cur or "USD", 1.0))
         if cur and cur != "USD":
-            out.notes.append(f"{match.group(0).strip()} read as about ${usd:,.0f} (fixed rate)")
+            out.notes.append(f"{match.group(0).strip()} read as about {format_usd(usd)} (fixed rate)")
         before = text[max(0, start - 24):start].lower().rstrip()
         if re.search(r"\b(went|gone|goes|grew|grown|increased|rose|raised|jumped|moved|climbed|is now)\s+(up\s+)?to$", before):
             out.deal_usd = usd               # "the deal went up to 250k" is its size, not a bound

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import shutil
-import struct
 import uuid
 import zipfile
-import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
-from appmanifest import build, png
+from appmanifest import build, package, render, validate
+from appmanifest import values as settings
 
 SCHEMA_ROOT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "schemas" / "teams-manifest"
-SCHEMA = SCHEMA_ROOT / f"v{build.MANIFEST_VERSION}" / "MicrosoftTeams.schema.json"
+SCHEMA = SCHEMA_ROOT / f"v{render.MANIFEST_VERSION}" / "MicrosoftTeams.schema.json"
 needs_schema = pytest.mark.skipif(
     not SCHEMA.is_file(), reason=f"official Teams manifest schema not found at {SCHEMA} (../shared is not beside the checkout)")
 
@@ -36,7 +38,7 @@ PERSONAL_COMMANDS = ["help", "find partner", "incentives", "specialization", "un
 
 @pytest.fixture
 def manifest() -> dict[str, Any]:
-    return build.render_manifest(VALUES)
+    return render.render_manifest(VALUES)
 
 
 def commands_by_scope(manifest: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
@@ -47,36 +49,17 @@ def commands_by_scope(manifest: dict[str, Any]) -> dict[str, list[dict[str, str]
     return out
 
 
-# --------------------------------------------------------------------------- PNG helpers (no Pillow)
-def _filter_row(kind: int, row: bytes, previous: bytes, bpp: int) -> bytes:
-    out = bytearray()
-    for i, value in enumerate(row):
-        left = row[i - bpp] if i >= bpp else 0
-        up = previous[i]
-        upper_left = previous[i - bpp] if i >= bpp else 0
-        predictor = [0, left, up, (left + up) >> 1, png._paeth(left, up, upper_left)][kind]
-        out.append((value - predictor) & 0xFF)
-    return bytes(out)
-
-
-def encode_png(width: int, height: int, pixels: list[tuple[int, ...]], color_type: int = 6,
-               filters: list[int] | None = None, extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
-    """A PNG written with the standard library; `filters` picks each row's filter type."""
-    channels = png.CHANNELS[color_type]
-    raw, previous = bytearray(), bytes(width * channels)
-    for y in range(height):
-        row = bytes(v for pixel in pixels[y * width:(y + 1) * width] for v in pixel[:channels])
-        kind = filters[y % len(filters)] if filters else 0
-        raw += bytes([kind]) + _filter_row(kind, row, previous, channels)
-        previous = row
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
-    chunks = [chunk(b"IHDR", ihdr), *(chunk(k, b) for k, b in (extra or [])),
-              chunk(b"IDAT", zlib.compress(bytes(raw))), chunk(b"IEND", b"")]
-    return png.SIGNATURE + b"".join(chunks)
+# --------------------------------------------------------------------------- PNG helpers
+def encode_png(width: int, height: int, pixels: Sequence[tuple[int, ...]], mode: str = "RGBA",
+               transparency: int | bytes | tuple[int, ...] | None = None, palette: list[int] | None = None) -> bytes:
+    """A PNG written by Pillow: `mode` RGBA, RGB or P (with `palette`), `transparency` as PNG tRNS."""
+    image = Image.new(mode, (width, height))
+    if palette is not None:
+        image.putpalette(palette)
+    image.putdata([p[0] if mode == "P" else p for p in pixels])   # type: ignore[arg-type]
+    out = io.BytesIO()
+    image.save(out, "PNG", **({} if transparency is None else {"transparency": transparency}))
+    return out.getvalue()
 
 
 def outline_pixels(size: int = 32, stray: tuple[int, int, int, int] | None = None) -> list[tuple[int, int, int, int]]:
@@ -94,8 +77,8 @@ def outline_pixels(size: int = 32, stray: tuple[int, int, int, int] | None = Non
 def icon_dir_with(tmp_path: Path, outline: bytes | None = None, color: bytes | None = None) -> Path:
     folder = tmp_path / "icons"
     folder.mkdir()
-    shutil.copy(build.ICON_DIR / "color.png", folder / "color.png")
-    shutil.copy(build.ICON_DIR / "outline.png", folder / "outline.png")
+    shutil.copy(validate.ICON_DIR / "color.png", folder / "color.png")
+    shutil.copy(validate.ICON_DIR / "outline.png", folder / "outline.png")
     if outline is not None:
         (folder / "outline.png").write_bytes(outline)
     if color is not None:
@@ -105,25 +88,25 @@ def icon_dir_with(tmp_path: Path, outline: bytes | None = None, color: bytes | N
 
 # --------------------------------------------------------------------------- the manifest and the schema
 def test_template_declares_the_chosen_version_and_its_official_schema_url() -> None:
-    template = json.loads(build.TEMPLATE_PATH.read_text(encoding="utf-8"))
-    assert template["manifestVersion"] == build.MANIFEST_VERSION == "1.30"
+    template = json.loads(render.TEMPLATE_PATH.read_text(encoding="utf-8"))
+    assert template["manifestVersion"] == render.MANIFEST_VERSION == "1.30"
     assert template["$schema"] == "https://developer.microsoft.com/json-schemas/teams/v1.30/MicrosoftTeams.schema.json"
     for placeholder in ("{{APP_ID}}", "{{BOT_ID}}", "{{VERSION}}", "{{DEVELOPER_NAME}}", "{{WEBSITE_URL}}",
                         "{{PRIVACY_URL}}", "{{TERMS_URL}}", "{{BOT_DOMAIN}}"):
-        assert placeholder in build.TEMPLATE_PATH.read_text(encoding="utf-8")
+        assert placeholder in render.TEMPLATE_PATH.read_text(encoding="utf-8")
 
 
 @needs_schema
 def test_rendered_manifest_validates_against_the_official_schema(manifest: dict[str, Any]) -> None:
-    assert build.schema_errors(manifest, SCHEMA) == []
-    assert build.validate_manifest(manifest, bot_id=BOT_ID, schema_path=SCHEMA) == []
-    assert build.schema_file() == SCHEMA      # the builder finds the same file on its own
+    assert validate.schema_errors(manifest, SCHEMA) == []
+    assert validate.validate_manifest(manifest, bot_id=BOT_ID, schema_path=SCHEMA) == []
+    assert validate.schema_file() == SCHEMA      # the builder finds the same file on its own
 
 
 @needs_schema
 def test_defaults_alone_render_a_valid_manifest() -> None:
-    manifest = build.render_manifest({"BOT_ID": BOT_ID})
-    assert build.validate_manifest(manifest, bot_id=BOT_ID) == []
+    manifest = render.render_manifest({"BOT_ID": BOT_ID})
+    assert validate.validate_manifest(manifest, bot_id=BOT_ID) == []
     assert manifest["validDomains"] == []
     assert manifest["developer"]["privacyUrl"].startswith("https://")
 
@@ -134,7 +117,7 @@ def test_rendered_manifest_also_fits_older_schemas(manifest: dict[str, Any], ver
     """So a fallback to an older manifest version is only a change of the version fields."""
     older = dict(manifest, manifestVersion=version,
                  **{"$schema": f"https://developer.microsoft.com/json-schemas/teams/v{version}/MicrosoftTeams.schema.json"})
-    assert build.schema_errors(older, SCHEMA_ROOT / f"v{version}" / "MicrosoftTeams.schema.json") == []
+    assert validate.schema_errors(older, SCHEMA_ROOT / f"v{version}" / "MicrosoftTeams.schema.json") == []
 
 
 def test_placeholders_are_filled_from_the_values(manifest: dict[str, Any]) -> None:
@@ -144,7 +127,7 @@ def test_placeholders_are_filled_from_the_values(manifest: dict[str, Any]) -> No
                                      "privacyUrl": "https://contoso.example.com/privacy",
                                      "termsOfUseUrl": "https://contoso.example.com/terms"}
     assert manifest["validDomains"] == ["bot.example.com"]
-    assert manifest["id"] == build.derive_app_id(BOT_ID)
+    assert manifest["id"] == settings.derive_app_id(BOT_ID)
     assert "{{" not in json.dumps(manifest)
 
 
@@ -183,7 +166,7 @@ def test_every_scope_lists_the_same_commands_with_unique_titles(manifest: dict[s
 def test_an_unknown_scope_is_a_schema_error(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["bots"][0]["scopes"] = ["personal", "channel"]
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any(p.startswith("schema: bots[0].scopes[1]:") and "'channel' is not one of" in p for p in problems), problems
 
 
@@ -191,7 +174,7 @@ def test_an_unknown_scope_is_a_schema_error(manifest: dict[str, Any]) -> None:
 def test_a_33_character_short_name_is_a_schema_error(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["name"]["short"] = "P" * 33
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any(p.startswith("schema: name.short:") and "too long" in p for p in problems), problems
 
 
@@ -199,31 +182,31 @@ def test_a_33_character_short_name_is_a_schema_error(manifest: dict[str, Any]) -
 def test_a_bot_id_that_is_not_a_guid_is_a_schema_error(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["bots"][0]["botId"] = "partner-atlas"
-    assert any(p.startswith("schema: bots[0].botId:") for p in build.validate_manifest(broken))
+    assert any(p.startswith("schema: bots[0].botId:") for p in validate.validate_manifest(broken))
 
 
 def test_the_manifest_version_is_checked_although_draft_04_ignores_const(manifest: dict[str, Any]) -> None:
-    problems = build.validate_manifest(dict(manifest, manifestVersion="1.25"), bot_id=BOT_ID)
+    problems = validate.validate_manifest(dict(manifest, manifestVersion="1.25"), bot_id=BOT_ID)
     assert any("manifestVersion is '1.25'" in p for p in problems), problems
 
 
 def test_a_bot_id_other_than_the_configured_one_is_reported(manifest: dict[str, Any]) -> None:
-    problems = build.validate_manifest(manifest, bot_id=OTHER_BOT_ID)
+    problems = validate.validate_manifest(manifest, bot_id=OTHER_BOT_ID)
     assert any("bots[0].botId" in p and OTHER_BOT_ID in p for p in problems), problems
-    assert build.validate_manifest(manifest, bot_id=BOT_ID.upper()) == []   # GUIDs compare case-insensitively
+    assert validate.validate_manifest(manifest, bot_id=BOT_ID.upper()) == []   # GUIDs compare case-insensitively
 
 
 def test_a_repeated_command_title_in_a_scope_is_reported(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["bots"][0]["commandLists"][1]["commands"].append({"title": "Find Partner", "description": "again"})
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any("'Find Partner' appears twice in scope 'team'" in p for p in problems), problems
 
 
 def test_a_command_list_for_a_scope_the_bot_lacks_is_reported(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["bots"][0]["scopes"] = ["personal"]
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any("lists scope 'team'" in p for p in problems), problems
 
 
@@ -231,22 +214,20 @@ def test_plain_http_urls_and_urls_in_valid_domains_are_reported(manifest: dict[s
     broken = copy.deepcopy(manifest)
     broken["developer"]["privacyUrl"] = "http://contoso.example.com/privacy"
     broken["validDomains"] = ["https://bot.example.com/api/messages"]
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any("developer.privacyUrl" in p and "https://" in p for p in problems), problems
     assert any(p.startswith("validDomains[0]") for p in problems), problems
 
 
 # --------------------------------------------------------------------------- icons
 def test_the_icons_have_the_sizes_teams_requires() -> None:
-    color = png.read_info((build.ICON_DIR / "color.png").read_bytes())
-    outline = png.read_info((build.ICON_DIR / "outline.png").read_bytes())
-    assert (color.width, color.height) == (192, 192)
-    assert (outline.width, outline.height) == (32, 32)
-    assert outline.color_type == 6 and outline.bit_depth == 8
+    with Image.open(validate.ICON_DIR / "color.png") as color, Image.open(validate.ICON_DIR / "outline.png") as outline:
+        assert (color.format, color.size) == ("PNG", (192, 192))
+        assert (outline.format, outline.size, outline.mode) == ("PNG", (32, 32), "RGBA")
 
 
 def test_the_outline_icon_is_white_on_transparent() -> None:
-    _, pixels = png.read_rgba((build.ICON_DIR / "outline.png").read_bytes())
+    _, _, pixels = validate.read_icon((validate.ICON_DIR / "outline.png").read_bytes())
     assert len(pixels) == 32 * 32
     transparent = [p for p in pixels if p[3] == 0]
     visible = [p for p in pixels if p[3] > 0]
@@ -257,21 +238,22 @@ def test_the_outline_icon_is_white_on_transparent() -> None:
 
 
 def test_the_color_icon_is_full_colour() -> None:
-    info, pixels = png.read_rgba((build.ICON_DIR / "color.png").read_bytes())
-    assert info.color_type in (2, 6)
+    with Image.open(validate.ICON_DIR / "color.png") as color:
+        assert color.mode in ("RGB", "RGBA")
+    _, _, pixels = validate.read_icon((validate.ICON_DIR / "color.png").read_bytes())
     assert len({p[:3] for p in pixels}) > 10
 
 
 def test_a_coloured_pixel_in_the_outline_is_reported(tmp_path: Path, manifest: dict[str, Any]) -> None:
     red = encode_png(32, 32, outline_pixels(stray=(255, 0, 0, 255)))
-    problems = build.validate_manifest(manifest, bot_id=BOT_ID, icon_dir=icon_dir_with(tmp_path, outline=red))
+    problems = validate.validate_manifest(manifest, bot_id=BOT_ID, icon_dir=icon_dir_with(tmp_path, outline=red))
     assert any("not white" in p and "(255, 0, 0, 255)" in p for p in problems), problems
 
 
 def test_an_opaque_outline_and_wrong_sizes_are_reported(tmp_path: Path, manifest: dict[str, Any]) -> None:
-    opaque = encode_png(32, 32, [(255, 255, 255)] * 32 * 32, color_type=2)
-    small_color = encode_png(96, 96, [(14, 90, 138)] * 96 * 96, color_type=2)
-    problems = build.validate_manifest(manifest, bot_id=BOT_ID,
+    opaque = encode_png(32, 32, [(255, 255, 255)] * 32 * 32, mode="RGB")
+    small_color = encode_png(96, 96, [(14, 90, 138)] * 96 * 96, mode="RGB")
+    problems = validate.validate_manifest(manifest, bot_id=BOT_ID,
                                        icon_dir=icon_dir_with(tmp_path, outline=opaque, color=small_color))
     assert any("no transparent background" in p for p in problems), problems
     assert any("color.png is 96x96, Teams requires 192x192" in p for p in problems), problems
@@ -283,67 +265,66 @@ def test_a_missing_or_damaged_icon_is_reported(tmp_path: Path, manifest: dict[st
     data = bytearray((folder / "outline.png").read_bytes())
     data[45] ^= 0xFF   # inside the first IDAT chunk's data
     (folder / "outline.png").write_bytes(bytes(data))
-    problems = build.validate_manifest(manifest, bot_id=BOT_ID, icon_dir=folder)
+    problems = validate.validate_manifest(manifest, bot_id=BOT_ID, icon_dir=folder)
     assert any("color.png not found" in p for p in problems), problems
-    assert any("icons.outline" in p and "CRC" in p for p in problems), problems
+    assert any("icons.outline" in p and "damaged PNG" in p and "checksum" in p for p in problems), problems
 
 
-@pytest.mark.parametrize("filters", [[0], [1], [2], [3], [4], [0, 1, 2, 3, 4]])
-def test_the_png_reader_undoes_every_row_filter(filters: list[int]) -> None:
-    pixels = [((x * 37 + y) % 256, (y * 11) % 256, (x ^ y) % 256, (x * y) % 256) for y in range(9) for x in range(7)]
-    info, decoded = png.read_rgba(encode_png(7, 9, pixels, filters=filters))
-    assert (info.width, info.height) == (7, 9)
-    assert decoded == pixels
+def test_palette_and_colour_key_transparency_count_as_transparent(tmp_path: Path, manifest: dict[str, Any]) -> None:
+    """Image tools write small icons as palette PNGs (tRNS per palette entry) or RGB with a transparent colour key."""
+    ring = outline_pixels()
+    as_palette = encode_png(32, 32, [(0,) if p[3] == 0 else (1,) for p in ring], mode="P",
+                            palette=[0, 0, 0, 255, 255, 255], transparency=bytes([0, 255]))
+    assert validate.read_icon(as_palette)[2] == [(0, 0, 0, 0) if p[3] == 0 else (255, 255, 255, 255) for p in ring]
+    as_key = encode_png(32, 32, [(0, 0, 0) if p[3] == 0 else (255, 255, 255) for p in ring], mode="RGB",
+                        transparency=(0, 0, 0))
+    for name, outline in (("palette", as_palette), ("colour-key", as_key)):
+        (tmp_path / name).mkdir()
+        assert validate.validate_manifest(manifest, bot_id=BOT_ID, icon_dir=icon_dir_with(tmp_path / name, outline=outline)) == []
 
 
-def test_the_png_reader_reads_palette_transparency() -> None:
-    plte, trns = bytes([255, 255, 255, 200, 0, 0]), bytes([0, 255])
-    data = encode_png(2, 1, [(0,), (1,)], color_type=3, extra=[(b"PLTE", plte), (b"tRNS", trns)])
-    assert png.read_rgba(data)[1] == [(255, 255, 255, 0), (200, 0, 0, 255)]
-
-
-def test_the_png_reader_refuses_what_is_not_a_png() -> None:
-    with pytest.raises(png.PngError, match="signature"):
-        png.read_info(b"GIF89a" + bytes(40))
-    with pytest.raises(png.PngError, match="truncated|IEND"):
-        png.read_info((build.ICON_DIR / "outline.png").read_bytes()[:60])
+def test_what_is_not_a_png_or_is_cut_short_is_refused() -> None:
+    with pytest.raises(validate.IconError, match="not a PNG"):
+        validate.read_icon(b"GIF89a" + bytes(40))
+    with pytest.raises(validate.IconError, match="damaged"):
+        validate.read_icon((validate.ICON_DIR / "outline.png").read_bytes()[:60])
 
 
 # --------------------------------------------------------------------------- the package
 def test_the_package_holds_exactly_the_three_files_at_its_root(tmp_path: Path) -> None:
-    out = build.build_package(tmp_path / "out" / "partner-atlas.zip", VALUES)
+    out = package.build_package(tmp_path / "out" / "partner-atlas.zip", VALUES)
     with zipfile.ZipFile(out) as archive:
         assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
-        assert json.loads(archive.read("manifest.json").decode("utf-8")) == build.render_manifest(VALUES)
-        assert archive.read("color.png") == (build.ICON_DIR / "color.png").read_bytes()
-        assert archive.read("outline.png") == (build.ICON_DIR / "outline.png").read_bytes()
-    assert build.validate_package(out, bot_id=BOT_ID) == []
+        assert json.loads(archive.read("manifest.json").decode("utf-8")) == render.render_manifest(VALUES)
+        assert archive.read("color.png") == (validate.ICON_DIR / "color.png").read_bytes()
+        assert archive.read("outline.png") == (validate.ICON_DIR / "outline.png").read_bytes()
+    assert validate.validate_package(out, bot_id=BOT_ID) == []
     assert not list(tmp_path.glob("out/*.partial"))
 
 
 def test_the_package_is_reproducible(tmp_path: Path) -> None:
-    first = build.build_package(tmp_path / "a.zip", VALUES).read_bytes()
-    second = build.build_package(tmp_path / "b.zip", VALUES).read_bytes()
+    first = package.build_package(tmp_path / "a.zip", VALUES).read_bytes()
+    second = package.build_package(tmp_path / "b.zip", VALUES).read_bytes()
     assert first == second
 
 
 def test_a_zip_with_a_folder_or_an_extra_file_is_reported(tmp_path: Path) -> None:
-    out = build.build_package(tmp_path / "ok.zip", VALUES)
+    out = package.build_package(tmp_path / "ok.zip", VALUES)
     nested = tmp_path / "nested.zip"
     with zipfile.ZipFile(out) as source, zipfile.ZipFile(nested, "w") as target:
         for name in source.namelist():
             target.writestr(f"package/{name}", source.read(name))
-    problems = build.validate_package(nested, bot_id=BOT_ID)
+    problems = validate.validate_package(nested, bot_id=BOT_ID)
     assert any("expected exactly" in p for p in problems), problems
 
 
 # --------------------------------------------------------------------------- refusals
 @pytest.mark.parametrize("values", [{}, {"BOT_ID": ""}, {"BOT_ID": "   "}, {"VERSION": "1.0.0"}])
 def test_a_missing_bot_id_is_refused(tmp_path: Path, values: dict[str, str]) -> None:
-    with pytest.raises(build.ManifestError, match="BOT_ID is missing.*MicrosoftAppId"):
-        build.render_manifest(values)
-    with pytest.raises(build.ManifestError):
-        build.build_package(tmp_path / "x.zip", values)
+    with pytest.raises(settings.ManifestError, match="BOT_ID is missing.*MicrosoftAppId"):
+        render.render_manifest(values)
+    with pytest.raises(settings.ManifestError):
+        package.build_package(tmp_path / "x.zip", values)
     assert not (tmp_path / "x.zip").exists()
 
 
@@ -351,34 +332,34 @@ def test_a_missing_bot_id_is_refused(tmp_path: Path, values: dict[str, str]) -> 
                                     "2b9f6a0e-3c1d-4e5f-8a7b-9c0d1e2f3a4b0", "2b9f6a0e-3c1d-4e5f-8a7b-9c0d1e2f3g4b",
                                     "00000000-0000-0000-0000-000000000000"])
 def test_a_malformed_bot_id_is_refused(bot_id: str) -> None:
-    with pytest.raises(build.ManifestError, match="BOT_ID"):
-        build.render_manifest({"BOT_ID": bot_id})
+    with pytest.raises(settings.ManifestError, match="BOT_ID"):
+        render.render_manifest({"BOT_ID": bot_id})
 
 
 def test_a_malformed_teams_app_id_is_refused() -> None:
-    with pytest.raises(build.ManifestError, match="APP_ID 'partner-atlas'"):
-        build.render_manifest({"BOT_ID": BOT_ID, "APP_ID": "partner-atlas"})
+    with pytest.raises(settings.ManifestError, match="APP_ID 'partner-atlas'"):
+        render.render_manifest({"BOT_ID": BOT_ID, "APP_ID": "partner-atlas"})
 
 
 def test_a_placeholder_without_a_value_is_refused() -> None:
     template = json.dumps({"bots": [{"botId": "{{BOT_ID}}"}], "developer": {"mpnId": "{{MPN_ID}}"}})
-    with pytest.raises(build.ManifestError, match=r"developer\.mpnId: placeholder \{\{MPN_ID\}\} has no value"):
-        build.render_manifest({"BOT_ID": BOT_ID}, template=template)
+    with pytest.raises(settings.ManifestError, match=r"developer\.mpnId: placeholder \{\{MPN_ID\}\} has no value"):
+        render.render_manifest({"BOT_ID": BOT_ID}, template=template)
 
 
 def test_a_value_holding_a_placeholder_is_not_expanded_but_refused() -> None:
-    with pytest.raises(build.ManifestError, match=r"developer\.name: placeholder \{\{VERSION\}\}"):
-        build.render_manifest({"BOT_ID": BOT_ID, "DEVELOPER_NAME": "{{VERSION}}"})
+    with pytest.raises(settings.ManifestError, match=r"developer\.name: placeholder \{\{VERSION\}\}"):
+        render.render_manifest({"BOT_ID": BOT_ID, "DEVELOPER_NAME": "{{VERSION}}"})
 
 
 # --------------------------------------------------------------------------- values from settings
 def test_the_teams_app_id_is_derived_stably_from_the_bot_id_unless_set() -> None:
-    derived = build.derive_app_id(BOT_ID)
+    derived = settings.derive_app_id(BOT_ID)
     assert str(uuid.UUID(derived)) == derived and derived != BOT_ID
-    assert build.derive_app_id(BOT_ID.upper()) == derived
-    assert build.derive_app_id(OTHER_BOT_ID) != derived
+    assert settings.derive_app_id(BOT_ID.upper()) == derived
+    assert settings.derive_app_id(OTHER_BOT_ID) != derived
     pinned = "0f0e0d0c-0b0a-4909-8807-060504030201"
-    assert build.render_manifest({"BOT_ID": BOT_ID, "APP_ID": pinned})["id"] == pinned
+    assert render.render_manifest({"BOT_ID": BOT_ID, "APP_ID": pinned})["id"] == pinned
 
 
 def test_settings_come_from_options_then_environment_then_env_file(tmp_path: Path) -> None:
@@ -386,23 +367,23 @@ def test_settings_come_from_options_then_environment_then_env_file(tmp_path: Pat
     env_file.write_text("# comment\nMicrosoftAppId=\nAPP_ID=" + OTHER_BOT_ID + "\nMicrosoftAppPassword=secret\n"
                         "export APP_VERSION='2.0.0'\nDEVELOPER_NAME=Env File Team  # inline comment\n"
                         "BOT_DOMAIN=from-file.example.com\n", encoding="utf-8")
-    values = build.values_from_settings({"BOT_DOMAIN": "https://Bot.Example.com/api/messages"},
+    values = settings.values_from_settings({"BOT_DOMAIN": "https://Bot.Example.com/api/messages"},
                                         environ={"developer_name": "Environment Team", "WEBSITE_URL": ""},
                                         env_file=env_file)
     assert values == {"BOT_ID": OTHER_BOT_ID, "VERSION": "2.0.0", "DEVELOPER_NAME": "Environment Team",
                       "BOT_DOMAIN": "https://Bot.Example.com/api/messages"}
-    full = build.complete_values(values)
+    full = settings.complete_values(values)
     assert full["BOT_DOMAIN"] == "bot.example.com"
     assert full["WEBSITE_URL"] == "https://bot.example.com/" and full["TERMS_URL"] == "https://bot.example.com/terms"
     assert "secret" not in json.dumps(full)
     # MicrosoftAppId wins over APP_ID, as in the bot's settings
-    assert build.values_from_settings(environ={"MicrosoftAppId": BOT_ID, "APP_ID": OTHER_BOT_ID}, env_file=None)["BOT_ID"] == BOT_ID
+    assert settings.values_from_settings(environ={"MicrosoftAppId": BOT_ID, "APP_ID": OTHER_BOT_ID}, env_file=None)["BOT_ID"] == BOT_ID
 
 
 # --------------------------------------------------------------------------- CLI
 @pytest.fixture
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for names in build.SETTING_NAMES.values():
+    for names in settings.SETTING_NAMES.values():
         for name in names:
             monkeypatch.delenv(name, raising=False)
 
@@ -456,13 +437,13 @@ def test_the_find_partner_search_is_a_message_extension_of_the_same_bot(manifest
 def test_a_message_extension_of_another_bot_is_reported(manifest: dict[str, Any]) -> None:
     broken = copy.deepcopy(manifest)
     broken["composeExtensions"][0]["botId"] = OTHER_BOT_ID
-    problems = build.validate_manifest(broken, bot_id=BOT_ID)
+    problems = validate.validate_manifest(broken, bot_id=BOT_ID)
     assert any(p.startswith("composeExtensions[0].botId") for p in problems), problems
 
 
 @needs_schema
 def test_the_built_package_with_the_message_extension_validates(tmp_path: Path) -> None:
-    out = build.build_package(tmp_path / "app.zip", {"BOT_ID": BOT_ID})
-    assert build.validate_package(out, bot_id=BOT_ID) == []
+    out = package.build_package(tmp_path / "app.zip", {"BOT_ID": BOT_ID})
+    assert validate.validate_package(out, bot_id=BOT_ID) == []
     with zipfile.ZipFile(out) as archive:
         assert json.loads(archive.read("manifest.json"))["composeExtensions"][0]["commands"][0]["id"] == "findPartner"

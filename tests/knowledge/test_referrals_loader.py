@@ -10,8 +10,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from knowledge.dates import parse_written_date as parse_date
 from knowledge.loader import load_knowledge
-from knowledge.referrals import EXPORT_COLUMNS, parse_date, reason_label
+from knowledge.referrals import EXPORT_COLUMNS, reason_label
 from tests.factories import REFERRAL_HEADER, default_referrals, make_knowledge, write_table
 
 PROJECT = Path(__file__).resolve().parents[2]

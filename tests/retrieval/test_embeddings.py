@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from retrieval import embeddings
 from retrieval.embeddings import (
     CACHE_ENV,
     DIMENSION,
@@ -20,9 +19,12 @@ from retrieval.embeddings import (
     MiniLMEmbedder,
     ModelNotInstalledError,
     default_cache_dir,
+    factory,
     make_embedder,
     model_path,
+    tokens,
 )
+from retrieval.embeddings import graph_cache as graph_cache_module
 
 PARAPHRASE = ("Which partners can deliver Azure Kubernetes Service in Germany?", "Who does AKS in Germany?")
 UNRELATED = "The quarterly expense report template moved to the finance SharePoint site."
@@ -161,7 +163,7 @@ def test_graph_is_built_once_and_reused(graph_cache: Path, onnx_model: MiniLMEmb
     def no_build(*args: object, **kwargs: object) -> None:
         raise AssertionError("the cached graph should have been loaded, not rebuilt")
 
-    monkeypatch.setattr(embeddings, "build_graph", no_build)
+    monkeypatch.setattr(graph_cache_module, "build_graph", no_build)
     again = MiniLMEmbedder(cache_dir=graph_cache, backend="onnx")
     assert again.backend == "onnx" and not again.graph_built
     assert again.graph_path == onnx_model.graph_path
@@ -203,7 +205,7 @@ def test_auto_backend_falls_back_to_numpy_with_a_warning(tmp_path: Path, onnx_mo
     def broken_build(*args: object, **kwargs: object) -> None:
         raise RuntimeError("simulated onnx failure")
 
-    monkeypatch.setattr(embeddings, "build_graph", broken_build)
+    monkeypatch.setattr(graph_cache_module, "build_graph", broken_build)
     with caplog.at_level(logging.WARNING, logger="retrieval.embeddings"):
         model = MiniLMEmbedder(cache_dir=tmp_path, backend="auto")
     assert model.backend == "numpy"
@@ -221,7 +223,7 @@ def test_make_embedder_shares_one_minilm_per_process(graph_cache: Path, onnx_mod
     # builder): here make_embedder only loads it, whichever order the tests run in
     assert onnx_model.graph_path is not None and onnx_model.graph_path.is_file()
     monkeypatch.setenv(CACHE_ENV, str(graph_cache))
-    monkeypatch.setattr(embeddings, "_shared", {})
+    monkeypatch.setattr(factory, "_shared", {})
     first = make_embedder("minilm")
     assert isinstance(first, MiniLMEmbedder) and first.backend == "onnx" and not first.graph_built
     assert make_embedder() is first
@@ -259,7 +261,7 @@ def test_telemetry_is_disabled_before_onnxruntime_loads() -> None:
 
 def test_batches_sort_by_length_and_pad_to_the_longest_only() -> None:
     ids = [[101, 1, 2, 3, 102], [101, 102], [101, 1, 102], [101, 1, 2, 3, 4, 5, 6, 102]]
-    batches = list(embeddings._batches(ids, 2, pad_id=0))
+    batches = list(tokens.batches(ids, 2, pad_id=0))
     assert [positions for positions, _, _ in batches] == [[1, 2], [0, 3]]
     assert [input_ids.shape for _, input_ids, _ in batches] == [(2, 3), (2, 8)]
     _, input_ids, mask = batches[0]
@@ -269,9 +271,9 @@ def test_batches_sort_by_length_and_pad_to_the_longest_only() -> None:
 
 def test_batches_of_long_texts_are_capped_by_attention_size() -> None:
     ids = [[1] * 256] * 10 + [[1] * 20] * 40
-    sizes = [len(positions) for positions, _, _ in embeddings._batches(ids, 32, pad_id=0)]
+    sizes = [len(positions) for positions, _, _ in tokens.batches(ids, 32, pad_id=0)]
     assert sizes == [32, 8, 8, 2]  # 32 rows at 20 tokens, at most 8 rows of 256 tokens
-    assert sorted(i for positions, _, _ in embeddings._batches(ids, 32, pad_id=0) for i in positions) == list(range(50))
+    assert sorted(i for positions, _, _ in tokens.batches(ids, 32, pad_id=0) for i in positions) == list(range(50))
 
 
 def test_hashing_embedder_is_deterministic_and_unit_length() -> None:
