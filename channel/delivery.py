@@ -1,8 +1,8 @@
 """Outgoing delivery to the Bot Connector: retry what was refused, never re-post what may have arrived.
 
 `ReliableCloudAdapter` is botbuilder's `CloudAdapter` with `send_activities` wrapped: every reply,
-proactive message (the daily sweep) and apology goes through it, one activity at a time, so a retry
-never re-sends an activity that already went out.
+proactive message (the daily sweep, `send_proactive`) and apology goes through it, one activity at a time,
+so a retry never re-sends an activity that already went out.
 
 Which connector answers are retried (each one says the activity was *not* accepted):
 - 429 Too Many Requests: the rate limit (Teams: per bot per thread, per tenant), refused before
@@ -42,9 +42,12 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from channel.turn import to_activity
+from dialogs.reply import Reply
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +203,23 @@ class ReliableCloudAdapter(CloudAdapter):
                          activity.type, attempt, waited)
             return responses
         raise AssertionError("unreachable")
+
+    async def send_proactive(self, reference: dict[str, Any], reply: Reply, bot_app_id: str | None) -> None:
+        """Post a message into a stored conversation without an incoming turn (dialogs/digest.py); raises what failed."""
+        conversation = ConversationReference().deserialize(reference)
+        failure: list[BaseException] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            # The continuation activity has a made-up id, and a reply would be addressed to it: without an
+            # id the message is posted as a new message in the chat.
+            turn_context.activity.id = None
+            # Failures are caught here, not by the adapter's on_turn_error: that would reset the user's
+            # conversation state and try to post an apology into the chat.
+            try:
+                await turn_context.send_activity(to_activity(reply))
+            except Exception as exc:
+                failure.append(exc)
+
+        await self.continue_conversation(conversation, send, bot_app_id)
+        if failure:
+            raise failure[0]
