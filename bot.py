@@ -670,13 +670,13 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
     from channel import auth
-    from channel.delivery import ReliableCloudAdapter, RetryPolicy
+    from channel.delivery import AnswerAudience, ReliableCloudAdapter, RetryPolicy
     from channel.handler import PartnerBot
     from channel.storage import close_state_storage, open_state_storage
     from dialogs import http_guard
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
-    from dialogs.feedback import AnswerAudience, FeedbackStore
+    from dialogs.feedback import FeedbackStore
     from dialogs.knowledge_gaps import KnowledgeGapActions
     from dialogs.roster import RosterCheck
     from dialogs.session_store import SessionStore

@@ -35,7 +35,7 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +47,7 @@ from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from channel.turn import to_activity
+from dialogs.feedback import FeedbackStore, rated_answer_ids
 from dialogs.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,27 @@ def _is_read_timeout(error: ClientRequestError) -> bool:
     inner = getattr(error, "inner_exception", None) or error.__cause__
     name = type(inner).__name__ if inner is not None else ""
     return name in ("ReadTimeout", "ReadTimeoutError", "ServerTimeoutError")
+
+
+class AnswerAudience:
+    """Bot Framework middleware noting which conversation every answer card is delivered into (its rating
+    buttons carry the answer id): FeedbackStore.record_feedback lets only that audience rate it. It sees
+    replies sent in the response (expectReplies) as well as through the connector, and proactive ones."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self.store = store
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        async def note(_: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]) -> Any:
+            responses = await next_send()
+            for activity in activities:
+                conversation = activity.conversation.id if activity.conversation else ""
+                for answer_id in rated_answer_ids([a.content for a in activity.attachments or []]):
+                    await asyncio.to_thread(self.store.record_delivery, answer_id, conversation or "")
+            return responses
+
+        context.on_send_activities(note)
+        await logic()
 
 
 class ServiceUrlRefusedError(PermissionError):
