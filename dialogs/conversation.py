@@ -2,8 +2,8 @@
 
 The dialog stack that runs it (answer, prompt, answer the clarified question) is the channel's
 (channel/dialog_stack.py); this module answers, says which fact to ask for, and handles help and reset
-(`interrupt`), which work in the middle of a clarification too. What the last answer understood is kept per user and conversation, so a
-follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
+(`interrupt`), which work in the middle of a clarification too. What the last answer understood is kept per
+user and conversation, so a follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
 With an `AnswerWriter` (an LLM configured, see retrieval/generation/) the engine's answer goes through it
 before it is rendered: the typing indicator is repeated while the model writes, and whatever happens there
 (a timeout, a provider error, an unusable text) the user gets exactly one reply, the extractive answer at worst.
@@ -33,7 +33,6 @@ EngineSource = Callable[[], AnswerEngine | None]
 CONTEXT_TTL_SECONDS = 30 * 60      # a follow-up an hour later is a new question
 HELP_WORDS = frozenset({"help", "/help", "?", "hi", "hello", "start", "/start"})
 RESET_WORDS = frozenset({"reset", "/reset", "start over", "cancel", "/cancel", "restart", "new topic"})
-CLARIFY_TEXT_PROMPT = "clarify"
 _CLARIFIABLE = ("country", "deal size", "segment", "workload")
 TYPING_EVERY_SECONDS = 3.0         # Teams shows a typing indicator for about three seconds
 
