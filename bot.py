@@ -47,11 +47,11 @@ if TYPE_CHECKING:  # the heavy imports wait for the command that needs them, so 
     from botbuilder.core import InvokeResponse, TurnContext
     from botbuilder.integration.aiohttp import CloudAdapter
 
-    from dialogs.delivery import Timing
+    from channel.delivery import Timing
+    from channel.handler import PartnerBot
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
     from dialogs.feedback import KnowledgeGap
-    from dialogs.partner_bot import PartnerBot
     from retrieval.chat_models import LLMConfig
     from retrieval.engine import AnswerEngine
     from retrieval.generation import AnswerWriter
@@ -516,6 +516,7 @@ class MessagesEndpoint:
         from aiohttp import web
         from botbuilder.schema import Activity, DeliveryModes
 
+        from channel.turn import tenant_ids
         from dialogs import http_guard, teams
 
         if request.content_type != "application/json":
@@ -566,7 +567,7 @@ class MessagesEndpoint:
             return _error(401, "unauthorized")
 
         allowlist = self.settings.tenant_allowlist
-        tenants = teams.tenant_ids(activity)
+        tenants = tenant_ids(activity)
         if allowlist and not (tenants and tenants <= allowlist):
             log.info("request refused: tenant not allowed")
             return _error(403, "tenant not allowed")
@@ -591,8 +592,9 @@ class MessagesEndpoint:
 
 def make_turn_error_handler(bot: PartnerBot | None = None) -> Callable[[TurnContext, Exception], Any]:
     """Log the trace, reset the conversation's state, tell the user briefly; the trace never reaches the conversation."""
+    from channel.delivery import DeliveryUncertainError
+    from channel.turn import to_activity
     from dialogs import render
-    from dialogs.delivery import DeliveryUncertainError
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         if isinstance(error, DeliveryUncertainError):
@@ -606,7 +608,7 @@ def make_turn_error_handler(bot: PartnerBot | None = None) -> Callable[[TurnCont
             except Exception:
                 log.exception("could not reset the conversation state after the error")
         try:
-            await context.send_activity(render.text_activity(render.messages()["apology"]))
+            await context.send_activity(to_activity(render.text_activity(render.messages()["apology"])))
         except Exception:
             log.exception("could not send the apology either")
             raise error from None
@@ -667,18 +669,19 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from aiohttp import web
     from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 
-    from dialogs import http_guard, openid_keys
+    from channel import auth
+    from channel.delivery import AnswerAudience, ReliableCloudAdapter, RetryPolicy
+    from channel.handler import PartnerBot
+    from channel.storage import close_state_storage, open_state_storage
+    from dialogs import http_guard
     from dialogs.card_verbs import CardMemory
-    from dialogs.delivery import ReliableCloudAdapter, RetryPolicy
     from dialogs.digest import DigestSender
     from dialogs.exports import ExportStore
-    from dialogs.feedback import AnswerAudience, FeedbackStore
+    from dialogs.feedback import FeedbackStore
     from dialogs.knowledge_gaps import KnowledgeGapActions
-    from dialogs.partner_bot import PartnerBot
     from dialogs.roster import RosterCheck
     from dialogs.session_store import SessionStore
     from dialogs.sessions import ReadinessSessions
-    from dialogs.storage import close_state_storage, open_state_storage
     from dialogs.subscriptions import SubscriptionStore
     from dialogs.workflow import ChannelManagerActions
     from storage import describe, open_database
@@ -686,7 +689,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
     from storage.replay import ReplayLog
 
     speed_up_msrest_retry_policy()
-    openid_keys.install()      # signing keys cached, fetched off the event loop, never for a forged token
+    auth.install()      # signing keys cached, fetched off the event loop, never for a forged token
     adapter = ReliableCloudAdapter(
         ConfigurationBotFrameworkAuthentication(settings.botbuilder_configuration()), timing=delivery_timing,
         policy=RetryPolicy(max_attempts=settings.outgoing_max_attempts,
@@ -727,7 +730,7 @@ def create_app(settings: Settings, slot: EngineSlot, *, replay_guard: ReplayGuar
 
     async def healthz(request: web.Request) -> web.Response:
         status, body = slot.health()
-        if not (http_guard.trusted_peer(request) or await http_guard.channel_authenticated(
+        if not (http_guard.trusted_peer(request) or await auth.channel_authenticated(
                 request, adapter.bot_framework_authentication, settings.local_mode)):
             body = {"status": body["status"]}    # counts, generation and reasons only for this machine or the channel
         return web.json_response(body, status=status)

@@ -199,7 +199,7 @@ class Outcome:
     """
 
     text: str = ""
-    reply: Any = None                                        # an Activity to post (an older Submit button)
+    reply: Any = None                                        # a Reply to post (an older Submit button)
     then: str = ""                                           # a message posted after `reply` (a download link)
     update: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     refused: bool = False

@@ -23,11 +23,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
-
 from dialogs import card_update, render, render_referrals
 from dialogs.card_actions import FEEDBACK_KEY, Outcome
+from dialogs.turn import Turn
 from storage.cards import SentCards
 
 log = logging.getLogger(__name__)
@@ -37,7 +35,7 @@ MAX_CARDS = 2_000
 CARD_TYPE = "application/vnd.microsoft.card.adaptive"
 MESSAGE_TYPE = "application/vnd.microsoft.activity.message"
 
-Handler = Callable[[TurnContext, dict[str, Any]], Awaitable[Outcome | None]]
+Handler = Callable[[Turn, dict[str, Any]], Awaitable[Outcome | None]]
 
 
 class CardMemory:
@@ -52,12 +50,11 @@ class CardMemory:
         self._size = size
         self._store = store
 
-    async def remember(self, activity: Activity) -> None:
-        """Give each card of the activity an id (in its Execute buttons' data) and keep it."""
+    async def remember(self, cards: list[dict[str, Any]]) -> None:
+        """Give each card being sent an id (in its Execute buttons' data, changed in place) and keep it."""
         stamped: dict[str, dict[str, Any]] = {}
-        for attachment in activity.attachments or []:
-            card = attachment.content
-            if attachment.content_type != CARD_TYPE or not isinstance(card, dict) or not _executes(card):
+        for card in cards:
+            if not isinstance(card, dict) or not _executes(card):
                 continue
             card_id = uuid.uuid4().hex
             for action in _executes(card):
@@ -124,7 +121,7 @@ def press_of(value: object) -> Press | None:
 class CardVerbs:
     """The verb table and the two ways a press arrives."""
 
-    def __init__(self, *, feedback: Callable[[TurnContext, str, str], Awaitable[Outcome]] | None,
+    def __init__(self, *, feedback: Callable[[Turn, str, str], Awaitable[Outcome]] | None,
                  actions: Any = None, memory: CardMemory | None = None) -> None:
         self.memory = memory or CardMemory()
         self._feedback = feedback
@@ -135,37 +132,37 @@ class CardVerbs:
                                "export": self._export, "share": self._share})
 
     # ------------------------------------------------------------------ handlers (each checks the caller)
-    async def _rate(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+    async def _rate(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
         rated = render.feedback_of(data)
         if rated is None or self._feedback is None:
             return None
-        return await self._feedback(turn_context, *rated)
+        return await self._feedback(turn, *rated)
 
-    async def _decide(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+    async def _decide(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
         request = render.decision_of(data)
-        return None if request is None else await self._actions.decision(turn_context, request)
+        return None if request is None else await self._actions.decision(turn, request)
 
-    async def _export(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+    async def _export(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
         request = render.export_of(data)
-        return None if request is None else await self._actions.export(turn_context, request)
+        return None if request is None else await self._actions.export(turn, request)
 
-    async def _share(self, turn_context: TurnContext, data: dict[str, Any]) -> Outcome | None:
+    async def _share(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
         request = render_referrals.share_of(data)
-        return None if request is None else await self._actions.share(turn_context, request)
+        return None if request is None else await self._actions.share(turn, request)
 
     # ------------------------------------------------------------------ entry points
-    async def run(self, turn_context: TurnContext, press: Press) -> Outcome | None:
+    async def run(self, turn: Turn, press: Press) -> Outcome | None:
         handler = self.verbs.get(press.verb)
         if handler is None:
             return None
         if press.verb in ("propose", "attach", "dismiss") and press.data.get("action") != press.verb:
             return None                         # a verb that disagrees with its data: forged or broken
-        return await handler(turn_context, press.data)
+        return await handler(turn, press.data)
 
-    async def on_invoke(self, turn_context: TurnContext) -> dict[str, Any]:
+    async def on_invoke(self, turn: Turn) -> dict[str, Any]:
         """An `adaptiveCard/action` invoke: the body Teams expects (the updated card, or a message)."""
-        press = press_of(turn_context.activity.value)
-        outcome = await self.run(turn_context, press) if press is not None else None
+        press = press_of(turn.value)
+        outcome = await self.run(turn, press) if press is not None else None
         if press is None or outcome is None:
             log.info("card action not understood (verb %r)", press.verb if press else None)
             return _message(str(render.messages()["card_action_unknown"]))

@@ -1,9 +1,9 @@
 """The question dialog: answer, ask for a missing fact when the answer needs one, answer again.
 
-A `ComponentDialog` with a two-step waterfall (`answer_step`, `clarified_step`) and a text prompt.
-Help and reset are handled once, in `CancelAndHelpDialog`, so they work in the middle of a
-clarification too. What the last answer understood is kept per user and conversation, so a
-follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
+The dialog stack that runs it (answer, prompt, answer the clarified question) is the channel's
+(channel/dialog_stack.py); this module answers, says which fact to ask for, and handles help and reset
+(`interrupt`), which work in the middle of a clarification too. What the last answer understood is kept per
+user and conversation, so a follow-up ("and in France?", "what about Enterprise?") changes one filter of the previous question.
 With an `AnswerWriter` (an LLM configured, see retrieval/generation/) the engine's answer goes through it
 before it is rendered: the typing indicator is repeated while the model writes, and whatever happens there
 (a timeout, a provider error, an unusable text) the user gets exactly one reply, the extractive answer at worst.
@@ -18,21 +18,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from botbuilder.core import StatePropertyAccessor, TurnContext
-from botbuilder.dialogs import (
-    ComponentDialog,
-    DialogContext,
-    DialogTurnResult,
-    DialogTurnStatus,
-    WaterfallDialog,
-    WaterfallStepContext,
-)
-from botbuilder.dialogs.prompts import PromptOptions, TextPrompt
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
-
 from dialogs import audience, render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
+from dialogs.reply import Reply
 from dialogs.roster import RosterCheck
+from dialogs.turn import Slot, Turn
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import AnswerEngine, UserContext
 from retrieval.generation import AnswerWriter, Outcome
@@ -43,7 +33,6 @@ EngineSource = Callable[[], AnswerEngine | None]
 CONTEXT_TTL_SECONDS = 30 * 60      # a follow-up an hour later is a new question
 HELP_WORDS = frozenset({"help", "/help", "?", "hi", "hello", "start", "/start"})
 RESET_WORDS = frozenset({"reset", "/reset", "start over", "cancel", "/cancel", "restart", "new topic"})
-CLARIFY_TEXT_PROMPT = "clarify"
 _CLARIFIABLE = ("country", "deal size", "segment", "workload")
 TYPING_EVERY_SECONDS = 3.0         # Teams shows a typing indicator for about three seconds
 
@@ -70,121 +59,100 @@ def clarification_for(answer: Answer) -> str | None:
     return None
 
 
-class CancelAndHelpDialog(ComponentDialog):
-    """Help and reset interrupt whatever dialog is running (the BotBuilder samples' pattern)."""
-
-    def __init__(self, dialog_id: str, on_reset: Callable[[TurnContext], Awaitable[None]]) -> None:
-        super().__init__(dialog_id)
-        self._on_reset = on_reset
-
-    async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
-        result = await self._interrupt(inner_dc)
-        if result is not None:
-            return result
-        return await super().on_continue_dialog(inner_dc)
-
-    async def _interrupt(self, inner_dc: DialogContext) -> DialogTurnResult | None:
-        activity = inner_dc.context.activity
-        if activity.type != ActivityTypes.message:
-            return None
-        command = command_of(teams.question_text(activity))
-        if command == "help":
-            await send(inner_dc.context, render.help_activity())
-            return DialogTurnResult(DialogTurnStatus.Waiting)
-        if command == "reset":
-            await self._on_reset(inner_dc.context)
-            await send(inner_dc.context, render.text_activity(render.messages()["reset_done"]))
-            return await inner_dc.cancel_all_dialogs()
-        return None
-
-
 class ReplyHooks(Protocol):
     """Around each answer (readiness sessions): replace the reply, and record what was answered."""
 
-    async def before_reply(self, turn_context: TurnContext, question: str, answer: Answer) -> bool: ...
+    async def before_reply(self, turn: Turn, question: str, answer: Answer) -> bool: ...
 
-    async def after_reply(self, turn_context: TurnContext, question: str, answer: Answer | None,
-                          answer_id: str | None) -> None: ...
+    async def after_reply(self, turn: Turn, question: str, answer: Answer | None, answer_id: str | None) -> None: ...
 
 
-class QuestionDialog(CancelAndHelpDialog):
-    def __init__(self, engine_source: EngineSource, context_accessor: StatePropertyAccessor,
-                 feedback: FeedbackStore | None, on_reset: Callable[[TurnContext], Awaitable[None]], *,
-                 channel_manager_buttons: bool = False, hooks: ReplyHooks | None = None,
-                 writer: AnswerWriter | None = None, roster: RosterCheck | None = None) -> None:
-        super().__init__(QuestionDialog.__name__, on_reset)
+class QuestionDialog:
+    """Answers a question (or its clarification) as the user who asked it, in this conversation."""
+
+    def __init__(self, engine_source: EngineSource, context_slot: Slot, feedback: FeedbackStore | None,
+                 on_reset: Callable[[Turn], Awaitable[None]], *, channel_manager_buttons: bool = False,
+                 hooks: ReplyHooks | None = None, writer: AnswerWriter | None = None,
+                 roster: RosterCheck | None = None) -> None:
         self._engine_source = engine_source
         self._roster = roster
         self._writer = writer
         self._hooks = hooks
         self._channel_manager_buttons = channel_manager_buttons
-        self._context = context_accessor
+        self._context = context_slot
         self._feedback = feedback
-        self.add_dialog(TextPrompt(CLARIFY_TEXT_PROMPT))
-        self.add_dialog(WaterfallDialog(WaterfallDialog.__name__, [self.answer_step, self.clarified_step]))
-        self.initial_dialog_id = WaterfallDialog.__name__
+        self._on_reset = on_reset
 
-    async def answer_step(self, step: WaterfallStepContext) -> DialogTurnResult:
-        answer = await self._answer(step.context, teams.question_text(step.context.activity))
+    async def interrupt(self, turn: Turn) -> str | None:
+        """Help or reset typed while a dialog runs: handled (and said) here; the command, or None for anything else."""
+        if turn.type != "message":
+            return None
+        command = command_of(teams.question_text(turn))
+        if command == "help":
+            await send(turn, render.help_activity())
+        elif command == "reset":
+            await self._on_reset(turn)
+            await send(turn, render.text_activity(render.messages()["reset_done"]))
+        return command
+
+    async def first_answer(self, turn: Turn) -> Reply | None:
+        """Answer the turn's question; the clarifying question to ask back (None: the dialog is done)."""
+        answer = await self.answer(turn, teams.question_text(turn))
         question = clarification_for(answer) if answer is not None else None
         if question is None:
-            return await step.end_dialog()
-        prompt = Activity(type=ActivityTypes.message, text=question)
-        if teams.conversation_type(step.context.activity) != teams.PERSONAL:
-            prompt.reply_to_id = step.context.activity.id
-        return await step.prompt(CLARIFY_TEXT_PROMPT, PromptOptions(prompt=prompt))
+            return None
+        prompt = Reply(text=question)
+        if teams.conversation_type(turn) != teams.PERSONAL:
+            prompt.reply_to_id = turn.id
+        return prompt
 
-    async def clarified_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+    async def clarified_answer(self, turn: Turn, reply: str) -> None:
         # The reply is merged with the previous question by the engine when it only adds a fact;
         # a reply that asks something new is answered as a new question.
-        await self._answer(step.context, str(step.result or ""))
-        return await step.end_dialog()
+        await self.answer(turn, reply)
 
-    async def _answer(self, turn_context: TurnContext, question: str) -> Answer | None:
+    async def answer(self, turn: Turn, question: str) -> Answer | None:
         engine = self._engine_source()
         if engine is None or not engine.ready:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            await send(turn, render.text_activity(render.messages()["loading"]))
             return None
         if not question:
-            await send(turn_context, render.text_activity(render.messages()["empty_prompt"]))
+            await send(turn, render.text_activity(render.messages()["empty_prompt"]))
             return None
-        activity = turn_context.activity
-        conversation = teams.conversation_type(activity)
-        if activity.delivery_mode != DeliveryModes.expect_replies:
+        conversation = teams.conversation_type(turn)
+        if not turn.expects_replies:
             # with expectReplies the replies come back in one HTTP response: a typing indicator means nothing
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
-        sender = activity.from_property
+            await turn.typing()
         shared: frozenset[str] = frozenset()
         if self._roster is not None and self._roster.enabled:
-            shared = await self._roster.shared_groups(turn_context, lambda member: engine.user_context(member).groups)
-        user = engine.user_context(sender.aad_object_id if sender else None,
-                                   name=(sender.name or "") if sender else "", conversation_type=conversation,
+            shared = await self._roster.shared_groups(turn, lambda member: engine.user_context(member).groups)
+        user = engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=conversation,
                                    shared_groups=shared)
-        previous = await self._previous(turn_context)
+        previous = await self._previous(turn)
         started = time.perf_counter()
         try:
             answer: Answer = await asyncio.to_thread(engine.answer, question, user, previous)
         except Exception:
             # the trace goes to the log only; the user gets a short apology and a clean slate
             log.exception("answering failed in a %s conversation", conversation)
-            await self._on_reset(turn_context)
-            await send(turn_context, render.text_activity(render.messages()["apology"]))
+            await self._on_reset(turn)
+            await send(turn, render.text_activity(render.messages()["apology"]))
             if self._hooks is not None:
-                await self._hooks.after_reply(turn_context, question, None, None)
+                await self._hooks.after_reply(turn, question, None, None)
             return None
-        if self._hooks is not None and await self._hooks.before_reply(turn_context, question, answer):
+        if self._hooks is not None and await self._hooks.before_reply(turn, question, answer):
             # a repeat in a readiness session: pointed to the earlier answer; the context still follows it
-            await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
+            await self._context.set(turn, {"understood": answer.understood.to_dict(), "at": time.time()})
             return None
         if self._writer is not None:
-            answer = await self._written(turn_context, question, answer, user, previous)
+            answer = await self._written(turn, question, answer, user, previous)
         answer_id = None
         if self._feedback is not None:
             # what the question and answer were restricted to: the knowledge-gaps log shows it to no one else
             restricted = await asyncio.to_thread(audience.restrictions, engine, _as_asked(question, answer.understood),
                                                  answer)
             answer_id = await asyncio.to_thread(
-                self._feedback.record_answer, question_id=activity.id or "", conversation_type=conversation,
+                self._feedback.record_answer, question_id=turn.id or "", conversation_type=conversation,
                 user_id=user.aad_object_id or "", question=_as_asked(question, answer.understood), kind=answer.kind.value,
                 title=answer.title,
                 outcome=answer_outcome(answer), topic=answer.understood.describe(),
@@ -193,12 +161,12 @@ class QuestionDialog(CancelAndHelpDialog):
         # attach and export buttons only for channel managers in a 1:1 chat, the only place their handlers act
         # (a room of channel managers may read the pipeline, but a press there is refused: no dead buttons)
         manage = self._channel_manager_buttons and user.sees_pipeline and user.private_chat
-        reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=activity.channel_id == "msteams",
+        reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=turn.channel_id == "msteams",
                                                    manage=manage)
-        await send(turn_context, reply)
-        await self._context.set(turn_context, {"understood": answer.understood.to_dict(), "at": time.time()})
+        await send(turn, reply)
+        await self._context.set(turn, {"understood": answer.understood.to_dict(), "at": time.time()})
         if self._hooks is not None:
-            await self._hooks.after_reply(turn_context, question, answer, answer_id)
+            await self._hooks.after_reply(turn, question, answer, answer_id)
         # counts and timings only: the question and the answer may be confidential
         log.info("answered kind=%s partners=%d other=%d incentives=%d opportunities=%d passages=%d follow_up=%s "
                  "bytes=%d in %.0f ms (%s)", answer.kind.value, len(answer.partners), len(answer.other_partners),
@@ -206,17 +174,15 @@ class QuestionDialog(CancelAndHelpDialog):
                  size, (time.perf_counter() - started) * 1000, conversation)
         return answer
 
-    async def _written(self, turn_context: TurnContext, question: str, answer: Answer, user: UserContext,
+    async def _written(self, turn: Turn, question: str, answer: Answer, user: UserContext,
                        previous: Understood | None) -> Answer:
         """The writer's answer (or the engine's, whatever goes wrong there), with a note saying which it is."""
         assert self._writer is not None
-        activity = turn_context.activity
         typing = None
-        if activity.delivery_mode != DeliveryModes.expect_replies:
-            typing = asyncio.create_task(_keep_typing(turn_context))
+        if not turn.expects_replies:
+            typing = asyncio.create_task(_keep_typing(turn))
         history = (previous.question,) if previous is not None and answer.understood.follow_up and previous.question else ()
-        sender = activity.from_property
-        user_key = user.aad_object_id or (sender.id if sender else "") or ""
+        user_key = user.aad_object_id or turn.user_id or ""
         outcome = Outcome.PROVIDER_ERROR
         try:
             # the writer bounds its own call; this guards against one that does not
@@ -240,8 +206,8 @@ class QuestionDialog(CancelAndHelpDialog):
             return _with_note(answer, phrases["llm_unavailable"])
         return answer
 
-    async def _previous(self, turn_context: TurnContext) -> Understood | None:
-        saved: Any = await self._context.get(turn_context, lambda: None)
+    async def _previous(self, turn: Turn) -> Understood | None:
+        saved: Any = await self._context.get(turn)
         if not isinstance(saved, dict) or time.time() - float(saved.get("at", 0)) > CONTEXT_TTL_SECONDS:
             return None
         try:
@@ -250,12 +216,12 @@ class QuestionDialog(CancelAndHelpDialog):
             return None
 
 
-async def _keep_typing(turn_context: TurnContext) -> None:
+async def _keep_typing(turn: Turn) -> None:
     """Repeat the typing indicator while a model writes (cancelled before the reply is sent)."""
     try:
         while True:
             await asyncio.sleep(TYPING_EVERY_SECONDS)
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+            await turn.typing()
     except asyncio.CancelledError:
         raise
     except Exception as exc:       # a typing indicator that cannot be delivered is not worth a failed turn
@@ -273,8 +239,8 @@ def _as_asked(question: str, understood: Understood) -> str:
     return question
 
 
-async def send(turn_context: TurnContext, reply: Activity) -> None:
+async def send(turn: Turn, reply: Reply) -> None:
     """Send a reply; in channels and group chats it goes into the thread of the question."""
-    if teams.conversation_type(turn_context.activity) != teams.PERSONAL and turn_context.activity.id:
-        reply.reply_to_id = turn_context.activity.id
-    await turn_context.send_activity(reply)
+    if teams.conversation_type(turn) != teams.PERSONAL and turn.id:
+        reply.reply_to_id = turn.id
+    await turn.send(reply)

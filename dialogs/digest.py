@@ -15,11 +15,10 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
-
-from botbuilder.core import BotAdapter, TurnContext
-from botbuilder.schema import Activity, ConversationReference
+from typing import Any, Protocol
 
 from dialogs.exports import ExportStore
+from dialogs.reply import Reply
 from dialogs.subscriptions import Subscription, SubscriptionStore
 from dialogs.workflow import EngineSource, WorkflowEngine, digest_activity
 
@@ -33,8 +32,14 @@ def _utc(now: dt.datetime) -> dt.datetime:
     return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
 
+class ProactiveSender(Protocol):
+    """The channel's adapter: posts a message into a stored conversation (channel/delivery.py)."""
+
+    async def send_proactive(self, reference: dict[str, Any], reply: Reply, bot_app_id: str | None) -> None: ...
+
+
 class DigestSender:
-    def __init__(self, adapter: BotAdapter, bot_app_id: str, engine_source: EngineSource,
+    def __init__(self, adapter: ProactiveSender, bot_app_id: str, engine_source: EngineSource,
                  subscriptions: SubscriptionStore, *, hour_utc: int = 7, exports: ExportStore | None = None) -> None:
         self.adapter = adapter
         self.bot_app_id = bot_app_id
@@ -86,28 +91,13 @@ class DigestSender:
             log.info("daily sweep sent to %d subscribers; %d skipped (no longer channel managers)", len(sent), skipped)
         return sent
 
-    async def _deliver(self, subscription: Subscription, activity: Activity) -> bool:
-        reference = ConversationReference().deserialize(subscription.reference)
-        failure: list[BaseException] = []
-
-        async def send(turn_context: TurnContext) -> None:
-            # The continuation activity has a made-up id, and a reply would be addressed to it: without an
-            # id the digest is posted as a new message in the chat.
-            turn_context.activity.id = None
-            # Failures are caught here, not by the adapter's on_turn_error: that would reset the user's
-            # conversation state and try to post an apology into the chat.
-            try:
-                await turn_context.send_activity(activity)
-            except Exception as exc:
-                failure.append(exc)
-
+    async def _deliver(self, subscription: Subscription, reply: Reply) -> bool:
         try:
-            await self.adapter.continue_conversation(reference, send, self.bot_app_id or None)
+            await self.adapter.send_proactive(subscription.reference, reply, self.bot_app_id or None)
         except Exception as exc:
-            failure.append(exc)
-        if failure:
-            log.warning("proactive message failed: %s: %s", type(failure[0]).__name__, str(failure[0])[:200])
-        return not failure
+            log.warning("proactive message failed: %s: %s", type(exc).__name__, str(exc)[:200])
+            return False
+        return True
 
     async def run(self, stop: asyncio.Event, *, interval: float = CHECK_INTERVAL_SECONDS,
                   clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:

@@ -12,14 +12,13 @@ grouped by their normalised wording, so the knowledge owners see where users stu
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,27 +47,6 @@ def rated_answer_ids(value: object) -> list[str]:
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return list(dict.fromkeys(found))
-
-
-class AnswerAudience:
-    """Bot Framework middleware noting which conversation every answer card is delivered into (its rating
-    buttons carry the answer id): FeedbackStore.record_feedback lets only that audience rate it. It sees
-    replies sent in the response (expectReplies) as well as through the connector, and proactive ones."""
-
-    def __init__(self, store: FeedbackStore) -> None:
-        self.store = store
-
-    async def on_turn(self, context: Any, logic: Callable[[], Awaitable[None]]) -> None:
-        async def note(_: Any, activities: list[Any], next_send: Callable[[], Awaitable[Any]]) -> Any:
-            responses = await next_send()
-            for activity in activities:
-                conversation = activity.conversation.id if activity.conversation else ""
-                for answer_id in rated_answer_ids([a.content for a in activity.attachments or []]):
-                    await asyncio.to_thread(self.store.record_delivery, answer_id, conversation or "")
-            return responses
-
-        context.on_send_activities(note)
-        await logic()
 
 
 OUTCOMES = ("answered", "no_match", "low_confidence", "denied", "clarify")

@@ -27,7 +27,7 @@ import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -156,22 +156,3 @@ def trusted_peer(request: web.Request) -> bool:
     else (a reverse proxy on the same machine adds Forwarded or X-Forwarded-For)."""
     forwarded = "Forwarded" in request.headers or "X-Forwarded-For" in request.headers
     return is_loopback(request.remote or "") and not forwarded
-
-
-async def channel_authenticated(request: web.Request, authentication: Any, local_mode: bool) -> bool:
-    """Whether the request carries a valid Bot Framework token for this bot (never in local mode).
-    `authentication`: the adapter's BotFrameworkAuthentication, which checks it as for POST /api/messages."""
-    import jwt
-    from botbuilder.schema import Activity
-
-    header = request.headers.get("Authorization", "")
-    if local_mode or not header.startswith("Bearer "):
-        return False
-    try:
-        claims = jwt.decode(header.removeprefix("Bearer ").strip(), options={"verify_signature": False})
-        probe = Activity(channel_id="msteams", service_url=claims.get("serviceurl"))
-        await authentication.authenticate_request(probe, header)
-    except Exception as exc:        # noqa: BLE001 - any failure is "not authenticated"
-        log.info("token refused (%s)", type(exc).__name__)
-        return False
-    return True

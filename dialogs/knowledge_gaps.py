@@ -26,13 +26,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes
-
 from dialogs import render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, KnowledgeGap, escape_markdown, gaps_markdown, gaps_table
+from dialogs.reply import Reply
+from dialogs.turn import Turn
 from retrieval.engine import PIPELINE_GROUP, AnswerEngine, UserContext
 
 log = logging.getLogger(__name__)
@@ -187,14 +186,13 @@ def gaps_card(gaps: Sequence[KnowledgeGap], shown: int = CARD_GAPS) -> dict[str,
 
 
 def gaps_activity(gaps: Sequence[KnowledgeGap], *, brief: bool = False, shown: int = CARD_GAPS,
-                  max_bytes: int = render.MAX_ACTIVITY_BYTES) -> Activity:
+                  max_bytes: int = render.MAX_ACTIVITY_BYTES) -> Reply:
     """The list as one message: a card with the Markdown as its fallback; `brief` (Teams) keeps the text to a sentence."""
     while True:
         text = gaps_text(gaps, shown)
         card = gaps_card(gaps, shown)
         card["fallbackText"] = text
-        activity = Activity(type=ActivityTypes.message, text=_summary(len(gaps)) if brief else text,
-                            text_format="markdown", attachments=[render.card_attachment(card)])
+        activity = Reply(text=_summary(len(gaps)) if brief else text, text_format="markdown", cards=[card])
         if shown <= MIN_CARD_GAPS or render.activity_size(activity) <= max_bytes:
             return activity
         shown = max(MIN_CARD_GAPS, shown - 5)
@@ -211,69 +209,66 @@ class KnowledgeGapActions:
         self.exports = exports
         self.public_base_url = public_base_url.rstrip("/")
 
-    async def on_command(self, turn_context: TurnContext, text: str) -> bool:
+    async def on_command(self, turn: Turn, text: str) -> bool:
         """Handle a typed knowledge-gaps command; False when the message is not one (or is a channel
         manager's "gaps", which means coverage gaps)."""
         command = command_of(text)
         if command is None:
             return False
-        user = await self._sender(turn_context)
+        user = await self._sender(turn)
         if user is None:
             return True
         if not command.explicit and ADMIN_GROUP not in user.groups and PIPELINE_GROUP in user.groups:
             return False
-        if not await self._allowed(turn_context, user):
+        if not await self._allowed(turn, user):
             return True
         if command.name == "list":
-            await self._list(turn_context, user)
+            await self._list(turn, user)
         else:
-            await self._export(turn_context, command.fmt, user)
+            await self._export(turn, command.fmt, user)
         return True
 
-    async def on_submit(self, turn_context: TurnContext) -> bool:
+    async def on_submit(self, turn: Turn) -> bool:
         """Handle an export button of the gaps card; False when the submit is not one of ours."""
-        fmt = export_format_of(turn_context.activity.value)
+        fmt = export_format_of(turn.value)
         if fmt is None:
             return False
-        user = await self._sender(turn_context)
-        if user is not None and await self._allowed(turn_context, user):
-            await self._export(turn_context, fmt, user)
+        user = await self._sender(turn)
+        if user is not None and await self._allowed(turn, user):
+            await self._export(turn, fmt, user)
         return True
 
     # ------------------------------------------------------------------ who asks
-    async def _sender(self, turn_context: TurnContext) -> UserContext | None:
+    async def _sender(self, turn: Turn) -> UserContext | None:
         """Who sent this, as the access list knows them; None (and "loading" said) without an engine."""
         engine = self._engine_source()
         if engine is None or not engine.ready:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            await send(turn, render.text_activity(render.messages()["loading"]))
             return None
-        activity = turn_context.activity
-        sender = activity.from_property
-        return engine.user_context(sender.aad_object_id if sender else None,
-                                   name=(sender.name or "") if sender else "",
-                                   conversation_type=teams.conversation_type(activity))
+        return engine.user_context(turn.aad_object_id, name=turn.user_name,
+                                   conversation_type=teams.conversation_type(turn))
 
-    async def _allowed(self, turn_context: TurnContext, user: UserContext) -> bool:
+    async def _allowed(self, turn: Turn, user: UserContext) -> bool:
         why_not = refusal(user)
         if why_not is None:
             return True
         log.info("knowledge gaps refused (%s)", "not in 1:1" if ADMIN_GROUP in user.groups else "not an admin")
-        await send(turn_context, render.text_activity(why_not))
+        await send(turn, render.text_activity(why_not))
         return False
 
     # ------------------------------------------------------------------ actions
-    async def _list(self, turn_context: TurnContext, user: UserContext) -> None:
+    async def _list(self, turn: Turn, user: UserContext) -> None:
         gaps = await asyncio.to_thread(self.feedback.knowledge_gaps, reader=user)
         log.info("knowledge gaps listed: %d", len(gaps))
         if not gaps:
-            await send(turn_context, render.text_activity(EMPTY))
+            await send(turn, render.text_activity(EMPTY))
             return
-        await send(turn_context, gaps_activity(gaps, brief=turn_context.activity.channel_id == "msteams"))
+        await send(turn, gaps_activity(gaps, brief=turn.channel_id == "msteams"))
 
-    async def _export(self, turn_context: TurnContext, fmt: str, user: UserContext) -> None:
+    async def _export(self, turn: Turn, fmt: str, user: UserContext) -> None:
         gaps = await asyncio.to_thread(self.feedback.knowledge_gaps, reader=user)
         if not gaps:
-            await send(turn_context, render.text_activity(EMPTY))
+            await send(turn, render.text_activity(EMPTY))
             return
         if fmt == "md":
             name = await asyncio.to_thread(self.exports.save_text, gaps_markdown(gaps))
@@ -283,4 +278,4 @@ class KnowledgeGapActions:
         log.info("knowledge gaps exported: %s, %d gaps", fmt, len(gaps))
         text = EXPORT_READY.format(count=len(gaps), rows="gap" if len(gaps) == 1 else "gaps", fmt=FORMAT_NAMES[fmt],
                                    url=f"{self.public_base_url}/exports/{name}", minutes=EXPORT_TTL_SECONDS // 60)
-        await send(turn_context, render.text_activity(text))
+        await send(turn, render.text_activity(text))

@@ -22,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from botbuilder.core import StatePropertyAccessor, TurnContext
-from botbuilder.schema import Activity, ActivityTypes
-
 from dialogs import render
 from dialogs.conversation import send
 from dialogs.markup import inert_value
+from dialogs.reply import Reply
+from dialogs.turn import Slot, Turn
 from retrieval.quiz import Quiz, QuizQuestion, check_answer, describe, letter, options_text, quiz_subjects
 
 log = logging.getLogger(__name__)
@@ -121,10 +120,10 @@ def answer_of(value: object) -> tuple[str, int, int] | None:
     return quiz_id, question, choice
 
 
-def is_quiz_submit(activity: Activity) -> bool:
+def is_quiz_submit(turn: Turn) -> bool:
     """A press of a quiz button, valid or not (in a channel it carries no @mention: let it through like our
     other buttons; an invalid one is answered as stale rather than treated as a question)."""
-    return not (activity.text or "").strip() and _button_data(activity.value) is not None
+    return not (turn.text or "").strip() and _button_data(turn.value) is not None
 
 
 # --------------------------------------------------------------------------- rendering
@@ -152,7 +151,7 @@ def question_markdown(quiz: Quiz, index: int) -> str:
     return f"{header}\n\n**{question.prompt}**\n\n{options_text(question.options)}\n\n{QUESTION_FOOTER}"
 
 
-def question_activity(quiz: Quiz, index: int, *, brief: bool = False) -> Activity:
+def question_activity(quiz: Quiz, index: int, *, brief: bool = False) -> Reply:
     """The card, whose fallbackText is the whole question as Markdown. The message text is that Markdown too,
     except in Teams (`brief`), which shows the text above the card: there it is the prompt only, as render
     does for answers."""
@@ -161,8 +160,7 @@ def question_activity(quiz: Quiz, index: int, *, brief: bool = False) -> Activit
     card["fallbackText"] = text
     if brief:
         text = f"Question {index + 1} of {len(quiz.questions)}: {quiz.questions[index].prompt}"
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
-                    attachments=[render.card_attachment(card)])
+    return Reply(text=text, text_format="markdown", cards=[card])
 
 
 def feedback_text(question: QuizQuestion, choice: int) -> str:
@@ -192,133 +190,132 @@ def _listing(subjects: list[str]) -> str:
 
 # --------------------------------------------------------------------------- the flow
 class QuizFlow:
-    def __init__(self, engine_source: EngineSource, state: StatePropertyAccessor, *,
+    def __init__(self, engine_source: EngineSource, state: Slot, *,
                  seed_source: Callable[[], int] | None = None) -> None:
         self._engine_source = engine_source
         self._state = state
         self._seed = seed_source or (lambda: secrets.randbelow(1 << 31))
 
-    async def on_message(self, turn_context: TurnContext, text: str) -> bool:
+    async def on_message(self, turn: Turn, text: str) -> bool:
         """Handle the turn when it is a quiz command, a quiz button or an answer to the pending quiz."""
-        activity = turn_context.activity
-        if is_quiz_submit(activity):
-            pressed = answer_of(activity.value)
+        if is_quiz_submit(turn):
+            pressed = answer_of(turn.value)
             if pressed is None:               # tampered button data (a negative index, a bool, …): check, don't guess
                 log.info("quiz button with invalid data: answered as stale")
-                await send(turn_context, render.text_activity(STALE))
+                await send(turn, render.text_activity(STALE))
                 return True
-            await self._pressed(turn_context, *pressed)
+            await self._pressed(turn, *pressed)
             return True
         command = parse_command(text)
         if command is not None and command[0] == "stop":
-            await self._stop(turn_context)
+            await self._stop(turn)
             return True
         if command is not None:
-            return await self._start(turn_context, *command)
-        pending = await self._pending(turn_context)
+            return await self._start(turn, *command)
+        pending = await self._pending(turn)
         if pending is None:
             return False
         quiz, answers = pending
         question = quiz.questions[len(answers)]
         choice = check_answer(question, text)
         if choice is not None:
-            await self._answer(turn_context, quiz, answers, choice)
+            await self._answer(turn, quiz, answers, choice)
             return True
         if _STOP_PENDING.match(text.strip()):
-            await self._stop(turn_context)
+            await self._stop(turn)
             return True
         if "?" in text or len(text.split()) > MAX_ANSWER_WORDS or not text.strip():
             return False                  # a question for the bot: the quiz stays pending
         letters = ", ".join(letter(i) for i in range(len(question.options)))
-        await send(turn_context, render.text_activity(UNCLEAR.format(letters=letters)))
+        await send(turn, render.text_activity(UNCLEAR.format(letters=letters)))
         return True
 
     # ------------------------------------------------------------------ commands
-    async def _start(self, turn_context: TurnContext, action: str, subject: str) -> bool:
+    async def _start(self, turn: Turn, action: str, subject: str) -> bool:
         engine = self._engine_source()
         if engine is not None and not hasattr(engine, "quiz"):
             return False
         if engine is None or not engine.ready:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            await send(turn, render.text_activity(render.messages()["loading"]))
             return True
         if action == "list":
             subjects = await self._subjects(engine)
-            await send(turn_context, self._with_suggestions(
+            await send(turn, self._with_suggestions(
                 SUBJECTS.format(subjects=_listing(subjects)) if subjects else NO_SUBJECTS, subjects))
             return True
         if not subject:
             subjects = await self._subjects(engine)
-            await send(turn_context, self._with_suggestions(
+            await send(turn, self._with_suggestions(
                 PROMPT_WHAT.format(subjects=_listing(subjects)) if subjects else PROMPT_WHAT_NO_SUBJECTS, subjects))
             return True
         try:
             quiz: Quiz | None = await asyncio.to_thread(engine.quiz, subject, seed=self._seed())
         except Exception:
             log.exception("making a quiz failed")
-            await send(turn_context, render.text_activity(render.messages()["apology"]))
+            await send(turn, render.text_activity(render.messages()["apology"]))
             return True
         if quiz is None or not quiz.questions:
             subjects = await self._subjects(engine)
             phrase = UNKNOWN_SUBJECT if subjects else UNKNOWN_SUBJECT_NO_LIST
-            await send(turn_context, self._with_suggestions(
+            await send(turn, self._with_suggestions(
                 phrase.format(subject=subject, subjects=_listing(subjects)), subjects))
             return True
         # a fresh id per run: buttons of an earlier run of the same quiz are stale
         # (and its text inert: prompts and options quote the solution map and incentive rules, see dialogs/markup.py)
         quiz = inert_value(replace(quiz, quiz_id=f"{quiz.quiz_id}-{uuid.uuid4().hex[:8]}"))
-        await self._save(turn_context, quiz, [])
+        await self._save(turn, quiz, [])
         log.info("quiz started kind=%s questions=%d", quiz.kind, len(quiz.questions))
         source = "solution map" if quiz.kind in ("solution_play", "solution_area") else "incentive rules"
         count = len(quiz.questions)
-        await send(turn_context, render.text_activity(
+        await send(turn, render.text_activity(
             STARTED.format(subject=quiz.subject, count=count, s="" if count == 1 else "s", source=source)))
-        await send(turn_context, question_activity(quiz, 0, brief=self._brief(turn_context)))
+        await send(turn, question_activity(quiz, 0, brief=self._brief(turn)))
         return True
 
-    async def _stop(self, turn_context: TurnContext) -> None:
-        pending = await self._pending(turn_context)
+    async def _stop(self, turn: Turn) -> None:
+        pending = await self._pending(turn)
         if pending is None:
-            await send(turn_context, render.text_activity(NOT_RUNNING))
+            await send(turn, render.text_activity(NOT_RUNNING))
             return
         quiz, answers = pending
-        await self._state.delete(turn_context)
+        await self._state.delete(turn)
         if not answers:
-            await send(turn_context, render.text_activity(STOPPED_NOTHING))
+            await send(turn, render.text_activity(STOPPED_NOTHING))
             return
         text = STOPPED.format(right=_score(quiz, answers), answered=len(answers), total=len(quiz.questions))
-        await send(turn_context, render.text_activity(f"{text}\n\n{recap(quiz, answers)}"))
+        await send(turn, render.text_activity(f"{text}\n\n{recap(quiz, answers)}"))
 
     # ------------------------------------------------------------------ answers
-    async def _pressed(self, turn_context: TurnContext, quiz_id: str, index: int, choice: int) -> None:
-        pending = await self._pending(turn_context)
+    async def _pressed(self, turn: Turn, quiz_id: str, index: int, choice: int) -> None:
+        pending = await self._pending(turn)
         if pending is None or pending[0].quiz_id != quiz_id:
-            await send(turn_context, render.text_activity(STALE))
+            await send(turn, render.text_activity(STALE))
             return
         quiz, answers = pending
         if index < len(answers):
-            await send(turn_context, render.text_activity(ALREADY_ANSWERED.format(number=index + 1)))
+            await send(turn, render.text_activity(ALREADY_ANSWERED.format(number=index + 1)))
             return
         if index != len(answers) or not 0 <= choice < len(quiz.questions[index].options):
-            await send(turn_context, render.text_activity(STALE))
+            await send(turn, render.text_activity(STALE))
             return
-        await self._answer(turn_context, quiz, answers, choice)
+        await self._answer(turn, quiz, answers, choice)
 
-    async def _answer(self, turn_context: TurnContext, quiz: Quiz, answers: list[int], choice: int) -> None:
+    async def _answer(self, turn: Turn, quiz: Quiz, answers: list[int], choice: int) -> None:
         question = quiz.questions[len(answers)]
         answers = [*answers, choice]
         feedback = feedback_text(question, choice)
         if len(answers) < len(quiz.questions):
-            await self._save(turn_context, quiz, answers)
-            await send(turn_context, render.text_activity(feedback))
-            await send(turn_context, question_activity(quiz, len(answers), brief=self._brief(turn_context)))
+            await self._save(turn, quiz, answers)
+            await send(turn, render.text_activity(feedback))
+            await send(turn, question_activity(quiz, len(answers), brief=self._brief(turn)))
             return
-        await self._state.delete(turn_context)
+        await self._state.delete(turn)
         right = _score(quiz, answers)
         log.info("quiz finished kind=%s score=%d/%d", quiz.kind, right, len(quiz.questions))
         score = SCORE.format(right=right, total=len(quiz.questions), subject=quiz.subject)
         reply = render.text_activity(f"{feedback}\n\n{score}\n\n{recap(quiz, answers)}")
         reply.suggested_actions = render.suggested_actions([AGAIN.format(subject=quiz.subject)])
-        await send(turn_context, reply)
+        await send(turn, reply)
 
     @staticmethod
     async def _subjects(engine: Any) -> list[str]:
@@ -328,30 +325,30 @@ class QuizFlow:
         return await asyncio.to_thread(quiz_subjects, catalog, MAX_LISTED_SUBJECTS)
 
     # ------------------------------------------------------------------ state
-    async def _pending(self, turn_context: TurnContext) -> tuple[Quiz, list[int]] | None:
-        saved: Any = await self._state.get(turn_context, lambda: None)
+    async def _pending(self, turn: Turn) -> tuple[Quiz, list[int]] | None:
+        saved: Any = await self._state.get(turn)
         if not isinstance(saved, dict) or "quiz" not in saved:
             return None
         try:
             quiz = Quiz.from_dict(saved["quiz"])
             answers = [int(a) for a in saved.get("answers") or []]
         except (KeyError, TypeError, ValueError):
-            await self._state.delete(turn_context)
+            await self._state.delete(turn)
             return None
         if time.time() - float(saved.get("at", 0)) > QUIZ_TTL_SECONDS or len(answers) >= len(quiz.questions):
-            await self._state.delete(turn_context)
+            await self._state.delete(turn)
             return None
         return quiz, answers
 
-    async def _save(self, turn_context: TurnContext, quiz: Quiz, answers: list[int]) -> None:
-        await self._state.set(turn_context, {"quiz": quiz.to_dict(), "answers": list(answers), "at": time.time()})
+    async def _save(self, turn: Turn, quiz: Quiz, answers: list[int]) -> None:
+        await self._state.set(turn, {"quiz": quiz.to_dict(), "answers": list(answers), "at": time.time()})
 
     @staticmethod
-    def _brief(turn_context: TurnContext) -> bool:
-        return turn_context.activity.channel_id == "msteams"
+    def _brief(turn: Turn) -> bool:
+        return turn.channel_id == "msteams"
 
     @staticmethod
-    def _with_suggestions(text: str, subjects: list[str]) -> Activity:
+    def _with_suggestions(text: str, subjects: list[str]) -> Reply:
         activity = render.text_activity(text)
         activity.suggested_actions = render.suggested_actions([AGAIN.format(subject=s) for s in subjects])
         return activity

@@ -24,8 +24,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from botbuilder.schema import ActionTypes, Activity, ActivityTypes, Attachment, CardAction, SuggestedActions
-
 from dialogs.answer_view import (  # noqa: F401  (the renderer's public names, used across dialogs/ and tests)
     FIRST_PASSAGE_MIN_CHARS,
     FULL,
@@ -53,9 +51,9 @@ from dialogs.markup import inert_value
 from dialogs.render_card import adaptive_card, container, fact_set, heading, text_block, view_to_card  # noqa: F401
 from dialogs.render_gaps import GAP_COLUMNS, gap_row  # noqa: F401
 from dialogs.render_text import view_to_text
+from dialogs.reply import ADAPTIVE_CARD_CONTENT_TYPE, Reply, im_back  # noqa: F401
 from retrieval.answers import Answer, Citation, cited_sources
 
-ADAPTIVE_CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 MAX_ACTIVITY_BYTES = 76_000          # UTF-16 bytes: under Teams' 80 KB advice, with room for the addressing added later
 MAX_SUGGESTIONS = 5
 
@@ -128,19 +126,14 @@ def answer_to_card(answer: Answer, limits: Limits = FULL, *, manage: bool = Fals
                         suggestions=answer.suggestions[:MAX_SUGGESTIONS], brief=limits.card == "brief")
 
 
-# --------------------------------------------------------------------------- activities
-def card_attachment(card: dict[str, Any]) -> Attachment:
-    return Attachment(content_type=ADAPTIVE_CARD_CONTENT_TYPE, content=card)
-
-
-def suggested_actions(questions: Sequence[str]) -> SuggestedActions | None:
+# --------------------------------------------------------------------------- replies
+def suggested_actions(questions: Sequence[str]) -> list[dict[str, Any]] | None:
     if not questions:
         return None
-    return SuggestedActions(actions=[CardAction(type=ActionTypes.im_back, title=q, value=q)
-                                     for q in questions[:MAX_SUGGESTIONS]])
+    return [im_back(q) for q in questions[:MAX_SUGGESTIONS]]
 
 
-def activity_size(activity: Activity) -> int:
+def activity_size(activity: Reply) -> int:
     """The size Teams holds against its message limit: the JSON payload encoded as UTF-16.
 
     Teams refuses bot messages over ~100 KB (413 MessageSizeTooBig) and advises staying within 80 KB,
@@ -156,11 +149,11 @@ def brief_text(answer: Answer) -> str:
 
 
 def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None, *, brief: bool = False,
-                    manage: bool = False) -> Activity:
+                    manage: bool = False) -> Reply:
     """One step of the size ladder: one view, read by the text renderer and the card renderer."""
     view = build_view(answer, limits, manage=manage)
     text = view_to_text(view)
-    attachments = []
+    attachments: list[dict[str, Any]] = []
     above = brief and limits.card == "full"
     if limits.card != "none":
         # in Teams the sentence is the text above the card, so the card does not repeat it
@@ -174,13 +167,13 @@ def _build_activity(answer: Answer, limits: Limits, answer_id: str | None = None
             # Clients that cannot render the card show its fallbackText: the full answer as Markdown.
             card["fallbackText"] = text
             text = brief_text(answer)
-        attachments = [card_attachment(card)]
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
-                    attachments=attachments, suggested_actions=suggested_actions(answer.suggestions))
+        attachments = [card]
+    return Reply(text=text, text_format="markdown", cards=attachments,
+                 suggested_actions=suggested_actions(answer.suggestions))
 
 
 def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None,
-                       brief: bool = False, manage: bool = False) -> Activity:
+                       brief: bool = False, manage: bool = False) -> Reply:
     """The answer as one message activity (Adaptive Card + Markdown) that fits in max_bytes.
 
     With an answer_id the card carries thumbs up/down buttons that report back against that id.
@@ -192,7 +185,7 @@ def answer_to_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, a
 
 
 def sized_answer_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *, answer_id: str | None = None,
-                          brief: bool = False, manage: bool = False) -> tuple[Activity, int]:
+                          brief: bool = False, manage: bool = False) -> tuple[Reply, int]:
     """`answer_to_activity` and the `activity_size` it measured: serialising a card is a real part of a turn's
     CPU (bench/SOAK.md), so a caller that logs the size should not do it again."""
     answer = inert_value(answer)     # knowledge text is shown, never interpreted (dialogs/markup.py): once
@@ -210,11 +203,11 @@ def sized_answer_activity(answer: Answer, max_bytes: int = MAX_ACTIVITY_BYTES, *
     return activity, size
 
 
-def text_activity(text: str) -> Activity:
-    return Activity(type=ActivityTypes.message, text=text, text_format="markdown")
+def text_activity(text: str) -> Reply:
+    return Reply(text=text, text_format="markdown")
 
 
-def _guide_activity(title: str, paragraphs: Sequence[str]) -> Activity:
+def _guide_activity(title: str, paragraphs: Sequence[str]) -> Reply:
     """A title, some paragraphs, the example questions as a list and as card buttons, the access footer."""
     phrases = messages()
     examples: list[str] = list(phrases["help_examples"])
@@ -224,15 +217,14 @@ def _guide_activity(title: str, paragraphs: Sequence[str]) -> Activity:
                          [imback_action(q) for q in examples])
     # Teams shows text above the card: one sentence there, everything in the card (fallbackText for old clients)
     card["fallbackText"] = full
-    return Activity(type=ActivityTypes.message, text=paragraphs[0] if paragraphs else title, text_format="markdown",
-                    attachments=[card_attachment(card)])
+    return Reply(text=paragraphs[0] if paragraphs else title, text_format="markdown", cards=[card])
 
 
-def help_activity() -> Activity:
+def help_activity() -> Reply:
     phrases = messages()
     return _guide_activity(phrases["help_title"], [phrases["help_intro"]])
 
 
-def welcome_activity() -> Activity:
+def welcome_activity() -> Reply:
     phrases = messages()
     return _guide_activity(phrases["welcome_title"], [phrases["welcome"], phrases["help_intro"]])

@@ -3,7 +3,7 @@
 A reply in a channel thread is read by every member, so confidential records (pipeline, partner notes,
 confidential documents) are shown there only when *every* member may see them. By default
 (CONFIDENTIAL_IN_GROUPS=off) the roster is never asked and nothing confidential leaves the 1:1 chat. With
-`roster`, the members are fetched from Teams (`TeamsInfo.get_members`: for a channel Teams answers with the
+`roster`, the members are fetched from Teams (`Turn.member_ids`, TeamsInfo.get_members: for a channel Teams answers with the
 team's members, never fewer than the channel's) and the groups all of them share in access.yaml are passed to
 the engine as `UserContext.shared_groups`. Any doubt denies: a member without an Entra id, a roster larger
 than MAX_MEMBERS, or a roster that cannot be read. Rosters are cached per conversation for a few minutes,
@@ -15,10 +15,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 
-from botbuilder.core import TurnContext
-from botbuilder.core.teams import TeamsInfo
-
 from dialogs import teams
+from dialogs.turn import Turn
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +28,7 @@ MAX_MEMBERS = 500
 class RosterCheck:
     """The groups every member of a group conversation shares; frozenset() in 1:1 chats, when off, or in doubt."""
 
-    def __init__(self, mode: str = "off", *, members: Callable[[TurnContext], Awaitable[list[str]]] | None = None,
+    def __init__(self, mode: str = "off", *, members: Callable[[Turn], Awaitable[list[str]]] | None = None,
                  clock: Callable[[], float] = time.monotonic, cache_seconds: float = CACHE_SECONDS) -> None:
         if mode not in MODES:
             raise ValueError(f"CONFIDENTIAL_IN_GROUPS must be one of {', '.join(MODES)}, not {mode!r}")
@@ -43,27 +41,25 @@ class RosterCheck:
     def enabled(self) -> bool:
         return self.mode == "roster"
 
-    async def shared_groups(self, turn_context: TurnContext, groups_of: Callable[[str], frozenset[str]], *,
+    async def shared_groups(self, turn: Turn, groups_of: Callable[[str], frozenset[str]], *,
                             fresh: bool = False) -> frozenset[str]:
         """`fresh`: ask Teams now rather than trust a cached roster (for what replays earlier answers, which a
         member who joined a minute ago must not see)."""
-        activity = turn_context.activity
-        if not self.enabled or teams.conversation_type(activity) == teams.PERSONAL:
+        if not self.enabled or teams.conversation_type(turn) == teams.PERSONAL:
             return frozenset()
-        ids = await self._roster(turn_context, fresh=fresh)
+        ids = await self._roster(turn, fresh=fresh)
         if not ids:
             return frozenset()
         return _intersection(groups_of(member) for member in ids)
 
-    async def _roster(self, turn_context: TurnContext, *, fresh: bool = False) -> tuple[str, ...] | None:
-        conversation = turn_context.activity.conversation
-        key = (conversation.id or "").split(";", 1)[0] if conversation else ""   # a channel, not one of its threads
+    async def _roster(self, turn: Turn, *, fresh: bool = False) -> tuple[str, ...] | None:
+        key = turn.conversation_id.split(";", 1)[0]   # a channel, not one of its threads
         now = self._clock()
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < self._ttl and not fresh:
             return cached[1]
         try:
-            ids: tuple[str, ...] | None = tuple(await self._members(turn_context))
+            ids: tuple[str, ...] | None = tuple(await self._members(turn))
         except Exception as exc:   # a roster we cannot read is a roster we cannot trust: deny
             log.warning("conversation roster unavailable (%s): confidential content stays in 1:1 chats",
                         type(exc).__name__)
@@ -77,9 +73,8 @@ class RosterCheck:
         return ids
 
 
-async def _teams_member_ids(turn_context: TurnContext) -> list[str]:
-    members = await TeamsInfo.get_members(turn_context)
-    return [str(member.aad_object_id or "") for member in members]
+async def _teams_member_ids(turn: Turn) -> list[str]:
+    return await turn.member_ids()
 
 
 def _intersection(sets: Iterable[frozenset[str]]) -> frozenset[str]:

@@ -15,12 +15,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from botbuilder.core import TurnContext
-
 from dialogs import render
 from dialogs.answer_view import FULL, partner_entry, source_link
 from dialogs.markup import inert_value
 from dialogs.render_card import adaptive_card, styled
+from dialogs.turn import Turn
 from retrieval.answers import AnswerKind, PartnerMatch
 
 log = logging.getLogger(__name__)
@@ -86,9 +85,9 @@ class PartnerSearch:
     def __init__(self, engine_source: Callable[[], Any]) -> None:
         self._engine_source = engine_source
 
-    async def on_query(self, turn_context: TurnContext) -> tuple[int, dict[str, Any]]:
+    async def on_query(self, turn: Turn) -> tuple[int, dict[str, Any]]:
         """(HTTP status, body): 200 with results or a message; 400 for a value that is not a search."""
-        query = query_of(turn_context.activity.value)
+        query = query_of(turn.value)
         if query is None:
             return 400, {"error": "not a Find partner search"}
         text, skip, count = query

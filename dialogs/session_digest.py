@@ -13,10 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botbuilder.schema import Activity, ActivityTypes
-
 from dialogs import audience, render
 from dialogs.markup import inert
+from dialogs.reply import Reply
 from dialogs.session_store import Session, SessionQuestion, Source
 from retrieval.clustering import cluster
 from retrieval.engine import UserContext
@@ -197,7 +196,7 @@ def digest_table(digest: Digest, ratings: dict[str, dict[str, int]]) -> tuple[li
     return CSV_HEADER, rows
 
 
-def digest_activity(digest: Digest) -> Activity:
+def digest_activity(digest: Digest) -> Reply:
     """The digest as a card (top clusters, follow-ups, answered with sources) + export buttons; Markdown fallback."""
     s = digest.session
     title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {s.topic}"
@@ -236,8 +235,7 @@ def digest_activity(digest: Digest) -> Activity:
     card = render.adaptive_card(body, actions)
     text = digest_markdown(digest, limit=DIGEST_CARD_ITEMS)
     card["fallbackText"] = text
-    activity = Activity(type=ActivityTypes.message, text=text, text_format="markdown",
-                        attachments=[render.card_attachment(card)])
+    activity = Reply(text=text, text_format="markdown", cards=[card])
     if render.activity_size(activity) > render.MAX_ACTIVITY_BYTES:
         # a huge session: the card keeps its head and the counts; everything else is in the exports
         card["body"] = body[:3]

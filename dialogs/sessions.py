@@ -21,21 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Protocol
-
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import audience, render, teams
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.markup import inert
+from dialogs.reply import Reply
 from dialogs.roster import RosterCheck
+from dialogs.session_answers import answer_key, answer_sources, answer_topic
+from dialogs.session_commands import ANSWER_ANYWAY_KEY, HOSTS, PHRASES, parse_command
 from dialogs.session_digest import (
     CSV_HEADER,
     FOLLOW_UP_OUTCOMES,
@@ -50,49 +48,22 @@ from dialogs.session_digest import (
     for_reader,
     sources_text,
 )
-from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore, Source
+from dialogs.session_links import conversation_key, message_link, thread_id
+from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestion, SessionStore
+from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.clustering import Signature, first_duplicate, signature
 from retrieval.engine import AnswerEngine, UserContext
 
 log = logging.getLogger(__name__)
 
-# the digest lives in dialogs/session_digest.py; these names stay importable from here
-__all__ = ["CSV_HEADER", "SESSION_KEY", "ReadinessSessions", "_q", "build_digest", "digest_activity", "digest_markdown",
-           "digest_table", "for_reader", "parse_command"]
+# the digest lives in dialogs/session_digest.py, the commands in session_commands.py, what is kept of an answer in
+# session_answers.py and the conversation and message links in session_links.py; these names stay importable from here
+__all__ = ["CSV_HEADER", "SESSION_KEY", "ReadinessSessions", "_q", "answer_key", "answer_sources", "answer_topic",
+           "build_digest", "conversation_key", "digest_activity", "digest_markdown", "digest_table", "for_reader",
+           "message_link", "parse_command", "thread_id"]
 
 EngineSource = Callable[[], AnswerEngine | None]
-HOSTS = frozenset({"ecm", "admins"})
-ANSWER_ANYWAY_KEY = "answerAnyway"
-MAX_SOURCES_PER_QUESTION = 5
-DEFAULT_TOPIC = "Readiness Q&A"
-
-_QUOTES = "\"'“”‘’«»"
-_START = re.compile(r"(?:please\s+)?(?:start|begin|open|run)\s+(?:a\s+|the\s+|new\s+)?(?:readiness\s+)?(?:q\s*&\s*a\s+)?"
-                    r"session\b(?:\s*(?:on|about|for|called|named|:|-|–)\s*|\s+)?(?P<topic>.*)", re.IGNORECASE | re.DOTALL)
-_END = re.compile(r"(?:please\s+)?(?:end|stop|close|finish|wrap\s+up)\s+(?:the\s+|this\s+)?(?:readiness\s+)?(?:q\s*&\s*a\s+)?"
-                  r"session", re.IGNORECASE)
-_SUMMARY = re.compile(r"(?:(?:the\s+|this\s+)?(?:readiness\s+)?session\s+(?:summary|digest|recap|so\s+far)|"
-                      r"summari[sz]e\s+(?:the\s+|this\s+)?session|(?:show\s+)?(?:the\s+)?session\s+digest)", re.IGNORECASE)
-
-PHRASES = {
-    "started": "**Readiness session started: {topic}**\n\n@mention me with your questions: I answer each one in its "
-               "thread and keep track of what was asked. A question asked before gets a pointer to the earlier "
-               "answer. `@{bot} session summary` shows the digest so far; `@{bot} end session` closes it.",
-    "already_running": "A readiness session is already running here: **{topic}**, started by {by} at {at}. "
-                       "`end session` closes it first.",
-    "not_host": "Only channel managers and admins can start or end a readiness session. Ask away: I answer every "
-                "question that @mentions me.",
-    "personal_chat": "Readiness sessions run where many people ask: a channel, a group chat or a meeting chat. "
-                     "Add me there and @mention me with `start readiness session \"<topic>\"`.",
-    "none_running": "No readiness session is running here. `start readiness session \"<topic>\"` starts one.",
-    "nothing_yet": "No readiness session has run here yet.",
-    "duplicate": "🔁 Asked before in this session, by {asker} at {at}: “{earlier}”. {answer_line}{link}",
-    "answer_anyway": "Answer here anyway",
-    "export_ready": "Here is the session digest as {fmt}: [download]({url}) (the link works for {minutes} minutes).",
-    "export_unavailable": "Exports are not set up on this server.",
-    "session_over": "That session is not found here any more.",
-}
 
 
 class SessionEngine(Protocol):
@@ -109,76 +80,6 @@ class SessionEngine(Protocol):
     def understand(self, question: str) -> Understood: ...
 
 
-def conversation_key(activity: Activity) -> str:
-    """A channel (all of its threads) or a chat: the conversation id without its ';messageid=' thread part."""
-    conversation_id = (activity.conversation.id if activity.conversation else "") or ""
-    return conversation_id.split(";messageid=", 1)[0]
-
-
-def thread_id(activity: Activity) -> str:
-    """The root message of the thread a channel message is in (the message itself when it starts one)."""
-    conversation_id = (activity.conversation.id if activity.conversation else "") or ""
-    if ";messageid=" in conversation_id:
-        return conversation_id.split(";messageid=", 1)[1]
-    return activity.reply_to_id or activity.id or ""
-
-
-def message_link(key: str, conversation_type: str, message_id: str, thread: str, tenant: str) -> str:
-    """A Teams deep link to a message (https://learn.microsoft.com/microsoftteams/platform/concepts/build-and-test/deep-link-teams)."""
-    if not (key and message_id):
-        return ""
-    base = f"https://teams.microsoft.com/l/message/{urllib.parse.quote(key, safe=':@.')}/{urllib.parse.quote(message_id)}"
-    if conversation_type == teams.CHANNEL:
-        query = {"tenantId": tenant, "parentMessageId": thread or message_id}
-    else:
-        query = {"tenantId": tenant, "context": '{"contextType":"chat"}'}
-    return f"{base}?{urllib.parse.urlencode({k: v for k, v in query.items() if v})}"
-
-
-def parse_command(text: str) -> tuple[str, str] | None:
-    """('start', topic) | ('end', '') | ('summary', '') for a whole-message session command."""
-    said = " ".join(text.split()).strip(" !.?")
-    if match := _START.fullmatch(said):
-        topic = match.group("topic").strip().strip(_QUOTES).strip()
-        return "start", topic or DEFAULT_TOPIC
-    if _END.fullmatch(said):
-        return "end", ""
-    if _SUMMARY.fullmatch(said) or said.lower() in ("summary", "digest", "session"):
-        return "summary", ""
-    return None
-
-
-def answer_sources(answer: Answer) -> tuple[Source, ...]:
-    """The first few distinct sources an answer cited: titles, paths and locators, never passages."""
-    out: list[Source] = []
-    for citation in render.source_citations(answer):
-        source = Source(citation.title, citation.path, citation.locator)
-        if source not in out:
-            out.append(source)
-        if len(out) >= MAX_SOURCES_PER_QUESTION:
-            break
-    return tuple(out)
-
-
-def answer_key(title: str, sources: tuple[Source, ...]) -> str:
-    """What an answer was, for "the same answer": its title and first source."""
-    first = sources[0] if sources else None
-    return f"{title}|{first.path}|{first.locator}" if first else title
-
-
-def answer_topic(answer: Answer) -> str:
-    """What the question was about, for grouping: the linked subject, else the first document cited."""
-    u = answer.understood
-    subject = [*u.workloads, *u.solution_plays, *u.solution_areas, *u.specializations, *u.designations, *u.programs]
-    if subject:
-        return ", ".join(subject[:3])
-    if u.opportunities:
-        return "Pipeline"
-    if answer.kind is AnswerKind.DOCUMENT and answer.citations:
-        return answer.citations[0].title
-    return ""
-
-
 # --------------------------------------------------------------------------- the turn handlers
 class ReadinessSessions:
     def __init__(self, engine_source: EngineSource, store: SessionStore, *, feedback: FeedbackStore | None = None,
@@ -193,122 +94,115 @@ class ReadinessSessions:
         self._clock = clock
 
     # ------------------------------------------------------------------ commands and buttons
-    async def on_command(self, turn_context: TurnContext, text: str) -> bool:
+    async def on_command(self, turn: Turn, text: str) -> bool:
         command = parse_command(text)
         if command is None:
             return False
-        activity = turn_context.activity
-        if teams.conversation_type(activity) == teams.PERSONAL:
-            await send(turn_context, render.text_activity(PHRASES["personal_chat"]))
+        if teams.conversation_type(turn) == teams.PERSONAL:
+            await send(turn, render.text_activity(PHRASES["personal_chat"]))
             return True
         name, topic = command
         if name == "summary":
-            await self._summary(turn_context)
+            await self._summary(turn)
             return True
         engine = self._engine()
         if engine is None:
-            await send(turn_context, render.text_activity(render.messages()["loading"]))
+            await send(turn, render.text_activity(render.messages()["loading"]))
             return True
-        user = self._user(engine, turn_context)
+        user = self._user(engine, turn)
         if name == "start":
-            await self._start(turn_context, user, topic)
+            await self._start(turn, user, topic)
         else:
-            await self._end(turn_context, user)
+            await self._end(turn, user)
         return True
 
-    async def on_submit(self, turn_context: TurnContext) -> bool:
-        value = turn_context.activity.value
+    async def on_submit(self, turn: Turn) -> bool:
+        value = turn.value
         if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):
             return False
         fmt = "csv" if value.get("fmt") == "csv" else "md"
         session = await asyncio.to_thread(self.store.get, str(value.get("session") or ""))
         # a digest's buttons work where the digest was posted, and nowhere else
-        if session is None or session.conversation_key != conversation_key(turn_context.activity):
-            await send(turn_context, render.text_activity(PHRASES["session_over"]))
+        if session is None or session.conversation_key != conversation_key(turn):
+            await send(turn, render.text_activity(PHRASES["session_over"]))
             return True
-        await self._export(turn_context, session, fmt)
+        await self._export(turn, session, fmt)
         return True
 
     # ------------------------------------------------------------------ around each answer
-    def running_session(self, activity: Activity) -> Session | None:
-        if teams.conversation_type(activity) == teams.PERSONAL:
+    def running_session(self, turn: Turn) -> Session | None:
+        if teams.conversation_type(turn) == teams.PERSONAL:
             return None
-        return self.store.running(conversation_key(activity))
+        return self.store.running(conversation_key(turn))
 
-    async def before_reply(self, turn_context: TurnContext, question: str, answer: Answer) -> bool:
+    async def before_reply(self, turn: Turn, question: str, answer: Answer) -> bool:
         """In a session, a repeat of an earlier question gets a pointer instead of the answer: True when sent."""
-        activity = turn_context.activity
-        session = await asyncio.to_thread(self.running_session, activity)
+        session = await asyncio.to_thread(self.running_session, turn)
         if session is None or answer.kind is AnswerKind.CLARIFY:
             return False
         sig = self._signature(question, answer)
-        turn_context.turn_state[SESSION_KEY] = (session, sig)
-        if isinstance(activity.value, dict) and activity.value.get(ANSWER_ANYWAY_KEY):
+        turn.state[SESSION_KEY] = (session, sig)
+        if isinstance(turn.value, dict) and turn.value.get(ANSWER_ANYWAY_KEY):
             return False
         earlier = [q for q in await asyncio.to_thread(self.store.questions, session.session_id)
                    if q.duplicate_of is None and q.kind and q.kind != AnswerKind.CLARIFY.value]
         if any(q.restricted_to for q in earlier):
             # never point to an answer this conversation may no longer see (a seller joined since)
-            reader = await self.reader(turn_context)
+            reader = await self.reader(turn)
             earlier = [q for q in earlier if audience.may_read(reader, q.restricted_to)]
         found = first_duplicate(sig, [q.signature for q in earlier])
         if found is None:
             return False
         original = earlier[found]
-        sender = activity.from_property
         await asyncio.to_thread(
-            self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
-            thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
-            asker_name=(sender.name or "") if sender else "", question=question, answer_id="", kind=original.kind,
+            self.store.add_question, session_id=session.session_id, activity_id=turn.id or "",
+            thread_id=thread_id(turn), asker_id=turn.aad_object_id or turn.user_id or "",
+            asker_name=turn.user_name, question=question, answer_id="", kind=original.kind,
             title=original.title, outcome=original.outcome, sources=original.sources, topic=original.topic,
             duplicate_of=original.id, signature=sig, now=self._clock(), restricted_to=original.restricted_to)
         log.info("session question answered by pointing to question %d", original.id)
-        await send(turn_context, self._pointer(activity, original, question))
+        await send(turn, self._pointer(turn, original, question))
         return True
 
-    async def after_reply(self, turn_context: TurnContext, question: str, answer: Answer | None,
+    async def after_reply(self, turn: Turn, question: str, answer: Answer | None,
                           answer_id: str | None) -> None:
         """Record an answered question in the running session (with its sources and feedback id)."""
-        activity = turn_context.activity
-        stashed = turn_context.turn_state.get(SESSION_KEY)
+        stashed = turn.state.get(SESSION_KEY)
         if stashed is not None:
             session, sig = stashed
         else:
-            session = await asyncio.to_thread(self.running_session, activity)
+            session = await asyncio.to_thread(self.running_session, turn)
             if session is None:
                 return
             sig = self._signature(question, answer) if answer is not None else signature(question, None, Understood())
         if answer is not None and answer.kind is AnswerKind.CLARIFY:
             return                       # the question is recorded when the clarified answer comes
-        sender = activity.from_property
         recorded = answer.understood.question if answer is not None and answer.understood.follow_up else ""
         text = f"{recorded} → {question}" if recorded and recorded != question else question
         restricted_to = await asyncio.to_thread(audience.restrictions, self._engine_source(), text, answer)
         await asyncio.to_thread(
-            self.store.add_question, session_id=session.session_id, activity_id=activity.id or "",
-            thread_id=thread_id(activity), asker_id=(sender.aad_object_id or sender.id or "") if sender else "",
-            asker_name=(sender.name or "") if sender else "", question=text, answer_id=answer_id or "",
+            self.store.add_question, session_id=session.session_id, activity_id=turn.id or "",
+            thread_id=thread_id(turn), asker_id=turn.aad_object_id or turn.user_id or "",
+            asker_name=turn.user_name, question=text, answer_id=answer_id or "",
             kind=answer.kind.value if answer else "", title=answer.title if answer else "",
             outcome=answer_outcome(answer) if answer else "failed",
             sources=answer_sources(answer) if answer else (), topic=answer_topic(answer) if answer else "",
             duplicate_of=None, signature=sig, now=self._clock(), restricted_to=restricted_to)
 
     # ------------------------------------------------------------------ internals
-    async def reader(self, turn_context: TurnContext, *, fresh: bool = False) -> UserContext | None:
+    async def reader(self, turn: Turn, *, fresh: bool = False) -> UserContext | None:
         """Who reads a reply here: the sender, with the groups everyone in the conversation shares (from its
         roster, asked afresh when `fresh`: a digest must not trust a roster from before someone joined).
         None while the engine loads: then nothing restricted is shown."""
         engine = self._engine_source()
         if engine is None or not engine.ready:
             return None
-        activity = turn_context.activity
         shared: frozenset[str] = frozenset()
         if self.roster is not None and self.roster.enabled:
-            shared = await self.roster.shared_groups(turn_context, lambda member: engine.user_context(member).groups,
+            shared = await self.roster.shared_groups(turn, lambda member: engine.user_context(member).groups,
                                                      fresh=fresh)
-        sender = activity.from_property
-        return engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
-                                   conversation_type=teams.conversation_type(activity), shared_groups=shared)
+        return engine.user_context(turn.aad_object_id, name=turn.user_name,
+                                   conversation_type=teams.conversation_type(turn), shared_groups=shared)
 
     def _engine(self) -> SessionEngine | None:
         engine = self._engine_source()
@@ -316,11 +210,9 @@ class ReadinessSessions:
             return None
         return engine  # type: ignore[return-value]
 
-    def _user(self, engine: SessionEngine, turn_context: TurnContext) -> UserContext:
-        activity = turn_context.activity
-        sender = activity.from_property
-        return engine.user_context(sender.aad_object_id if sender else None, name=(sender.name or "") if sender else "",
-                                   conversation_type=teams.conversation_type(activity))
+    def _user(self, engine: SessionEngine, turn: Turn) -> UserContext:
+        return engine.user_context(turn.aad_object_id, name=turn.user_name,
+                                   conversation_type=teams.conversation_type(turn))
 
     def _signature(self, question: str, answer: Answer) -> Signature:
         engine = self._engine()
@@ -333,68 +225,67 @@ class ReadinessSessions:
         vector = engine.embed(text) if engine is not None else None
         return signature(question, vector, understood, answer.kind.value, answer_key(answer.title, answer_sources(answer)))
 
-    async def _start(self, turn_context: TurnContext, user: UserContext, topic: str) -> None:
+    async def _start(self, turn: Turn, user: UserContext, topic: str) -> None:
         if not (set(user.groups) & HOSTS):
-            await send(turn_context, render.text_activity(PHRASES["not_host"]))
+            await send(turn, render.text_activity(PHRASES["not_host"]))
             return
-        activity = turn_context.activity
         try:
             session = await asyncio.to_thread(
-                self.store.start, conversation_key=conversation_key(activity),
-                conversation_type=teams.conversation_type(activity), topic=topic, started_by_id=user.aad_object_id or "",
+                self.store.start, conversation_key=conversation_key(turn),
+                conversation_type=teams.conversation_type(turn), topic=topic, started_by_id=user.aad_object_id or "",
                 started_by_name=user.name, now=self._clock())
         except SessionAlreadyRunning as running:
             s = running.session
-            await send(turn_context, render.text_activity(PHRASES["already_running"].format(
+            await send(turn, render.text_activity(PHRASES["already_running"].format(
                 topic=s.topic, by=s.started_by_name or "a channel manager", at=_when(s.started_at))))
             return
         log.info("readiness session started in a %s", session.conversation_type)
-        bot = (activity.recipient.name if activity.recipient else "") or "Partner Atlas"
-        await send(turn_context, render.text_activity(PHRASES["started"].format(topic=session.topic, bot=bot)))
+        bot = turn.bot_name or "Partner Atlas"
+        await send(turn, render.text_activity(PHRASES["started"].format(topic=session.topic, bot=bot)))
 
-    async def _end(self, turn_context: TurnContext, user: UserContext) -> None:
-        key = conversation_key(turn_context.activity)
+    async def _end(self, turn: Turn, user: UserContext) -> None:
+        key = conversation_key(turn)
         running = await asyncio.to_thread(self.store.running, key)
         if running is None:
-            await send(turn_context, render.text_activity(PHRASES["none_running"]))
+            await send(turn, render.text_activity(PHRASES["none_running"]))
             return
         is_starter = bool(user.aad_object_id) and user.aad_object_id == running.started_by_id
         if not (is_starter or set(user.groups) & HOSTS):
-            await send(turn_context, render.text_activity(PHRASES["not_host"]))
+            await send(turn, render.text_activity(PHRASES["not_host"]))
             return
         ended = await asyncio.to_thread(self.store.end, key, ended_by_name=user.name, now=self._clock())
         if ended is None:         # someone else ended it a moment ago: their reply carries the digest
-            await send(turn_context, render.text_activity(PHRASES["none_running"]))
+            await send(turn, render.text_activity(PHRASES["none_running"]))
             return
         log.info("readiness session ended")
-        await send(turn_context, await self._digest_activity(turn_context, ended, final=True))
+        await send(turn, await self._digest_activity(turn, ended, final=True))
 
-    async def _summary(self, turn_context: TurnContext) -> None:
-        session = await asyncio.to_thread(self.store.latest, conversation_key(turn_context.activity))
+    async def _summary(self, turn: Turn) -> None:
+        session = await asyncio.to_thread(self.store.latest, conversation_key(turn))
         if session is None:
-            await send(turn_context, render.text_activity(PHRASES["nothing_yet"]))
+            await send(turn, render.text_activity(PHRASES["nothing_yet"]))
             return
-        await send(turn_context, await self._digest_activity(turn_context, session, final=not session.running))
+        await send(turn, await self._digest_activity(turn, session, final=not session.running))
 
-    async def _digest(self, turn_context: TurnContext, session: Session, *,
+    async def _digest(self, turn: Turn, session: Session, *,
                       final: bool) -> tuple[Digest, dict[str, dict[str, int]]]:
         """The digest as whoever reads it here may see it: the conversation now, and the one who asked for it."""
         questions = await asyncio.to_thread(self.store.questions, session.session_id)
         if any(q.restricted_to for q in questions):
-            questions = for_reader(questions, await self.reader(turn_context, fresh=True))
+            questions = for_reader(questions, await self.reader(turn, fresh=True))
         ids = [q.answer_id for q in questions if q.answer_id]
         ratings = await asyncio.to_thread(self.feedback.ratings, ids) if self.feedback is not None and ids else {}
         return build_digest(session, questions, ratings, final=final), ratings
 
-    async def _digest_activity(self, turn_context: TurnContext, session: Session, *, final: bool) -> Activity:
-        digest, _ = await self._digest(turn_context, session, final=final)
+    async def _digest_activity(self, turn: Turn, session: Session, *, final: bool) -> Reply:
+        digest, _ = await self._digest(turn, session, final=final)
         return digest_activity(digest)
 
-    async def _export(self, turn_context: TurnContext, session: Session, fmt: str) -> None:
+    async def _export(self, turn: Turn, session: Session, fmt: str) -> None:
         if self.exports is None or not self.public_base_url:
-            await send(turn_context, render.text_activity(PHRASES["export_unavailable"]))
+            await send(turn, render.text_activity(PHRASES["export_unavailable"]))
             return
-        digest, ratings = await self._digest(turn_context, session, final=not session.running)
+        digest, ratings = await self._digest(turn, session, final=not session.running)
         if fmt == "csv":
             header, rows = digest_table(digest, ratings)
             name = await asyncio.to_thread(self.exports.save, header, rows, "csv")
@@ -403,13 +294,13 @@ class ReadinessSessions:
         text = PHRASES["export_ready"].format(fmt="CSV" if fmt == "csv" else "Markdown",
                                               url=f"{self.public_base_url}/exports/{name}",
                                               minutes=EXPORT_TTL_SECONDS // 60)
-        await send(turn_context, render.text_activity(text))
+        await send(turn, render.text_activity(text))
 
-    def _pointer(self, activity: Activity, original: SessionQuestion, question: str) -> Activity:
-        tenants = sorted(teams.tenant_ids(activity))
-        link = message_link(conversation_key(activity), teams.conversation_type(activity), original.activity_id,
+    def _pointer(self, turn: Turn, original: SessionQuestion, question: str) -> Reply:
+        tenants = sorted(teams.tenant_ids(turn))
+        link = message_link(conversation_key(turn), teams.conversation_type(turn), original.activity_id,
                             original.thread_id, tenants[0] if tenants else "")
-        same_thread = original.thread_id and original.thread_id == thread_id(activity)
+        same_thread = original.thread_id and original.thread_id == thread_id(turn)
         link_text = (" The answer is above in this thread." if same_thread else "") + \
             (f" [Open the earlier answer]({link})" if link else "")
         sources = sources_text(original.sources)
@@ -425,5 +316,4 @@ class ReadinessSessions:
             [{"type": "Action.Submit", "title": PHRASES["answer_anyway"],
               "data": {"question": question, ANSWER_ANYWAY_KEY: True}}])
         card["fallbackText"] = text
-        return Activity(type=ActivityTypes.message, text=text, text_format="markdown",
-                        attachments=[render.card_attachment(card)])
+        return Reply(text=text, text_format="markdown", cards=[card])

@@ -1,7 +1,8 @@
-"""What a Teams message says and where it was said: mentions, question text, conversation type.
+"""What a Teams message says and where it was said: question text, whether it is for the bot.
 
-Pure functions over incoming activities, so the bot's rules (answer in channels only when @mentioned,
-never trust typed identity) are testable without a turn.
+Pure functions over a turn's plain fields (dialogs/turn.py; the channel reads the mentions, the
+conversation type and the tenant out of the activity), so the bot's rules (answer in channels only when
+@mentioned, never trust typed identity) are testable without a turn.
 """
 from __future__ import annotations
 
@@ -9,96 +10,55 @@ import html
 import re
 from typing import Any
 
-from botbuilder.schema import Activity
+from dialogs.turn import CHANNEL, GROUP_CHAT, PERSONAL, Turn
 
-PERSONAL = "personal"
-GROUP_CHAT = "groupChat"
-CHANNEL = "channel"
+__all__ = ["CHANNEL", "GROUP_CHAT", "PERSONAL", "addressed_to_bot", "clean_inbound", "clean_text",
+           "conversation_type", "is_bot_mentioned", "is_card_submit", "question_text", "tenant_ids"]
 
 _AT_TAG = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
-def _bare_id(channel_id: str | None) -> str:
-    """Teams addresses a bot as '28:<app id>'; mention entities may carry either form."""
-    value = (channel_id or "").strip()
-    return value[3:] if value.startswith("28:") else value
+def is_bot_mentioned(turn: Turn) -> bool:
+    return bool(turn.bot_mentions)
 
 
-def _entity(entity: Any) -> dict[str, Any]:
-    if isinstance(entity, dict):
-        return entity
-    # botbuilder's Entity keeps unknown fields in additional_properties
-    data = dict(getattr(entity, "additional_properties", None) or {})
-    data.setdefault("type", getattr(entity, "type", None))
-    return data
-
-
-def bot_mentions(activity: Activity) -> list[dict[str, Any]]:
-    """Mention entities that point at this bot (the activity's recipient)."""
-    bot_id = _bare_id(activity.recipient.id if activity.recipient else "")
-    found = []
-    for raw in activity.entities or []:
-        entity = _entity(raw)
-        if entity.get("type") != "mention":
-            continue
-        mentioned = entity.get("mentioned") or {}
-        if bot_id and _bare_id(mentioned.get("id")) == bot_id:
-            found.append(entity)
-    return found
-
-
-def is_bot_mentioned(activity: Activity) -> bool:
-    return bool(bot_mentions(activity))
-
-
-def conversation_type(activity: Activity) -> str:
+def conversation_type(turn: Turn) -> str:
     """personal | groupChat | channel; a conversation marked as a group is never treated as private."""
-    conversation = activity.conversation
-    kind = (conversation.conversation_type if conversation else None) or ""
-    if kind:
-        return kind
-    return GROUP_CHAT if conversation and conversation.is_group else PERSONAL
+    return turn.conversation_type
 
 
-def question_text(activity: Activity) -> str:
+def tenant_ids(turn: Turn) -> set[str]:
+    """Every tenant id the activity names, lower-cased."""
+    return set(turn.tenant_ids)
+
+
+def question_text(turn: Turn) -> str:
     """The message text without the bot's @mention; other people's mentions keep their names."""
-    text = activity.text or ""
-    for mention in bot_mentions(activity):
+    text = turn.text or ""
+    for mention in turn.bot_mentions:
         mention_text = mention.get("text") or ""
         if mention_text:
             text = text.replace(mention_text, " ")
     text = _AT_TAG.sub(lambda m: m.group(1), text)
     text = html.unescape(text)
-    if not text.strip() and isinstance(activity.value, dict):
+    if not text.strip() and isinstance(turn.value, dict):
         # an Action.Submit from one of our cards that carries the question in its data
-        question = activity.value.get("question")
+        question = turn.value.get("question")
         if isinstance(question, str):
             text = question
     return _SPACES.sub(" ", text).strip()
 
 
-def is_card_submit(activity: Activity) -> bool:
-    return not (activity.text or "").strip() and isinstance(activity.value, dict) and "question" in activity.value
+def is_card_submit(turn: Turn) -> bool:
+    return not (turn.text or "").strip() and isinstance(turn.value, dict) and "question" in turn.value
 
 
-def addressed_to_bot(activity: Activity) -> bool:
+def addressed_to_bot(turn: Turn) -> bool:
     """In a 1:1 chat every message is for the bot; elsewhere only @mentions and our own card buttons."""
-    if conversation_type(activity) == PERSONAL:
+    if conversation_type(turn) == PERSONAL:
         return True
-    return is_bot_mentioned(activity) or is_card_submit(activity)
-
-
-def tenant_ids(activity: Activity) -> set[str]:
-    """Every tenant id the activity names, lower-cased (Teams puts it in channelData and in the conversation)."""
-    conversation = activity.conversation
-    tenants: set[Any] = set()
-    if conversation is not None:
-        # botbuilder maps "tenantID"; Teams sends "tenantId", which lands in additional_properties
-        tenants = {conversation.tenant_id, (conversation.additional_properties or {}).get("tenantId")}
-    if isinstance(activity.channel_data, dict) and isinstance(activity.channel_data.get("tenant"), dict):
-        tenants.add(activity.channel_data["tenant"].get("id"))
-    return {str(t).lower() for t in tenants if t}
+    return is_bot_mentioned(turn) or is_card_submit(turn)
 
 
 # --------------------------------------------------------------------------- inbound text

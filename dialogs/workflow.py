@@ -17,14 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity, ActivityTypes, DeliveryModes
-
 from dialogs import card_update, render, render_referrals, teams
 from dialogs.card_actions import Outcome
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
+from dialogs.reply import Reply
 from dialogs.subscriptions import SubscriptionStore
+from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import AnswerEngine, UserContext
 
@@ -93,7 +92,7 @@ def digest_answer(engine: WorkflowEngine, user: UserContext, day: dt.date) -> An
     return answer
 
 
-def digest_activity(engine: WorkflowEngine, user: UserContext, day: dt.date, *, brief: bool) -> Activity:
+def digest_activity(engine: WorkflowEngine, user: UserContext, day: dt.date, *, brief: bool) -> Reply:
     return render.answer_to_activity(digest_answer(engine, user, day), brief=brief, manage=user.sees_pipeline)
 
 
@@ -103,14 +102,14 @@ def refusal(user: UserContext) -> str:
     return str(phrases["workflow_private_only"] if "ecm" in user.groups else phrases["workflow_denied"])
 
 
-async def deliver(turn_context: TurnContext, outcome: Outcome) -> None:
+async def deliver(turn: Turn, outcome: Outcome) -> None:
     """Post what a press (or a typed command) did: its answer when it has one, else its message."""
     if outcome.reply is not None:
-        await send(turn_context, outcome.reply)
+        await send(turn, outcome.reply)
     elif outcome.text:
-        await send(turn_context, render.text_activity(outcome.text))
+        await send(turn, render.text_activity(outcome.text))
     if outcome.then:
-        await send(turn_context, render.text_activity(outcome.then))
+        await send(turn, render.text_activity(outcome.then))
 
 
 class ChannelManagerActions:
@@ -127,48 +126,45 @@ class ChannelManagerActions:
         self._clock = clock
 
     # ------------------------------------------------------------------ entry points
-    async def on_submit(self, turn_context: TurnContext) -> bool:
+    async def on_submit(self, turn: Turn) -> bool:
         """An attach, export or share button of a card posted before Universal Actions (an Action.Submit):
         the same handlers as the verbs (dialogs/card_verbs.py), the result posted as a message."""
-        value = turn_context.activity.value
+        value = turn.value
         outcome: Outcome | None = None
         if (decision := render.decision_of(value)) is not None:
-            outcome = await self.decision(turn_context, decision)
+            outcome = await self.decision(turn, decision)
         elif (export := render.export_of(value)) is not None:
-            outcome = await self.export(turn_context, export)
+            outcome = await self.export(turn, export)
         elif (confirm := render_referrals.share_of(value)) is not None:
-            outcome = await self.share(turn_context, confirm)
+            outcome = await self.share(turn, confirm)
         if outcome is None:
             return False
-        await deliver(turn_context, outcome)
+        await deliver(turn, outcome)
         return True
 
-    async def on_command(self, turn_context: TurnContext, text: str) -> bool:
+    async def on_command(self, turn: Turn, text: str) -> bool:
         command = command_of(text)
         if command is None:
             return False
         if command.name == "unsubscribe":    # anyone may stop what they started, even after leaving "ecm"
-            await self._unsubscribe(turn_context)
+            await self._unsubscribe(turn)
             return True
-        context = await self._channel_manager(turn_context)
+        context = await self._channel_manager(turn)
         if context is None:
             return True
         engine, user = context
         if command.name == "subscribe":
-            await self._subscribe(turn_context, user)
+            await self._subscribe(turn, user)
         elif command.name == "sweep_now":
-            await self._sweep_now(turn_context, engine, user)
+            await self._sweep_now(turn, engine, user)
         else:
-            await deliver(turn_context, await self.export(turn_context, render.ExportRequest("decisions", command.fmt, "")))
+            await deliver(turn, await self.export(turn, render.ExportRequest("decisions", command.fmt, "")))
         return True
 
     # ------------------------------------------------------------------ who asks
-    def _user(self, engine: WorkflowEngine, turn_context: TurnContext) -> UserContext:
-        activity = turn_context.activity
-        sender = activity.from_property
-        return engine.user_context(sender.aad_object_id if sender else None,
-                                   name=(sender.name or "") if sender else "",
-                                   conversation_type=teams.conversation_type(activity))
+    def _user(self, engine: WorkflowEngine, turn: Turn) -> UserContext:
+        return engine.user_context(turn.aad_object_id, name=turn.user_name,
+                                   conversation_type=teams.conversation_type(turn))
 
     def _engine(self) -> WorkflowEngine | None:
         engine = self._engine_source()
@@ -178,29 +174,29 @@ class ChannelManagerActions:
             return None
         return cast(WorkflowEngine, engine)
 
-    async def _channel_manager(self, turn_context: TurnContext) -> tuple[WorkflowEngine, UserContext] | None:
+    async def _channel_manager(self, turn: Turn) -> tuple[WorkflowEngine, UserContext] | None:
         """The engine and the sender when the sender is a channel manager in a 1:1 chat; else says why not."""
-        checked = self._checked(turn_context)
+        checked = self._checked(turn)
         if isinstance(checked, Outcome):
-            await deliver(turn_context, checked)
+            await deliver(turn, checked)
             return None
         return checked
 
-    def _checked(self, turn_context: TurnContext) -> tuple[WorkflowEngine, UserContext] | Outcome:
+    def _checked(self, turn: Turn) -> tuple[WorkflowEngine, UserContext] | Outcome:
         """The engine and the sender when the sender is a channel manager in a 1:1 chat; else why not."""
         engine = self._engine()
         if engine is None:
             return Outcome(str(render.messages()["loading"]), refused=True)
-        user = self._user(engine, turn_context)
+        user = self._user(engine, turn)
         if not user.sees_pipeline:
             log.info("channel-manager action refused (%s)", "not in 1:1" if "ecm" in user.groups else "not ecm")
             return Outcome(refusal(user), refused=True)
         return engine, user
 
     # ------------------------------------------------------------------ actions (each checks the sender itself)
-    async def decision(self, turn_context: TurnContext, request: render.DecisionRequest) -> Outcome:
+    async def decision(self, turn: Turn, request: render.DecisionRequest) -> Outcome:
         """Propose / Mark attached / Dismiss: recorded by the engine, shown in place of the partner's buttons."""
-        checked = self._checked(turn_context)
+        checked = self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked
@@ -209,7 +205,7 @@ class ChannelManagerActions:
                                          request.action, request.reason)
         if answer.kind is AnswerKind.CLARIFY and "reason" in answer.missing:
             return Outcome(str(render.messages()["dismiss_needs_reason"]), refused=True)
-        reply = render.answer_to_activity(answer, brief=self._brief(turn_context), manage=user.sees_pipeline)
+        reply = render.answer_to_activity(answer, brief=self._brief(turn), manage=user.sees_pipeline)
         if answer.kind is not AnswerKind.DECISION:
             return Outcome(answer.summary or refusal(user), reply=reply, refused=True)
         mine = [d for d in answer.decisions if d.partner_id == request.partner_id and d.action == request.action]
@@ -217,17 +213,17 @@ class ChannelManagerActions:
         return Outcome(answer.summary, reply=reply,
                        update=lambda card: card_update.decided(card, request.partner_id, line))
 
-    async def share(self, turn_context: TurnContext, request: render_referrals.ShareConfirm) -> Outcome:
+    async def share(self, turn: Turn, request: render_referrals.ShareConfirm) -> Outcome:
         """Confirm share: the sender is checked again (ecm, 1:1), the pre-flight runs again, then the decision is
         recorded and the Partner Center import row offered as a CSV download."""
-        checked = self._checked(turn_context)
+        checked = self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked
         if not hasattr(engine, "share"):
             return Outcome(str(render.messages()["loading"]), refused=True)
         answer, table = await asyncio.to_thread(engine.share, user, request.opportunity_id, request.partner_id)
-        reply = render.answer_to_activity(answer, brief=self._brief(turn_context), manage=user.sees_pipeline)
+        reply = render.answer_to_activity(answer, brief=self._brief(turn), manage=user.sees_pipeline)
         if table is None:
             return Outcome(answer.summary, reply=reply, refused=answer.kind is not AnswerKind.SHARED)
         header, rows = table
@@ -238,8 +234,8 @@ class ChannelManagerActions:
         return Outcome(f"{answer.summary} {text}", reply=reply, then=text,
                        update=lambda card: card_update.confirmed(card, f"{answer.summary} {text}"))
 
-    async def export(self, turn_context: TurnContext, request: render.ExportRequest) -> Outcome:
-        checked = self._checked(turn_context)
+    async def export(self, turn: Turn, request: render.ExportRequest) -> Outcome:
+        checked = self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked
@@ -265,40 +261,34 @@ class ChannelManagerActions:
             what=what, count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt=request.fmt.upper(), url=url,
             minutes=EXPORT_TTL_SECONDS // 60))
 
-    async def _subscribe(self, turn_context: TurnContext, user: UserContext) -> None:
-        activity = turn_context.activity
-        reference = TurnContext.get_conversation_reference(activity)
-        reference.activity_id = None          # the digest is a new message, not a reply to "subscribe"
-        if reference.conversation is not None and not reference.conversation.tenant_id:
-            tenants = teams.tenant_ids(activity)
-            reference.conversation.tenant_id = next(iter(sorted(tenants)), None)
+    async def _subscribe(self, turn: Turn, user: UserContext) -> None:
+        # where the digest goes: this chat, as a new message (not a reply to "subscribe"), with its tenant
+        reference = turn.conversation_reference()
         now = self._clock()
         new = await asyncio.to_thread(self.subscriptions.subscribe, user.aad_object_id or "", user.name,
-                                      reference.serialize())
+                                      reference)
         if new and now.hour >= self.digest_hour_utc:
             # subscribed after today's digest hour: the first one comes tomorrow, not within the minute
             await asyncio.to_thread(self.subscriptions.mark_sent, user.aad_object_id or "", now.date())
         log.info("digest subscription %s", "added" if new else "refreshed")
         phrases = render.messages()
         text = phrases["subscribed"] if new else phrases["already_subscribed"]
-        await send(turn_context, render.text_activity(str(text).format(hour=f"{self.digest_hour_utc:02d}:00")))
+        await send(turn, render.text_activity(str(text).format(hour=f"{self.digest_hour_utc:02d}:00")))
 
-    async def _unsubscribe(self, turn_context: TurnContext) -> None:
-        sender = turn_context.activity.from_property
-        user_id = (sender.aad_object_id or "") if sender else ""
+    async def _unsubscribe(self, turn: Turn) -> None:
+        user_id = turn.aad_object_id or ""
         removed = await asyncio.to_thread(self.subscriptions.unsubscribe, user_id) if user_id else False
         log.info("digest subscription %s", "removed" if removed else "not found")
         phrases = render.messages()
-        await send(turn_context, render.text_activity(phrases["unsubscribed" if removed else "not_subscribed"]))
+        await send(turn, render.text_activity(phrases["unsubscribed" if removed else "not_subscribed"]))
 
-    async def _sweep_now(self, turn_context: TurnContext, engine: WorkflowEngine, user: UserContext) -> None:
-        activity = turn_context.activity
-        if activity.delivery_mode != DeliveryModes.expect_replies:
-            await turn_context.send_activity(Activity(type=ActivityTypes.typing))
+    async def _sweep_now(self, turn: Turn, engine: WorkflowEngine, user: UserContext) -> None:
+        if not turn.expects_replies:
+            await turn.typing()
         reply = await asyncio.to_thread(digest_activity, engine, user, self._clock().date(),
-                                        brief=self._brief(turn_context))
-        await send(turn_context, reply)
+                                        brief=self._brief(turn))
+        await send(turn, reply)
 
     @staticmethod
-    def _brief(turn_context: TurnContext) -> bool:
-        return turn_context.activity.channel_id == "msteams"
+    def _brief(turn: Turn) -> bool:
+        return turn.channel_id == "msteams"

@@ -246,7 +246,7 @@ async def test_a_failing_renderer_is_caught_by_the_turn_error_handler(local_bot:
     async def broken(*_: Any) -> None:
         raise ValueError("boom in the handler")
 
-    monkeypatch.setattr("dialogs.partner_bot.PartnerBot.on_message_activity", broken)
+    monkeypatch.setattr("channel.handler.PartnerBot.on_message_activity", broken)
     response = await local_bot.post(message(local_bot.connector, "Who can do AKS?"))
     assert response.status == 200
     raw = await response.text()

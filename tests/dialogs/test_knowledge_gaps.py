@@ -3,7 +3,6 @@ commands over the real HTTP endpoint with the real engine, and `bot.py gaps`."""
 from __future__ import annotations
 
 import csv
-import inspect
 import io
 import json
 import re
@@ -18,16 +17,13 @@ from typing import Any
 import openpyxl
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from botbuilder.core import TurnContext
 
 import bot
-import dialogs.partner_bot
 from dialogs import feedback as feedback_module
-from dialogs import knowledge_gaps, render, teams
-from dialogs.exports import ExportStore, csv_bytes
+from dialogs import knowledge_gaps, render
+from dialogs.exports import csv_bytes
 from dialogs.feedback import FeedbackStore, KnowledgeGap, answer_outcome, gaps_markdown, gaps_table
-from dialogs.knowledge_gaps import KnowledgeGapActions, command_of
-from dialogs.partner_bot import PartnerBot
+from dialogs.knowledge_gaps import command_of
 from knowledge.loader import load_knowledge
 from retrieval.answers import AnswerKind
 from retrieval.catalog import Catalog
@@ -262,7 +258,7 @@ def test_the_list_card_shows_the_most_asked_fifteen_within_the_size_budget() -> 
     assert render.activity_size(activity) <= render.MAX_ACTIVITY_BYTES
     assert activity.text == "40 questions found no match, got a low-confidence answer or were rated not helpful. " \
                             "Most asked first."
-    card = activity.attachments[0].content
+    card = (activity.cards or [])[0]
     assert_valid_card(card)
     [table] = every(card, "Table")
     assert len(table["rows"]) == 1 + 15
@@ -273,7 +269,7 @@ def test_the_list_card_shows_the_most_asked_fifteen_within_the_size_budget() -> 
     # outside Teams the text is the whole list; a tight budget drops rows, never below five
     assert knowledge_gaps.gaps_activity(gaps).text == card["fallbackText"]
     small = knowledge_gaps.gaps_activity(gaps, max_bytes=20_000)
-    assert len(every(small.attachments[0].content, "Table")[0]["rows"]) == 1 + 5
+    assert len(every((small.cards or [])[0], "Table")[0]["rows"]) == 1 + 5
 
 
 # --------------------------------------------------------------------------- commands
@@ -330,28 +326,6 @@ class Served:
         return response.status, await response.read(), dict(response.headers)
 
 
-def wired_bot(data: Path, base_url: str) -> type[PartnerBot]:
-    """PartnerBot with the knowledge-gap actions wired in: their buttons before anything else is looked at,
-    their typed commands (of messages addressed to the bot) before they could be taken as questions."""
-
-    class WiredBot(PartnerBot):
-        def __init__(self, engine_source: Any, **kwargs: Any) -> None:
-            super().__init__(engine_source, **kwargs)
-            self.knowledge_gaps = KnowledgeGapActions(engine_source, kwargs["feedback"], ExportStore(data / "exports"),
-                                                      base_url)
-
-        async def on_message_activity(self, turn_context: TurnContext) -> None:
-            activity = turn_context.activity
-            if await self.knowledge_gaps.on_submit(turn_context):
-                return
-            if teams.addressed_to_bot(activity) and \
-                    await self.knowledge_gaps.on_command(turn_context, teams.question_text(activity)):
-                return
-            await super().on_message_activity(turn_context)
-
-    return WiredBot
-
-
 @pytest.fixture
 async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
     data = tmp_path / "data"
@@ -359,9 +333,6 @@ async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
     slot = bot.EngineSlot()
     slot.set_ready(engine)
     settings = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=data)
-    if "knowledge_gaps" not in inspect.signature(PartnerBot.__init__).parameters:
-        # until partner_bot.py and create_app wire the actions in, a subclass does it the same way
-        monkeypatch.setattr(dialogs.partner_bot, "PartnerBot", wired_bot(data, settings.export_base_url))
     client = TestClient(TestServer(bot.create_app(settings, slot)))
     await client.start_server()
     try:

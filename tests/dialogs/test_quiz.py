@@ -12,6 +12,7 @@ import pytest
 from botbuilder.core import BotAdapter, MemoryStorage, PrivateConversationState, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount, ResourceResponse
 
+from channel.turn import AccessorSlot, TeamsTurn, read_activity
 from dialogs import quiz as flow_module
 from dialogs import render
 from dialogs.quiz import QUIZ_ANSWER_KEY, QuizFlow, answer_of, is_quiz_submit, parse_command, question_activity
@@ -48,7 +49,7 @@ class RecordingAdapter(BotAdapter):
 class Harness:
     def __init__(self, engine_source: Callable[[], Any], seed: int = SEED) -> None:
         self.state = PrivateConversationState(MemoryStorage())
-        self.flow = QuizFlow(engine_source, self.state.create_property("Quiz"), seed_source=lambda: seed)
+        self.flow = QuizFlow(engine_source, AccessorSlot(self.state.create_property("Quiz")), seed_source=lambda: seed)
         self.adapter = RecordingAdapter()
         self.last_id = ""
 
@@ -63,7 +64,7 @@ class Harness:
                                              is_group=channel))
         self.adapter.sent = []
         context = TurnContext(self.adapter, activity)
-        handled = await self.flow.on_message(context, text)
+        handled = await self.flow.on_message(TeamsTurn.of(context), text)
         await self.state.save_changes(context)
         return handled, list(self.adapter.sent)
 
@@ -283,8 +284,8 @@ def test_commands_and_button_data_are_recognised() -> None:
     assert answer_of(value) == ("q-1", 2, 1)
     assert answer_of({"question": "Who covers AKS?"}) is None
     assert answer_of({QUIZ_ANSWER_KEY: {"quiz": "q-1", "q": "2", "choice": 1}}) is None
-    assert is_quiz_submit(Activity(type=ActivityTypes.message, text="", value=value))
-    assert not is_quiz_submit(Activity(type=ActivityTypes.message, text="B", value=value))
+    assert is_quiz_submit(read_activity(Activity(type=ActivityTypes.message, text="", value=value)))
+    assert not is_quiz_submit(read_activity(Activity(type=ActivityTypes.message, text="B", value=value)))
 
 
 def test_every_question_card_is_a_valid_adaptive_card(engine: KnowledgeEngine) -> None:
@@ -295,7 +296,7 @@ def test_every_question_card_is_a_valid_adaptive_card(engine: KnowledgeEngine) -
             for index in range(len(quiz.questions)):
                 for brief in (False, True):
                     activity = question_activity(quiz, index, brief=brief)
-                    [card] = cards([activity])
+                    [card] = activity.cards or []
                     assert_valid_card(card)
                     question = quiz.questions[index]
                     assert question.prompt in card["fallbackText"]

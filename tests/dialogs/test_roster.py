@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
+from channel.turn import read_activity
 from dialogs.roster import MAX_MEMBERS, RosterCheck
+from dialogs.turn import Turn
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine, UserContext
@@ -34,10 +35,10 @@ GROUPS = {ECM_1: frozenset({"ecm"}), ECM_2: frozenset({"ecm", "admins"}), SELLER
 SWEEP = "Which opportunities have no partner attached?"
 
 
-def activity(kind: str, conversation: str = "19:abc@thread.v2") -> TurnContext:
+def activity(kind: str, conversation: str = "19:abc@thread.v2") -> Turn:
     payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4()), text="hi")
     payload["conversation"] = {**payload["conversation"], "conversationType": kind, "id": conversation}
-    return TurnContext(object(), Activity().deserialize(payload))  # type: ignore[arg-type]
+    return read_activity(Activity().deserialize(payload))
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Members:
     calls: int = 0
     error: Exception | None = None
 
-    async def __call__(self, _: TurnContext) -> list[str]:
+    async def __call__(self, _: Turn) -> list[str]:
         self.calls += 1
         if self.error is not None:
             raise self.error

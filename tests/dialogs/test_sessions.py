@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
+from channel.turn import read_activity
+from dialogs import session_commands
 from dialogs import sessions as s
 from dialogs.session_store import SessionAlreadyRunning, SessionStore, Source
+from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Citation, Passage, Understood
 from retrieval.clustering import Signature
 from tests.dialogs.test_render import assert_valid_card
@@ -82,7 +85,7 @@ def test_the_store_keeps_no_passage_text(store: SessionStore) -> None:
     ('start readiness session "FY27 Azure incentives"', ("start", "FY27 Azure incentives")),
     ("Start a readiness session on Security plays", ("start", "Security plays")),
     ("start session: “Modern Work”", ("start", "Modern Work")),
-    ("start readiness session", ("start", s.DEFAULT_TOPIC)),
+    ("start readiness session", ("start", session_commands.DEFAULT_TOPIC)),
     ("end session", ("end", "")),
     ("End the readiness session!", ("end", "")),
     ("session summary", ("summary", "")),
@@ -94,10 +97,11 @@ def test_commands_are_whole_messages(text: str, expected: tuple[str, str] | None
     assert s.parse_command(text) == expected
 
 
-def activity(conversation_id: str, conversation_type: str, message_id: str = "1763") -> Activity:
-    return Activity(id=message_id, conversation=ConversationAccount(id=conversation_id, conversation_type=conversation_type,
-                                                                    is_group=True),
-                    from_property=ChannelAccount(id="29:x"), recipient=ChannelAccount(id="28:bot"))
+def activity(conversation_id: str, conversation_type: str, message_id: str = "1763") -> Turn:
+    return read_activity(Activity(
+        id=message_id, conversation=ConversationAccount(id=conversation_id, conversation_type=conversation_type,
+                                                        is_group=True),
+        from_property=ChannelAccount(id="29:x"), recipient=ChannelAccount(id="28:bot")))
 
 
 def test_conversation_key_and_thread_of_channel_and_chat_messages() -> None:
@@ -150,7 +154,7 @@ def test_digest_clusters_follow_ups_and_exports(store: SessionStore) -> None:
     assert rows[3][header.index("thumbs_down")] == 2
 
     reply = s.digest_activity(digest)
-    card = reply.attachments[0].content
+    card = (reply.cards or [])[0]
     assert_valid_card(card)
     assert [a["data"]["fmt"] for a in card["actions"]] == ["md", "csv"]
     assert all(a["data"]["session"] == session.session_id for a in card["actions"])
@@ -161,7 +165,7 @@ def test_an_empty_session_digest_says_so(store: SessionStore) -> None:
                           started_by_name="Eve")
     digest = s.build_digest(session, [], {}, final=False)
     assert "No questions were asked." in s.digest_markdown(digest)
-    assert_valid_card(s.digest_activity(digest).attachments[0].content)
+    assert_valid_card((s.digest_activity(digest).cards or [])[0])
 
 
 def test_a_huge_digest_stays_under_the_teams_size_limit(store: SessionStore) -> None:
@@ -175,8 +179,8 @@ def test_a_huge_digest_stays_under_the_teams_size_limit(store: SessionStore) -> 
     from dialogs import render
     assert render.activity_size(reply) <= render.MAX_ACTIVITY_BYTES
     assert len(digest.clusters) == 400
-    assert "… and 392 more (in the export)" in (reply.text or "") or len(reply.attachments[0].content["body"]) <= 3
-    assert_valid_card(reply.attachments[0].content)
+    assert "… and 392 more (in the export)" in (reply.text or "") or len((reply.cards or [])[0]["body"]) <= 3
+    assert_valid_card((reply.cards or [])[0])
 
 
 def test_a_database_from_before_restrictions_gets_the_column_and_keeps_its_questions(tmp_path: Path) -> None:

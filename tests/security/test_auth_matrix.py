@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from dialogs.partner_bot import PartnerBot
+from channel.handler import PartnerBot
 from tests.security.tokens import IdentityProvider, b64, unsigned_token
 from tests.test_server import APP_ID, Bot, Connector, connector, message, messages_of, start_bot
 
@@ -224,7 +224,7 @@ async def test_a_valid_token_for_a_tenant_outside_the_allow_list_is_403_without_
     assert loopback_only == []
 
 
-# =========================================================================== the signing-key cache (dialogs/openid_keys.py)
+# =========================================================================== the signing-key cache (channel/auth.py)
 @dataclass
 class FakeIdentityEndpoint:
     """requests.get as the metadata and JWKS endpoints answer it (no network): the keys it publishes now."""
@@ -288,7 +288,7 @@ async def test_a_hanging_identity_endpoint_does_not_stall_the_server(
         connector: Connector, idp: IdentityProvider, monkeypatch: pytest.MonkeyPatch, turns: list[str]) -> None:
     import requests
 
-    from dialogs import openid_keys
+    from channel import auth as openid_keys
 
     monkeypatch.setattr(openid_keys, "FETCH_TIMEOUT_SECONDS", 1.5)
     client, running = await start_bot(connector, **APP_SETTINGS["MultiTenant"])

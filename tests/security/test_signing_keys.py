@@ -1,4 +1,4 @@
-"""Forged tokens never become a flood of signing-key fetches (dialogs/openid_keys.py), over the real app.
+"""Forged tokens never become a flood of signing-key fetches (channel/auth.py), over the real app.
 
 A loopback OpenID metadata + JWKS server counts every fetch; botbuilder's key cache is pointed at it, so
 its real fetch code (requests, in a thread, with a timeout) runs. Tokens carry the Bot Framework issuer,
@@ -22,7 +22,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from botframework.connector.auth import jwt_token_extractor
 
-from dialogs import openid_keys
+from channel import auth as openid_keys
 from tests.security.test_auth_matrix import hs256_with_public_key
 from tests.security.tokens import METADATA_URLS, IdentityProvider, unsigned_token
 from tests.test_server import APP_ID, Bot, Connector, connector, message, start_bot

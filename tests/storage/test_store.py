@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import pytest
 
+from channel.storage import DatabaseStorage, ETagConflictError
 from dialogs.exports import ExportStore
 from dialogs.feedback import FeedbackStore
 from dialogs.session_store import SessionAlreadyRunning, SessionStore, Source
-from dialogs.storage import DatabaseStorage, ETagConflictError
 from dialogs.subscriptions import SubscriptionStore
 from retrieval.clustering import Signature
 from retrieval.decisions import DecisionStore

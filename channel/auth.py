@@ -1,4 +1,5 @@
-"""Bot Framework signing keys: fetched without stalling the server, cached, and never fetched for a forgery.
+"""Bot Framework tokens: signing keys fetched without stalling the server, cached, never fetched for a forgery;
+and `channel_authenticated`, a request's token checked as for POST /api/messages (GET /healthz details).
 
 botbuilder 4.17.1's `_OpenIdMetadata` (botframework/connector/auth/jwt_token_extractor.py) has faults
 that matter in production:
@@ -28,7 +29,10 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -183,3 +187,22 @@ def install() -> None:
     metadata_class._find = _find
     extractor_class._validate_token = _validate_token
     metadata_class._partner_atlas_patched = True
+
+
+async def channel_authenticated(request: web.Request, authentication: Any, local_mode: bool) -> bool:
+    """Whether the request carries a valid Bot Framework token for this bot (never in local mode).
+    `authentication`: the adapter's BotFrameworkAuthentication, which checks it as for POST /api/messages."""
+    import jwt
+    from botbuilder.schema import Activity
+
+    header = request.headers.get("Authorization", "")
+    if local_mode or not header.startswith("Bearer "):
+        return False
+    try:
+        claims = jwt.decode(header.removeprefix("Bearer ").strip(), options={"verify_signature": False})
+        probe = Activity(channel_id="msteams", service_url=claims.get("serviceurl"))
+        await authentication.authenticate_request(probe, header)
+    except Exception as exc:        # noqa: BLE001 - any failure is "not authenticated"
+        log.info("token refused (%s)", type(exc).__name__)
+        return False
+    return True

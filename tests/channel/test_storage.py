@@ -16,7 +16,7 @@ from botbuilder.core import ConversationState, MemoryStorage, Storage, TurnConte
 from botbuilder.dialogs import DialogInstance, DialogState
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 
-from dialogs.storage import (
+from channel.storage import (
     AzureBlobStorage,
     ETagConflictError,
     SqliteStorage,

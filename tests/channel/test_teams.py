@@ -1,14 +1,16 @@
-"""Mentions, question text and conversation type, on the recorded Teams payloads."""
+"""Mentions, question text and conversation type, on the recorded Teams payloads read into turns."""
 from __future__ import annotations
 
 from botbuilder.schema import Activity
 
+from channel.turn import read_activity
 from dialogs import teams
+from dialogs.turn import Turn
 from tests.dialogs.fakes import teams_activity
 
 
-def activity(name: str, **overrides: object) -> Activity:
-    return Activity().deserialize(teams_activity(name, **overrides))
+def activity(name: str, **overrides: object) -> Turn:
+    return read_activity(Activity().deserialize(teams_activity(name, **overrides)))
 
 
 def test_the_bot_mention_is_stripped_from_a_channel_message() -> None:
@@ -22,7 +24,7 @@ def test_a_mention_of_someone_else_keeps_the_name_and_does_not_address_the_bot()
     recorded = teams_activity("channel_message_mention.json", text="<at>Megan</at> who covers AKS in Germany?")
     recorded["entities"][0]["mentioned"] = {"id": "29:someone-else", "name": "Megan"}
     recorded["entities"][0]["text"] = "<at>Megan</at>"
-    message = Activity().deserialize(recorded)
+    message = read_activity(Activity().deserialize(recorded))
     assert not teams.is_bot_mentioned(message) and not teams.addressed_to_bot(message)
     assert teams.question_text(message) == "Megan who covers AKS in Germany?"
 
@@ -30,7 +32,7 @@ def test_a_mention_of_someone_else_keeps_the_name_and_does_not_address_the_bot()
 def test_a_mention_by_bare_app_id_counts() -> None:
     recorded = teams_activity("channel_message_mention.json")
     recorded["entities"][0]["mentioned"]["id"] = "eac5e5c6-ab14-4f50-80cb-49213fe51b1a"
-    assert teams.is_bot_mentioned(Activity().deserialize(recorded))
+    assert teams.is_bot_mentioned(read_activity(Activity().deserialize(recorded)))
 
 
 def test_conversation_types() -> None:
@@ -40,7 +42,7 @@ def test_conversation_types() -> None:
     # a group conversation without a type is never taken for a private chat
     unknown = teams_activity("personal_message.json")
     unknown["conversation"] = {"id": "c1", "isGroup": True}
-    assert teams.conversation_type(Activity().deserialize(unknown)) == teams.GROUP_CHAT
+    assert teams.conversation_type(read_activity(Activity().deserialize(unknown))) == teams.GROUP_CHAT
 
 
 def test_personal_messages_are_always_for_the_bot_and_keep_their_text() -> None:
@@ -52,6 +54,6 @@ def test_personal_messages_are_always_for_the_bot_and_keep_their_text() -> None:
 def test_a_card_submit_carries_its_question_and_counts_as_addressed() -> None:
     recorded = teams_activity("channel_message_mention.json", text="", entities=[],
                               value={"question": "Which partners cover AKS in Germany?"})
-    message = Activity().deserialize(recorded)
+    message = read_activity(Activity().deserialize(recorded))
     assert teams.addressed_to_bot(message)
     assert teams.question_text(message) == "Which partners cover AKS in Germany?"

@@ -1,8 +1,8 @@
 """Outgoing delivery to the Bot Connector: retry what was refused, never re-post what may have arrived.
 
 `ReliableCloudAdapter` is botbuilder's `CloudAdapter` with `send_activities` wrapped: every reply,
-proactive message (the daily sweep) and apology goes through it, one activity at a time, so a retry
-never re-sends an activity that already went out.
+proactive message (the daily sweep, `send_proactive`) and apology goes through it, one activity at a time,
+so a retry never re-sends an activity that already went out.
 
 Which connector answers are retried (each one says the activity was *not* accepted):
 - 429 Too Many Requests: the rate limit (Teams: per bot per thread, per tenant), refused before
@@ -35,16 +35,20 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ResourceResponse
+from botbuilder.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
 from botframework.connector.auth import BotFrameworkAuthentication
 from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from channel.turn import to_activity
+from dialogs.feedback import FeedbackStore, rated_answer_ids
+from dialogs.reply import Reply
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +130,27 @@ def _is_read_timeout(error: ClientRequestError) -> bool:
     return name in ("ReadTimeout", "ReadTimeoutError", "ServerTimeoutError")
 
 
+class AnswerAudience:
+    """Bot Framework middleware noting which conversation every answer card is delivered into (its rating
+    buttons carry the answer id): FeedbackStore.record_feedback lets only that audience rate it. It sees
+    replies sent in the response (expectReplies) as well as through the connector, and proactive ones."""
+
+    def __init__(self, store: FeedbackStore) -> None:
+        self.store = store
+
+    async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
+        async def note(_: TurnContext, activities: list[Activity], next_send: Callable[[], Awaitable[Any]]) -> Any:
+            responses = await next_send()
+            for activity in activities:
+                conversation = activity.conversation.id if activity.conversation else ""
+                for answer_id in rated_answer_ids([a.content for a in activity.attachments or []]):
+                    await asyncio.to_thread(self.store.record_delivery, answer_id, conversation or "")
+            return responses
+
+        context.on_send_activities(note)
+        await logic()
+
+
 class ServiceUrlRefusedError(PermissionError):
     """An activity addressed to a serviceUrl this server may not post to (local mode: not loopback)."""
 
@@ -200,3 +225,23 @@ class ReliableCloudAdapter(CloudAdapter):
                          activity.type, attempt, waited)
             return responses
         raise AssertionError("unreachable")
+
+    async def send_proactive(self, reference: dict[str, Any], reply: Reply, bot_app_id: str | None) -> None:
+        """Post a message into a stored conversation without an incoming turn (dialogs/digest.py); raises what failed."""
+        conversation = ConversationReference().deserialize(reference)
+        failure: list[BaseException] = []
+
+        async def send(turn_context: TurnContext) -> None:
+            # The continuation activity has a made-up id, and a reply would be addressed to it: without an
+            # id the message is posted as a new message in the chat.
+            turn_context.activity.id = None
+            # Failures are caught here, not by the adapter's on_turn_error: that would reset the user's
+            # conversation state and try to post an apology into the chat.
+            try:
+                await turn_context.send_activity(to_activity(reply))
+            except Exception as exc:
+                failure.append(exc)
+
+        await self.continue_conversation(conversation, send, bot_app_id)
+        if failure:
+            raise failure[0]

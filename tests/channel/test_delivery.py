@@ -21,8 +21,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot
+from channel.delivery import RetryPolicy, Timing, retry_after_of
 from dialogs import render
-from dialogs.delivery import RetryPolicy, Timing, retry_after_of
 from tests.dialogs.fakes import FakeEngine, personal_message, teams_activity
 from tests.test_server import make_settings
 
