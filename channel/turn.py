@@ -21,7 +21,7 @@ from botbuilder.schema import (
 )
 
 from dialogs.reply import ADAPTIVE_CARD_CONTENT_TYPE, Reply
-from dialogs.turn import GROUP_CHAT, PERSONAL, Turn
+from dialogs.turn import GROUP_CHAT, PERSONAL, Member, Turn
 
 TURN_KEY = "partner_atlas.turn"
 
@@ -139,9 +139,9 @@ class TeamsTurn(Turn):
     async def typing(self) -> None:
         await self.context.send_activity(Activity(type=ActivityTypes.typing))
 
-    async def member_ids(self) -> list[str]:
+    async def members(self) -> list[Member]:
         members = await TeamsInfo.get_members(self.context)
-        return [str(member.aad_object_id or "") for member in members]
+        return [Member(str(member.id or ""), str(member.aad_object_id or "")) for member in members]
 
     def conversation_reference(self) -> dict[str, Any]:
         activity = self.context.activity

@@ -4,8 +4,9 @@ A button press arrives as an `adaptiveCard/action` invoke (`Action.Execute`: ver
 card posted before Universal Actions, as a message whose `value` is the same data (`Action.Submit`).
 Both go through `VERBS`. Every handler checks the caller's rights itself (a card payload is user input):
 feedback only from someone who was shown the answer (FeedbackStore), decisions, exports and shares only
-from a channel manager in a 1:1 chat (ChannelManagerActions, and the engine again). A refused or
-malformed press changes nothing and says why.
+from a channel manager where everyone may see the pipeline (ChannelManagerActions, and the engine again).
+A refused or malformed press changes nothing and says why. `refresh` (Teams asks for a room's card for
+the users in its `userIds`) answers the card with the managers' buttons only to a caller who may use them.
 
 An invoke answers with the pressed card rewritten in place (dialogs/card_update.py): the rendered cards
 are remembered by id (`CardMemory`, stamped into every Execute's data when the reply is sent), in the bot's
@@ -23,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs import card_update, render, render_referrals
+from dialogs import card_update, manager_buttons, render, render_referrals
 from dialogs.card_actions import FEEDBACK_KEY, Outcome
 from dialogs.turn import Turn
 from storage.cards import SentCards
@@ -60,6 +61,11 @@ class CardMemory:
             for action in _executes(card):
                 action["data"] = {**action.get("data", {}), CARD_ID: card_id}
             stamped[card_id] = copy.deepcopy(card)
+            if manager_buttons.is_for_managers(card):
+                # a room's message is the read-only view; the managers' clients refresh it into the whole card
+                view = manager_buttons.read_only(card)
+                card.clear()
+                card.update(view)
         await self._save(stamped)
 
     async def put(self, card_id: str, card: dict[str, Any]) -> None:
@@ -162,6 +168,8 @@ class CardVerbs:
     async def on_invoke(self, turn: Turn) -> dict[str, Any]:
         """An `adaptiveCard/action` invoke: the body Teams expects (the updated card, or a message)."""
         press = press_of(turn.value)
+        if press is not None and press.verb == manager_buttons.REFRESH_VERB:
+            return await self._refresh(turn, press)
         outcome = await self.run(turn, press) if press is not None else None
         if press is None or outcome is None:
             log.info("card action not understood (verb %r)", press.verb if press else None)
@@ -173,6 +181,17 @@ class CardVerbs:
         updated = outcome.update(card)
         await self.memory.put(str(press.data[CARD_ID]), updated)
         return {"statusCode": 200, "type": CARD_TYPE, "value": updated}
+
+
+    async def _refresh(self, turn: Turn, press: Press) -> dict[str, Any]:
+        """A Teams client asks for a room's card: the whole card for a channel manager whom everyone in the
+        room lets see the pipeline (checked here, whatever the card's userIds said), else the read-only view."""
+        card = await self.memory.get(press.data.get(CARD_ID))
+        if card is None:
+            return _message(str(render.messages()["card_action_unknown"]))
+        allowed = self._actions is not None and await self._actions.may_manage(turn)
+        log.info("card refresh: %s", "the managers' view" if allowed else "read-only")
+        return {"statusCode": 200, "type": CARD_TYPE, "value": card if allowed else manager_buttons.read_only(card)}
 
 
 def _message(text: str) -> dict[str, Any]:

@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, Protocol
 
-from dialogs import audience, render, teams
+from dialogs import audience, manager_buttons, render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.reply import Reply
 from dialogs.roster import RosterCheck
 from dialogs.turn import Slot, Turn
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.engine import AnswerEngine, UserContext
+from retrieval.engine import PIPELINE_GROUP, AnswerEngine, UserContext
 from retrieval.generation import AnswerWriter, Outcome
 
 log = logging.getLogger(__name__)
@@ -158,11 +158,15 @@ class QuestionDialog:
                 outcome=answer_outcome(answer), topic=answer.understood.describe(),
                 unknown_terms=answer.understood.unknown_terms,
                 restricted_to=restricted)
-        # attach and export buttons only for channel managers in a 1:1 chat, the only place their handlers act
-        # (a room of channel managers may read the pipeline, but a press there is refused: no dead buttons)
-        manage = self._channel_manager_buttons and user.sees_pipeline and user.private_chat
+        # attach and export buttons for channel managers where the pipeline may be shown; in a room of channel
+        # managers the message is the read-only card, refreshed into this one for the managers in its roster
+        managers = [] if user.private_chat else await self._manager_ids(turn, engine)
+        manage = self._channel_manager_buttons and user.sees_pipeline and (user.private_chat or bool(managers))
         reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=turn.channel_id == "msteams",
                                                    manage=manage)
+        if manage and managers and reply.cards:
+            reply.cards = [manager_buttons.for_managers(card, managers) if manager_buttons.has_manager_buttons(card)
+                           else card for card in reply.cards]
         await send(turn, reply)
         await self._context.set(turn, {"understood": answer.understood.to_dict(), "at": time.time()})
         if self._hooks is not None:
@@ -173,6 +177,11 @@ class QuestionDialog:
                  len(answer.incentives), len(answer.opportunities), len(answer.passages), answer.understood.follow_up,
                  size, (time.perf_counter() - started) * 1000, conversation)
         return answer
+
+    async def _manager_ids(self, turn: Turn, engine: Any) -> list[str]:
+        if not self._channel_manager_buttons or self._roster is None:
+            return []
+        return await self._roster.user_ids_in(turn, lambda member: engine.user_context(member).groups, PIPELINE_GROUP)
 
     async def _written(self, turn: Turn, question: str, answer: Answer, user: UserContext,
                        previous: Understood | None) -> Answer:

@@ -29,6 +29,16 @@ def for_managers(card: Element, user_ids: list[str]) -> Element:
     return card
 
 
+def _is_manager_button(e: Element) -> bool:
+    return e.get("type") == "Action.Execute" and e.get("verb") in MANAGER_VERBS
+
+
+def has_manager_buttons(node: Any) -> bool:
+    if isinstance(node, dict):
+        return _is_manager_button(node) or any(has_manager_buttons(v) for v in node.values())
+    return isinstance(node, list) and any(has_manager_buttons(item) for item in node)
+
+
 def is_for_managers(card: object) -> bool:
     refresh = card.get("refresh") if isinstance(card, dict) else None
     action = refresh.get("action") if isinstance(refresh, dict) else None
@@ -37,9 +47,6 @@ def is_for_managers(card: object) -> bool:
 
 def read_only(card: Element) -> Element:
     """The card without the managers' buttons (and the reason boxes that only served them)."""
-    def is_manager_button(e: Element) -> bool:
-        return e.get("type") == "Action.Execute" and e.get("verb") in MANAGER_VERBS
-
     def has_actions(node: Any) -> bool:
         if isinstance(node, dict):
             if str(node.get("type", "")).startswith("Action.") and node.get("type") != "Action.ShowCard":
@@ -49,7 +56,7 @@ def read_only(card: Element) -> Element:
 
     view = copy.deepcopy(card)
     refresh = view.pop("refresh", None)
-    view = replace_elements(view, is_manager_button, lambda _: None)
+    view = replace_elements(view, _is_manager_button, lambda _: None)
     view = replace_elements(view, lambda e: e.get("type") == "Action.ShowCard" and not has_actions(e.get("card")),
                             lambda _: None)
     view = replace_elements(view, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)

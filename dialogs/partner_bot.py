@@ -59,6 +59,8 @@ class PartnerAtlas:
         self.sessions = sessions
         if sessions is not None and sessions.roster is None:
             sessions.roster = roster        # the digest is checked against who is in the conversation now
+        if actions is not None and actions.roster is None:
+            actions.roster = roster         # managers' buttons in a room of channel managers, checked per press
         self.knowledge_gaps = knowledge_gaps
         self.quiz = QuizFlow(engine_source, quiz_state)
         self.questions = QuestionDialog(engine_source, follow_up_state, feedback, stack.reset,

@@ -16,6 +16,12 @@ GROUP_CHAT = "groupChat"
 CHANNEL = "channel"
 
 
+@dataclass(frozen=True)
+class Member:
+    user_id: str             # the channel's id of the member (Teams: "29:…")
+    aad_object_id: str       # their Entra object id; "" when they have none
+
+
 @dataclass
 class Turn:
     """The incoming activity's plain fields. `user_id` is the channel's id of the sender, `aad_object_id`
@@ -58,8 +64,9 @@ class Turn:
         """Show the typing indicator."""
         raise NotImplementedError
 
-    async def member_ids(self) -> list[str]:
-        """The Entra object ids of the conversation's members ("" for a member without one)."""
+    async def members(self) -> list[Member]:
+        """The conversation's members: each one's channel id (Teams "29:…", what a card's refresh `userIds`
+        names) and Entra object id ("" for a member without one)."""
         raise NotImplementedError
 
     def conversation_reference(self) -> dict[str, Any]:

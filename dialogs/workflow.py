@@ -2,10 +2,14 @@
 short-lived links, and the daily-sweep subscription ("send me a daily sweep", "unsubscribe",
 "sweep now", "export decisions").
 
-The buttons are only rendered for channel managers (group "ecm") in a 1:1 chat, but a card submit
-can be forged, so every action asks the engine who the sender is and refuses anyone else with the
-same "not available to you". The engine records decisions and builds the export rows; this module
-turns them into replies, files and subscriptions.
+The buttons are only rendered for channel managers (group "ecm") where the pipeline may be shown: a 1:1
+chat, or a group chat or channel whose every member is a channel manager (CONFIDENTIAL_IN_GROUPS=roster:
+there the message shows the read-only card and the managers' Teams clients refresh it into the one with
+their buttons, dialogs/manager_buttons.py). A card press can be forged, so every action asks the engine
+who the sender is, in this conversation and with its roster, and refuses anyone else with the same "not
+available to you". The typed commands (subscribe, sweep now, export decisions) stay in 1:1 chats: a
+digest subscribed in a room would be sent to whoever is in it later. The engine records decisions and
+builds the export rows; this module turns them into replies, files and subscriptions.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from dialogs.card_actions import Outcome
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.reply import Reply
+from dialogs.roster import RosterCheck
 from dialogs.subscriptions import SubscriptionStore
 from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
@@ -45,8 +50,8 @@ _EXPORT_DECISIONS = re.compile(r"export (my |the |all )?(attach )?decisions( as|
 class WorkflowEngine(Protocol):
     """What the knowledge engine offers channel managers beyond answering questions."""
 
-    def user_context(self, aad_object_id: str | None, *, name: str = "",
-                     conversation_type: str = "personal") -> UserContext: ...
+    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
+                     shared_groups: frozenset[str] = frozenset()) -> UserContext: ...
 
     def answer(self, question: str, user: UserContext, previous: Any = None) -> Answer: ...
 
@@ -124,6 +129,7 @@ class ChannelManagerActions:
         self.subscriptions = subscriptions
         self.digest_hour_utc = digest_hour_utc
         self._clock = clock
+        self.roster: RosterCheck | None = None   # who is in a group conversation (set by PartnerAtlas)
 
     # ------------------------------------------------------------------ entry points
     async def on_submit(self, turn: Turn) -> bool:
@@ -153,6 +159,9 @@ class ChannelManagerActions:
         if context is None:
             return True
         engine, user = context
+        if not user.private_chat:
+            await deliver(turn, Outcome(str(render.messages()["workflow_command_private_only"]), refused=True))
+            return True
         if command.name == "subscribe":
             await self._subscribe(turn, user)
         elif command.name == "sweep_now":
@@ -162,9 +171,25 @@ class ChannelManagerActions:
         return True
 
     # ------------------------------------------------------------------ who asks
-    def _user(self, engine: WorkflowEngine, turn: Turn) -> UserContext:
-        return engine.user_context(turn.aad_object_id, name=turn.user_name,
-                                   conversation_type=teams.conversation_type(turn))
+    async def _user(self, engine: WorkflowEngine, turn: Turn) -> UserContext:
+        """The sender, here: in a group conversation with the groups all its members share (its roster)."""
+        kind = teams.conversation_type(turn)
+        if self.roster is None or not self.roster.enabled or kind == teams.PERSONAL:
+            return engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=kind)
+        shared = await self.roster.shared_groups(turn, lambda member: engine.user_context(member).groups)
+        return engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=kind,
+                                   shared_groups=shared)
+
+    async def may_manage(self, turn: Turn) -> bool:
+        """May the sender use the channel managers' buttons in this conversation (a card refresh asks)."""
+        return not isinstance(await self._checked(turn), Outcome)
+
+    async def manager_ids(self, turn: Turn) -> list[str]:
+        """The channel ids of the channel managers in this group conversation (whose cards refresh)."""
+        engine = self._engine()
+        if engine is None or self.roster is None:
+            return []
+        return await self.roster.user_ids_in(turn, lambda member: engine.user_context(member).groups, "ecm")
 
     def _engine(self) -> WorkflowEngine | None:
         engine = self._engine_source()
@@ -175,32 +200,33 @@ class ChannelManagerActions:
         return cast(WorkflowEngine, engine)
 
     async def _channel_manager(self, turn: Turn) -> tuple[WorkflowEngine, UserContext] | None:
-        """The engine and the sender when the sender is a channel manager in a 1:1 chat; else says why not."""
-        checked = self._checked(turn)
+        """The engine and the sender when the sender may see the pipeline here; else says why not."""
+        checked = await self._checked(turn)
         if isinstance(checked, Outcome):
             await deliver(turn, checked)
             return None
         return checked
 
-    def _checked(self, turn: Turn) -> tuple[WorkflowEngine, UserContext] | Outcome:
-        """The engine and the sender when the sender is a channel manager in a 1:1 chat; else why not."""
+    async def _checked(self, turn: Turn) -> tuple[WorkflowEngine, UserContext] | Outcome:
+        """The engine and the sender when the sender is a channel manager and everyone here may see the
+        pipeline (a 1:1 chat, or a room of channel managers); else why not."""
         engine = self._engine()
         if engine is None:
             return Outcome(str(render.messages()["loading"]), refused=True)
-        user = self._user(engine, turn)
+        user = await self._user(engine, turn)
         if not user.sees_pipeline:
-            log.info("channel-manager action refused (%s)", "not in 1:1" if "ecm" in user.groups else "not ecm")
+            log.info("channel-manager action refused (%s)", "not everyone here is one" if "ecm" in user.groups else "not ecm")
             return Outcome(refusal(user), refused=True)
         return engine, user
 
     # ------------------------------------------------------------------ actions (each checks the sender itself)
     async def decision(self, turn: Turn, request: render.DecisionRequest) -> Outcome:
         """Propose / Mark attached / Dismiss: recorded by the engine, shown in place of the partner's buttons."""
-        checked = self._checked(turn)
+        checked = await self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked
-        # the engine checks access (ecm, 1:1) again and validates the decision; it answers DENIED otherwise
+        # the engine checks access (ecm, and everyone here) again and validates the decision; it answers DENIED otherwise
         answer = await asyncio.to_thread(engine.decide, user, request.opportunity_id, request.partner_id,
                                          request.action, request.reason)
         if answer.kind is AnswerKind.CLARIFY and "reason" in answer.missing:
@@ -214,9 +240,9 @@ class ChannelManagerActions:
                        update=lambda card: card_update.decided(card, request.partner_id, line))
 
     async def share(self, turn: Turn, request: render_referrals.ShareConfirm) -> Outcome:
-        """Confirm share: the sender is checked again (ecm, 1:1), the pre-flight runs again, then the decision is
+        """Confirm share: the sender is checked again (ecm, and everyone here), the pre-flight runs again, then the decision is
         recorded and the Partner Center import row offered as a CSV download."""
-        checked = self._checked(turn)
+        checked = await self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked
@@ -235,7 +261,7 @@ class ChannelManagerActions:
                        update=lambda card: card_update.confirmed(card, f"{answer.summary} {text}"))
 
     async def export(self, turn: Turn, request: render.ExportRequest) -> Outcome:
-        checked = self._checked(turn)
+        checked = await self._checked(turn)
         if isinstance(checked, Outcome):
             return checked
         engine, user = checked

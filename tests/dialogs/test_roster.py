@@ -21,7 +21,7 @@ from botbuilder.schema import Activity
 
 from channel.turn import read_activity
 from dialogs.roster import MAX_MEMBERS, RosterCheck
-from dialogs.turn import Turn
+from dialogs.turn import Member, Turn
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine, UserContext
@@ -47,11 +47,11 @@ class Members:
     calls: int = 0
     error: Exception | None = None
 
-    async def __call__(self, _: Turn) -> list[str]:
+    async def __call__(self, _: Turn) -> list[Member]:
         self.calls += 1
         if self.error is not None:
             raise self.error
-        return list(self.ids)
+        return [Member(f"29:{aad}" if aad else "", aad) for aad in self.ids]
 
 
 def groups_of(member: str) -> frozenset[str]:
@@ -167,9 +167,10 @@ async def test_a_room_of_channel_managers_sees_the_sweep_and_a_seller_joining_hi
         status, replies = await running.ask(payload)
         assert status == 200 and roster.asked
         assert re.search(r"OPP-\d+", json.dumps(replies)), "a room of channel managers sees the pipeline"
-        # but no channel-manager buttons: their handlers act only in a 1:1 chat, a press here would be refused
-        raw = json.dumps(replies)
-        assert '"verb": "export"' not in raw and '"partnerAtlas": "export"' not in raw
+        # the message everyone sees carries no channel-manager buttons (their clients refresh it: below)
+        posted = [{k: v for k, v in a["content"].items() if k != "refresh"}
+                  for r in replies for a in r.get("attachments", [])]
+        assert '"verb": "export"' not in json.dumps(posted)
         roster.members[key].append(SELLER)
         client2, running2 = await start_bot(roster, engine, data_dir=tmp_path / "2",  # type: ignore[arg-type]
                                             confidential_in_groups="roster")
@@ -193,3 +194,73 @@ async def test_without_the_setting_a_room_of_channel_managers_sees_nothing(roste
         assert roster.asked == []
     finally:
         await client.close()
+
+
+def room_press(stub: Roster, conversation: str, sender: str, action: dict[str, Any]) -> dict[str, Any]:
+    """Teams' adaptiveCard/action invoke for a button (or the card's refresh) pressed in a group chat."""
+    payload = teams_activity("invoke_adaptive_card_action.json", id=f"f:{uuid.uuid4()}", serviceUrl=stub.url)
+    payload["from"] = {**payload["from"], "aadObjectId": sender}
+    payload["conversation"] = {**payload["conversation"], "id": conversation, "conversationType": "groupChat",
+                               "isGroup": True}
+    payload["value"] = {"action": {"type": "Action.Execute", "title": action.get("title", ""),
+                                   "verb": action["verb"], "data": action["data"]},
+                        "trigger": "automatic" if action["verb"] == "refresh" else "manual"}
+    return payload
+
+
+def verbs(card: object) -> set[str]:
+    found: set[str] = set()
+    if isinstance(card, dict):
+        if card.get("type") == "Action.Execute":
+            found.add(str(card.get("verb")))
+        for value in card.values():
+            found |= verbs(value)
+    elif isinstance(card, list):
+        for item in card:
+            found |= verbs(item)
+    return found
+
+
+async def test_in_a_room_of_channel_managers_only_their_clients_refresh_the_card_into_the_one_with_buttons(
+        roster: Roster, tmp_path: Path) -> None:
+    engine = KnowledgeEngine(Catalog(load_knowledge(SAMPLE, documents=False)), None)
+    conversation = "19:ecm-room@thread.v2"
+    roster.members[conversation] = [ECM_1, ECM_2]
+    client, running = await start_bot(roster, engine, data_dir=tmp_path, confidential_in_groups="roster")  # type: ignore[arg-type]
+    try:
+        status, replies = await running.ask(group_question(roster, "groupChat", conversation, ECM_1, SWEEP))
+        assert status == 200
+        [card] = [a["content"] for r in replies for a in r.get("attachments", []) if "refresh" in a["content"]]
+        # what everyone sees: the read-only card, which the managers' clients (and only theirs) refresh
+        assert "export" not in verbs({k: v for k, v in card.items() if k != "refresh"})
+        assert card["refresh"]["userIds"] == ["29:0", "29:1"]
+        refresh = card["refresh"]["action"]
+
+        async def invoke(sender: str, action: dict[str, Any]) -> dict[str, Any]:
+            response = await running.post(room_press(roster, conversation, sender, action))
+            assert response.status == 200, await response.text()
+            body: dict[str, Any] = await response.json()
+            return body
+
+        whole = (await invoke(ECM_2, refresh))["value"]
+        assert {"export"} <= verbs(whole), "a channel manager's client gets the card with the managers' buttons"
+        export = next(a for a in _actions(whole) if a.get("verb") == "export")
+        done = await invoke(ECM_1, export)
+        assert "/exports/" in json.dumps(done), "and a press on it works in the room"
+        # a forged refresh or press from someone else in that conversation: the read-only card, a refusal
+        forged = await invoke(SELLER, refresh)
+        assert forged["type"] == "application/vnd.microsoft.card.adaptive" and "export" not in verbs(
+            {k: v for k, v in forged["value"].items() if k != "refresh"})
+        refused = await invoke(SELLER, export)
+        assert "/exports/" not in json.dumps(refused) and "not available" in json.dumps(refused).lower()
+    finally:
+        await client.close()
+
+
+def _actions(card: object) -> list[dict[str, Any]]:
+    if isinstance(card, dict):
+        own = [card] if str(card.get("type", "")).startswith("Action.") else []
+        return own + [a for value in card.values() for a in _actions(value)]
+    if isinstance(card, list):
+        return [a for item in card for a in _actions(item)]
+    return []
