@@ -62,3 +62,22 @@ def confirmed(card: Element, line: str) -> Element:
     card = _drop_actions(copy.deepcopy(card), {"share"})
     card["body"] = [*card.get("body", []), styled("decided", line)]
     return card
+
+
+def noted(card: Element, line: str, note_id: str = "export-note") -> Element:
+    """A note under the card (an export's download link): the buttons stay, a later press replaces the note."""
+    card = copy.deepcopy(card)
+    note = styled("decided", line, id=note_id)
+    body = card.get("body", [])
+    if any(isinstance(e, dict) and e.get("id") == note_id for e in body):
+        card["body"] = [note if isinstance(e, dict) and e.get("id") == note_id else e for e in body]
+    else:
+        card["body"] = [*body, note]
+    return card
+
+
+def answered(card: Element, verb: str, line: str) -> Element:
+    """The buttons of this verb replaced by the answer given (a quiz question: one answer each)."""
+    card = _drop_actions(copy.deepcopy(card), {verb})
+    card["body"] = [*card.get("body", []), styled("decided", line)]
+    return card

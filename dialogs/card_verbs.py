@@ -137,6 +137,10 @@ class CardVerbs:
             self.verbs.update({"propose": self._decide, "attach": self._decide, "dismiss": self._decide,
                                "export": self._export, "share": self._share})
 
+    def add(self, verb: str, handler: Handler) -> None:
+        """Another flow's buttons (quiz answers, the gaps and session exports): its handler checks the caller."""
+        self.verbs[verb] = handler
+
     # ------------------------------------------------------------------ handlers (each checks the caller)
     async def _rate(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
         rated = render.feedback_of(data)

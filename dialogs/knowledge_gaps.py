@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dialogs import render, teams
+from dialogs import card_update, render, teams
+from dialogs.card_actions import Outcome, execute
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, KnowledgeGap, escape_markdown, gaps_markdown, gaps_table
@@ -45,6 +46,7 @@ MAX_CARD_QUESTION_CHARS = 200
 MAX_CARD_TOPIC_CHARS = 100
 MAX_CARD_TERMS = 5
 EXPORT_KEY = "knowledge_gaps_export"
+EXPORT_VERB = "gaps_export"
 EXPORT_FORMATS = ("csv", "xlsx", "md")
 FORMAT_NAMES = {"csv": "CSV", "xlsx": "XLSX", "md": "Markdown"}
 REASON_LABELS = {"no_match": "no match", "low_confidence": "low confidence", "thumbs_down": "👎 not helpful"}
@@ -141,8 +143,7 @@ def _summary(count: int) -> str:
 
 
 def export_actions() -> list[dict[str, Any]]:
-    return [{"type": "Action.Submit", "title": EXPORT_BUTTON.format(fmt=FORMAT_NAMES[fmt]), "data": {EXPORT_KEY: fmt}}
-            for fmt in EXPORT_FORMATS]
+    return [execute(EXPORT_BUTTON.format(fmt=FORMAT_NAMES[fmt]), EXPORT_VERB, {EXPORT_KEY: fmt}) for fmt in EXPORT_FORMATS]
 
 
 def gaps_text(gaps: Sequence[KnowledgeGap], shown: int = CARD_GAPS) -> str:
@@ -229,14 +230,30 @@ class KnowledgeGapActions:
         return True
 
     async def on_submit(self, turn: Turn) -> bool:
-        """Handle an export button of the gaps card; False when the submit is not one of ours."""
-        fmt = export_format_of(turn.value)
-        if fmt is None:
+        """Handle an export button of a gaps card posted before Universal Actions; False when not one of ours."""
+        if export_format_of(turn.value) is None:
             return False
-        user = await self._sender(turn)
-        if user is not None and await self._allowed(turn, user):
-            await self._export(turn, fmt, user)
+        outcome = await self.on_press(turn, turn.value)
+        await send(turn, render.text_activity(outcome.text))
         return True
+
+    async def on_press(self, turn: Turn, data: object) -> Outcome:
+        """An export button (EXPORT_VERB): the caller is checked again (an admin, 1:1), then the link is
+        noted under the card, whose buttons stay for another format."""
+        fmt = export_format_of(data)
+        engine = self._engine_source()
+        if fmt is None:
+            return Outcome(str(render.messages()["card_action_unknown"]), refused=True)
+        if engine is None or not engine.ready:
+            return Outcome(str(render.messages()["loading"]), refused=True)
+        user = engine.user_context(turn.aad_object_id, name=turn.user_name,
+                                   conversation_type=teams.conversation_type(turn))
+        why_not = refusal(user)
+        if why_not is not None:
+            log.info("knowledge gaps export refused (%s)", "not in 1:1" if ADMIN_GROUP in user.groups else "not an admin")
+            return Outcome(why_not, refused=True)
+        text = await self._export_text(fmt, user)
+        return Outcome(text, update=lambda card: card_update.noted(card, text))
 
     # ------------------------------------------------------------------ who asks
     async def _sender(self, turn: Turn) -> UserContext | None:
@@ -266,16 +283,17 @@ class KnowledgeGapActions:
         await send(turn, gaps_activity(gaps, brief=turn.channel_id == "msteams"))
 
     async def _export(self, turn: Turn, fmt: str, user: UserContext) -> None:
+        await send(turn, render.text_activity(await self._export_text(fmt, user)))
+
+    async def _export_text(self, fmt: str, user: UserContext) -> str:
         gaps = await asyncio.to_thread(self.feedback.knowledge_gaps, reader=user)
         if not gaps:
-            await send(turn, render.text_activity(EMPTY))
-            return
+            return EMPTY
         if fmt == "md":
             name = await asyncio.to_thread(self.exports.save_text, gaps_markdown(gaps))
         else:
             header, rows = gaps_table(gaps)
             name = await asyncio.to_thread(self.exports.save, header, rows, fmt, sheet=SHEET)
         log.info("knowledge gaps exported: %s, %d gaps", fmt, len(gaps))
-        text = EXPORT_READY.format(count=len(gaps), rows="gap" if len(gaps) == 1 else "gaps", fmt=FORMAT_NAMES[fmt],
+        return EXPORT_READY.format(count=len(gaps), rows="gap" if len(gaps) == 1 else "gaps", fmt=FORMAT_NAMES[fmt],
                                    url=f"{self.public_base_url}/exports/{name}", minutes=EXPORT_TTL_SECONDS // 60)
-        await send(turn, render.text_activity(text))

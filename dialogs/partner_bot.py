@@ -19,10 +19,12 @@ from dialogs import card_verbs, quiz, render, teams
 from dialogs.card_actions import Outcome
 from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
+from dialogs.knowledge_gaps import EXPORT_VERB as KNOWLEDGE_GAPS_EXPORT
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.roster import RosterCheck
 from dialogs.search_extension import PartnerSearch
+from dialogs.session_digest import EXPORT_VERB as SESSION_EXPORT
 from dialogs.sessions import ReadinessSessions
 from dialogs.turn import Slot, Turn
 from dialogs.workflow import ChannelManagerActions, deliver
@@ -63,6 +65,11 @@ class PartnerAtlas:
             actions.roster = roster         # managers' buttons in a room of channel managers, checked per press
         self.knowledge_gaps = knowledge_gaps
         self.quiz = QuizFlow(engine_source, quiz_state)
+        self.card_verbs.add(quiz.QUIZ_VERB, self.quiz.on_press)
+        if knowledge_gaps is not None:
+            self.card_verbs.add(KNOWLEDGE_GAPS_EXPORT, knowledge_gaps.on_press)
+        if sessions is not None:
+            self.card_verbs.add(SESSION_EXPORT, sessions.on_press)
         self.questions = QuestionDialog(engine_source, follow_up_state, feedback, stack.reset,
                                         channel_manager_buttons=actions is not None, hooks=sessions, writer=writer,
                                         roster=roster)

@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from dialogs import render
+from dialogs import card_update, render
+from dialogs.card_actions import Outcome, execute
 from dialogs.conversation import send
 from dialogs.markup import inert_value
 from dialogs.reply import Reply
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 EngineSource = Callable[[], Any]
 """Returns the loaded engine (anything with `ready`, `quiz(subject, seed=)` and `catalog`), or None."""
 
-QUIZ_ANSWER_KEY = "quiz_answer"       # the data of our Action.Submit buttons: {"quiz_answer": {"quiz", "q", "choice"}}
+QUIZ_ANSWER_KEY = "quiz_answer"       # the data of our buttons: {"quiz_answer": {"quiz", "q", "choice"}}
+QUIZ_VERB = "quiz"                    # their Universal Actions verb (cards posted before them: Action.Submit)
 QUIZ_TTL_SECONDS = 2 * 60 * 60        # an unanswered quiz is forgotten after two hours
 MAX_LISTED_SUBJECTS = 8
 MAX_BUTTON_CHARS = 60
@@ -65,6 +67,7 @@ RECAP_WRONG = "Q{number} ❌ (answer {letter}: {option})"
 UNCLEAR = "I didn't catch that answer: reply with {letters}, or the option's text. `stop quiz` ends the quiz."
 STALE = "That quiz is over (or it was someone else's): `quiz me on <program or solution play>` starts a new one."
 ALREADY_ANSWERED = "You already answered question {number} of this quiz."
+YOUR_ANSWER = "Your answer: {option}"
 AGAIN = "quiz me on {subject}"
 
 _POLITE = r"(?:(?:please|pls|ok|okay|now|hey|can\s+you|could\s+you|let's|lets)\s+)*"
@@ -132,15 +135,16 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def question_card(quiz: Quiz, index: int) -> dict[str, Any]:
-    """One question as an Adaptive Card 1.5: the prompt, the lettered options, a Submit button per option."""
+    """One question as an Adaptive Card 1.5: the prompt, the lettered options, a button per option (pressed, the
+    buttons give way to the answer on the same card and the feedback and next question follow as messages)."""
     question = quiz.questions[index]
     body = [render.text_block(QUESTION_HEADER.format(number=index + 1, total=len(quiz.questions), subject=quiz.subject),
                               isSubtle=True, size="Small"),
             render.text_block(question.prompt, weight="Bolder", size="Medium"),
             *[render.text_block(f"**{letter(i)})** {option}", spacing="Small") for i, option in enumerate(question.options)],
             render.text_block(QUESTION_FOOTER, isSubtle=True, size="Small", spacing="Medium")]
-    actions = [{"type": "Action.Submit", "title": _shorten(f"{letter(i)}) {option}", MAX_BUTTON_CHARS),
-                "data": {QUIZ_ANSWER_KEY: {"quiz": quiz.quiz_id, "q": index, "choice": i}}}
+    actions = [execute(_shorten(f"{letter(i)}) {option}", MAX_BUTTON_CHARS), QUIZ_VERB,
+                       {QUIZ_ANSWER_KEY: {"quiz": quiz.quiz_id, "q": index, "choice": i}})
                for i, option in enumerate(question.options)]
     return render.adaptive_card(body, actions)
 
@@ -199,12 +203,9 @@ class QuizFlow:
     async def on_message(self, turn: Turn, text: str) -> bool:
         """Handle the turn when it is a quiz command, a quiz button or an answer to the pending quiz."""
         if is_quiz_submit(turn):
-            pressed = answer_of(turn.value)
-            if pressed is None:               # tampered button data (a negative index, a bool, …): check, don't guess
-                log.info("quiz button with invalid data: answered as stale")
-                await send(turn, render.text_activity(STALE))
-                return True
-            await self._pressed(turn, *pressed)
+            refused = await self.press(turn, turn.value)
+            if refused:
+                await send(turn, render.text_activity(refused))
             return True
         command = parse_command(text)
         if command is not None and command[0] == "stop":
@@ -286,19 +287,39 @@ class QuizFlow:
         await send(turn, render.text_activity(f"{text}\n\n{recap(quiz, answers)}"))
 
     # ------------------------------------------------------------------ answers
-    async def _pressed(self, turn: Turn, quiz_id: str, index: int, choice: int) -> None:
+    async def press(self, turn: Turn, data: object) -> str:
+        """A quiz button's data: the answer is recorded (feedback and the next question sent) and "" returned,
+        or why it was not (a stale, someone else's, already answered or tampered button)."""
+        pressed = answer_of(data)
+        if pressed is None:               # tampered button data (a negative index, a bool, …): check, don't guess
+            log.info("quiz button with invalid data: answered as stale")
+            return STALE
+        quiz_id, index, choice = pressed
         pending = await self._pending(turn)
         if pending is None or pending[0].quiz_id != quiz_id:
-            await send(turn, render.text_activity(STALE))
-            return
+            return STALE
         quiz, answers = pending
         if index < len(answers):
-            await send(turn, render.text_activity(ALREADY_ANSWERED.format(number=index + 1)))
-            return
+            return ALREADY_ANSWERED.format(number=index + 1)
         if index != len(answers) or not 0 <= choice < len(quiz.questions[index].options):
-            await send(turn, render.text_activity(STALE))
-            return
+            return STALE
         await self._answer(turn, quiz, answers, choice)
+        return ""
+
+    async def on_press(self, turn: Turn, data: dict[str, Any]) -> Outcome:
+        """The same press as a Universal Action: the pressed question's buttons give way to the answer given."""
+        refused = await self.press(turn, data)
+        if refused:
+            return Outcome(refused, refused=True)
+        pressed = answer_of(data)
+        assert pressed is not None
+        choice = pressed[2]
+
+        def update(card: dict[str, Any]) -> dict[str, Any]:
+            titles = [a.get("title", "") for a in card.get("actions", []) if a.get("verb") == QUIZ_VERB]
+            option = titles[choice] if choice < len(titles) else letter(choice)
+            return card_update.answered(card, QUIZ_VERB, YOUR_ANSWER.format(option=option))
+        return Outcome(YOUR_ANSWER.format(option=letter(choice)), update=update)
 
     async def _answer(self, turn: Turn, quiz: Quiz, answers: list[int], choice: int) -> None:
         question = quiz.questions[len(answers)]

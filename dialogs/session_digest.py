@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dialogs import audience, render
+from dialogs.card_actions import execute
 from dialogs.markup import inert
 from dialogs.reply import Reply
 from dialogs.session_store import Session, SessionQuestion, Source
@@ -21,6 +22,7 @@ from retrieval.clustering import cluster
 from retrieval.engine import UserContext
 
 SESSION_KEY = "partnerAtlasSession"
+EXPORT_VERB = "session_export"          # a digest's export buttons (Universal Actions)
 DIGEST_TOP_CLUSTERS = 5
 DIGEST_CARD_ITEMS = 8
 FOLLOW_UP_OUTCOMES = {"no_match": "no match", "low_confidence": "low confidence", "failed": "error"}
@@ -229,8 +231,7 @@ def digest_activity(digest: Digest) -> Reply:
         body.append(render.text_block(f"… and {len(answered) - DIGEST_CARD_ITEMS} more in the export", isSubtle=True))
     if not answered:
         body.append(render.text_block("Nothing yet.", spacing="Small"))
-    actions = [{"type": "Action.Submit", "title": f"Export {label}",
-                "data": {SESSION_KEY: "export", "session": s.session_id, "fmt": fmt}}
+    actions = [execute(f"Export {label}", EXPORT_VERB, {SESSION_KEY: "export", "session": s.session_id, "fmt": fmt})
                for label, fmt in (("Markdown", "md"), ("CSV", "csv"))]
     card = render.adaptive_card(body, actions)
     text = digest_markdown(digest, limit=DIGEST_CARD_ITEMS)

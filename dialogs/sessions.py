@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from dialogs import audience, render, teams
+from dialogs import audience, card_update, render, teams
+from dialogs.card_actions import Outcome
 from dialogs.conversation import send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
@@ -117,17 +118,24 @@ class ReadinessSessions:
         return True
 
     async def on_submit(self, turn: Turn) -> bool:
+        """An export button of a digest posted before Universal Actions; False when not one of ours."""
         value = turn.value
         if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):
             return False
+        await send(turn, render.text_activity((await self.on_press(turn, value)).text))
+        return True
+
+    async def on_press(self, turn: Turn, value: object) -> Outcome:
+        """A digest's export button (EXPORT_VERB): the link is noted under the digest, whose buttons stay."""
+        if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):
+            return Outcome(str(render.messages()["card_action_unknown"]), refused=True)
         fmt = "csv" if value.get("fmt") == "csv" else "md"
         session = await asyncio.to_thread(self.store.get, str(value.get("session") or ""))
         # a digest's buttons work where the digest was posted, and nowhere else
         if session is None or session.conversation_key != conversation_key(turn):
-            await send(turn, render.text_activity(PHRASES["session_over"]))
-            return True
-        await self._export(turn, session, fmt)
-        return True
+            return Outcome(PHRASES["session_over"], refused=True)
+        text = await self._export_text(turn, session, fmt)
+        return Outcome(text, update=lambda card: card_update.noted(card, text))
 
     # ------------------------------------------------------------------ around each answer
     def running_session(self, turn: Turn) -> Session | None:
@@ -281,20 +289,18 @@ class ReadinessSessions:
         digest, _ = await self._digest(turn, session, final=final)
         return digest_activity(digest)
 
-    async def _export(self, turn: Turn, session: Session, fmt: str) -> None:
+    async def _export_text(self, turn: Turn, session: Session, fmt: str) -> str:
         if self.exports is None or not self.public_base_url:
-            await send(turn, render.text_activity(PHRASES["export_unavailable"]))
-            return
+            return PHRASES["export_unavailable"]
         digest, ratings = await self._digest(turn, session, final=not session.running)
         if fmt == "csv":
             header, rows = digest_table(digest, ratings)
             name = await asyncio.to_thread(self.exports.save, header, rows, "csv")
         else:
             name = await asyncio.to_thread(self.exports.save_text, digest_markdown(digest))
-        text = PHRASES["export_ready"].format(fmt="CSV" if fmt == "csv" else "Markdown",
+        return PHRASES["export_ready"].format(fmt="CSV" if fmt == "csv" else "Markdown",
                                               url=f"{self.public_base_url}/exports/{name}",
                                               minutes=EXPORT_TTL_SECONDS // 60)
-        await send(turn, render.text_activity(text))
 
     def _pointer(self, turn: Turn, original: SessionQuestion, question: str) -> Reply:
         tenants = sorted(teams.tenant_ids(turn))

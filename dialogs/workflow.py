@@ -283,9 +283,11 @@ class ChannelManagerActions:
         name = await asyncio.to_thread(self.exports.save, header, rows, request.fmt,
                                        sheet=what.title().replace(" ", ""))
         url = f"{self.public_base_url}/exports/{name}"
-        return Outcome(str(phrases["export_ready"]).format(
+        text = str(phrases["export_ready"]).format(
             what=what, count=len(rows), rows="row" if len(rows) == 1 else "rows", fmt=request.fmt.upper(), url=url,
-            minutes=EXPORT_TTL_SECONDS // 60))
+            minutes=EXPORT_TTL_SECONDS // 60)
+        # pressed on a card: the link is noted under it (the buttons stay, for the other format)
+        return Outcome(text, update=lambda card: card_update.noted(card, text))
 
     async def _subscribe(self, turn: Turn, user: UserContext) -> None:
         # where the digest goes: this chat, as a new message (not a reply to "subscribe"), with its tenant

@@ -225,13 +225,13 @@ async def test_a_readiness_session_in_a_channel(client: TestClient, tmp_path: Pa
     assert "programs/ecif.md" in answered or "programs/ecif-guide.pdf" in answered
 
     # both exports, through the links the buttons return
-    rows = await _download(client, submit_data(card, "Export CSV"))
+    rows = await _download(client, card, "Export CSV")
     table = list(csv.DictReader(io.StringIO(rows.decode("utf-8-sig"))))
     assert len(table) == questions_asked
     assert sum(r["outcome"] == "repeat" for r in table) == len(REPEATS)
     assert {r["asker"] for r in table} == {p.name for p in [HOST, *SELLERS]}
     assert [r["thumbs_down"] for r in table if r["question"] == SCRIPT[DISLIKED - 1][1]] == ["1"]
-    markdown = (await _download(client, submit_data(card, "Export Markdown"))).decode()
+    markdown = (await _download(client, card, "Export Markdown")).decode()
     assert markdown.startswith("# Readiness session digest: FY27 Azure partner incentives")
     assert SCRIPT[UNANSWERABLE - 1][1] in markdown
 
@@ -248,10 +248,24 @@ async def test_a_readiness_session_in_a_channel(client: TestClient, tmp_path: Pa
     assert "Readiness session digest: FY27 Azure partner incentives" in last[0]["text"]
 
 
-async def _download(client: TestClient, data: dict[str, Any]) -> bytes:
-    reply = await say(client, channel_payload(HOST, None, value=data))
-    url = re.search(r"\((http://[^)]+/exports/[^)]+)\)", reply[0]["text"])
-    assert url, reply[0]["text"]
+async def _download(client: TestClient, card: dict[str, Any], title: str) -> bytes:
+    """Press a digest's export button as Teams does (an adaptiveCard/action invoke): the link is noted under
+    the same card, updated in place."""
+    [action] = [a for a in card["actions"] if title in a["title"]]
+    assert action["type"] == "Action.Execute" and action["verb"] == "session_export"
+    payload = channel_payload(HOST, None, value={"action": {"type": "Action.Execute", "title": action["title"],
+                                                           "verb": action["verb"], "data": action["data"]},
+                                                "trigger": "manual"})
+    payload.update(type="invoke", name="adaptiveCard/action")
+    payload.pop("deliveryMode", None)
+    response = await client.post("/api/messages", json=payload)
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["type"] == ADAPTIVE, body
+    [note] = [b["text"] for b in body["value"]["body"] if b.get("id") == "export-note"]
+    assert [a["title"] for a in body["value"]["actions"]] == [a["title"] for a in card["actions"]]
+    url = re.search(r"\((http://[^)]+/exports/[^)]+)\)", note)
+    assert url, note
     path = "/exports/" + url.group(1).rsplit("/exports/", 1)[1]
     response = await client.get(path)
     assert response.status == 200

@@ -2,6 +2,7 @@
 a forged press changes nothing and says so, and older Submit payloads still work."""
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -13,6 +14,9 @@ from tests.dialogs.fakes import teams_activity
 from tests.dialogs.test_render import assert_valid_card
 from tests.dialogs.test_workflow import Served, card_of, every, serve
 from tests.factories import ECM, SELLER
+from tests.test_server import Connector, connector
+
+__all__ = ["connector"]      # a fixture shared with tests/test_server.py
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -23,10 +27,13 @@ def executes(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
 
 
 async def press(served: Served, action: dict[str, Any], *, user: str = ECM, conversation: str = "a:ecm-1:1",
-                inputs: dict[str, str] | None = None, group: bool = False) -> dict[str, Any]:
+                inputs: dict[str, str] | None = None, group: bool = False, service_url: str = "") -> dict[str, Any]:
     """Teams' adaptiveCard/action invoke for a pressed Action.Execute (inputs are merged into its data)."""
     payload = teams_activity("invoke_adaptive_card_action.json", id=f"f:{uuid.uuid4()}")
-    payload["from"] = {**payload["from"], "aadObjectId": user, "name": "Megan Bowen"}
+    if service_url:
+        payload["serviceUrl"] = service_url
+    # the same Teams account as the messages `Served.say` posts: the bot keeps a user's state under it
+    payload["from"] = {**teams_activity("personal_message.json")["from"], "aadObjectId": user, "name": "Megan Bowen"}
     payload["conversation"] = {**payload["conversation"], "id": conversation}
     if group:
         payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
@@ -169,3 +176,23 @@ async def test_confirm_share_is_replaced_by_what_was_shared_and_the_import_link(
     assert body["type"] == CARD and executes(body["value"], "share") == []
     last = every(body["value"], "TextBlock")[-1]["text"]
     assert "Shared with Gamma Digital (Megan Bowen, " in last and "/exports/" in last and "Partner Center import" in last
+
+
+async def test_a_quiz_answer_replaces_the_buttons_with_the_answer_and_the_next_question_follows(
+        served: Served, connector: Connector) -> None:
+    card = card_of(await served.say("quiz me on Modernize SecOps", user=SELLER, service_url=connector.url))
+    buttons = executes(card, "quiz")
+    assert len(buttons) == len(card["actions"]) >= 2
+    body = await press(served, buttons[1], user=SELLER, service_url=connector.url)
+    assert body["type"] == CARD
+    updated = body["value"]
+    assert not executes(updated, "quiz"), "the question's buttons are gone: one answer each"
+    assert updated["body"][-1]["text"] == f"Your answer: {buttons[1]['title']}"
+    posted = [activity for _, activity in connector.posts if activity.get("type") == "message"]
+    assert any("Question 2 of" in json.dumps(activity) for activity in posted), "the next question follows"
+    # the same button again: nothing is recorded twice, and it says why
+    again = await press(served, buttons[1], user=SELLER, service_url=connector.url)
+    assert again["type"] == MESSAGE and "already answered question 1" in again["value"]
+    # the card pressed from another chat (a forwarded card, forged data): no quiz there, nothing changes
+    other = await press(served, buttons[0], user=ECM, conversation="a:ecm-2:1", service_url=connector.url)
+    assert other["type"] == MESSAGE and "quiz is over" in other["value"]

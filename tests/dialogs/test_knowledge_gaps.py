@@ -30,6 +30,7 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs import fakes
 from tests.dialogs.fakes import personal_message
+from tests.dialogs.test_card_actions import press
 from tests.dialogs.test_render import assert_valid_card
 from tests.dialogs.test_workflow import card_of, every, text_of
 from tests.factories import ADMIN, ECM, SELLER, make_knowledge
@@ -373,9 +374,9 @@ async def test_an_admin_in_a_1_1_chat_gets_the_list_with_export_buttons(served: 
     assert "Unknown: Narnia" in rows[1]
     assert "👎 not helpful" in next(r for r in rows if AKS_DE in r)
     assert any(SENTINEL_FR in r and "low confidence" in r and "Topic: Microsoft Sentinel · France" in r for r in rows)
-    buttons = [(a["title"], a["data"]) for a in card["actions"]]
-    assert buttons == [("Export CSV", {"knowledge_gaps_export": "csv"}), ("Export XLSX", {"knowledge_gaps_export": "xlsx"}),
-                       ("Export Markdown", {"knowledge_gaps_export": "md"})]
+    buttons = [(a["type"], a["verb"], a["title"], a["data"]["knowledge_gaps_export"]) for a in card["actions"]]
+    assert buttons == [("Action.Execute", "gaps_export", f"Export {name}", fmt)
+                       for name, fmt in (("CSV", "csv"), ("XLSX", "xlsx"), ("Markdown", "md"))]
     # the other typed forms answer the same
     for typed in ("gaps", "Knowledge gaps.", "list gaps"):
         assert NARNIA in card_of(await served.say(typed, user=ADMIN))["fallbackText"], typed
@@ -581,3 +582,22 @@ def test_the_cli_prints_only_what_anyone_may_see(data_dir: Path, capsys: pytest.
         assert bot.main(["gaps", "--format", fmt]) == 0
         out = capsys.readouterr().out
         assert "Who covers Narnia?" in out and "OPP-" not in out and "delivery improvement" not in out, fmt
+
+
+async def test_an_export_press_notes_the_link_under_the_same_card_and_a_forged_one_does_nothing(served: Served) -> None:
+    await ask_the_gaps_in(served)
+    card = card_of(await served.say("Show knowledge gaps", user=ADMIN))
+    csv_button, xlsx_button = card["actions"][0], card["actions"][1]
+    forged = await press(served, csv_button, user=SELLER)
+    assert forged["type"] == "application/vnd.microsoft.activity.message" and forged["value"] == knowledge_gaps.NOT_ADMIN
+    assert not (served.data / "exports").exists() or not any((served.data / "exports").iterdir())
+    body = await press(served, csv_button, user=ADMIN)
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    updated = body["value"]
+    [note] = [b for b in updated["body"] if b.get("id") == "export-note"]
+    assert "/exports/" in note["text"] and "3 gaps, CSV" in note["text"]
+    assert [a["title"] for a in updated["actions"]] == ["Export CSV", "Export XLSX", "Export Markdown"]
+    # a second export replaces the note rather than piling up links
+    again = (await press(served, xlsx_button, user=ADMIN))["value"]
+    notes = [b["text"] for b in again["body"] if b.get("id") == "export-note"]
+    assert len(notes) == 1 and "XLSX" in notes[0]
