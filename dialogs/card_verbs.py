@@ -106,9 +106,10 @@ class Press:
     data: dict[str, Any]
 
 
-def press_of(value: object) -> Press | None:
+def press_of(value: object, submit_keys: dict[str, str] | None = None) -> Press | None:
     """The verb and data of an invoke's `value` ({"action": {"type": "Action.Execute", "verb", "data"}})
-    or of an older submit's `value` (the data alone: its key names the verb)."""
+    or of an older submit's `value` (the data alone: its FEEDBACK_KEY names the verb, or one of
+    `submit_keys` — a key another flow's buttons carry → its verb)."""
     if not isinstance(value, dict):
         return None
     action = value.get("action")
@@ -121,7 +122,12 @@ def press_of(value: object) -> Press | None:
     if kind == "attach":
         verb = value.get("action")
         return Press(verb, value) if isinstance(verb, str) else None
-    return Press(kind, value) if isinstance(kind, str) else None
+    if isinstance(kind, str):
+        return Press(kind, value)
+    for key, verb in (submit_keys or {}).items():
+        if key in value:
+            return Press(verb, value)
+    return None
 
 
 class CardVerbs:
@@ -133,13 +139,19 @@ class CardVerbs:
         self._feedback = feedback
         self._actions = actions
         self.verbs: dict[str, Handler] = {"feedback": self._rate}
+        self.submit_keys: dict[str, str] = {}
         if actions is not None:
             self.verbs.update({"propose": self._decide, "attach": self._decide, "dismiss": self._decide,
                                "export": self._export, "share": self._share})
 
-    def add(self, verb: str, handler: Handler) -> None:
-        """Another flow's buttons (quiz answers, the gaps and session exports): its handler checks the caller."""
+    def add(self, verb: str, handler: Handler, *, submit_key: str) -> None:
+        """Another flow's buttons (quiz answers, the gaps and session exports): its handler checks the caller.
+        `submit_key`: the key of their data, by which an older card's submit is known."""
         self.verbs[verb] = handler
+        self.submit_keys[submit_key] = verb
+
+    def press_of(self, value: object) -> Press | None:
+        return press_of(value, self.submit_keys)
 
     # ------------------------------------------------------------------ handlers (each checks the caller)
     async def _rate(self, turn: Turn, data: dict[str, Any]) -> Outcome | None:
@@ -171,7 +183,7 @@ class CardVerbs:
 
     async def on_invoke(self, turn: Turn) -> dict[str, Any]:
         """An `adaptiveCard/action` invoke: the body Teams expects (the updated card, or a message)."""
-        press = press_of(turn.value)
+        press = self.press_of(turn.value)
         if press is not None and press.verb == manager_buttons.REFRESH_VERB:
             return await self._refresh(turn, press)
         outcome = await self.run(turn, press) if press is not None else None

@@ -229,14 +229,6 @@ class KnowledgeGapActions:
             await self._export(turn, command.fmt, user)
         return True
 
-    async def on_submit(self, turn: Turn) -> bool:
-        """Handle an export button of a gaps card posted before Universal Actions; False when not one of ours."""
-        if export_format_of(turn.value) is None:
-            return False
-        outcome = await self.on_press(turn, turn.value)
-        await send(turn, render.text_activity(outcome.text))
-        return True
-
     async def on_press(self, turn: Turn, data: object) -> Outcome:
         """An export button (EXPORT_VERB): the caller is checked again (an admin, 1:1), then the link is
         noted under the card, whose buttons stay for another format."""

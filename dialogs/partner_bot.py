@@ -15,16 +15,15 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from dialogs import card_verbs, quiz, render, teams
+from dialogs import card_verbs, quiz, render, session_digest, teams
+from dialogs import knowledge_gaps as knowledge_gaps_flow
 from dialogs.card_actions import Outcome
 from dialogs.conversation import QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
-from dialogs.knowledge_gaps import EXPORT_VERB as KNOWLEDGE_GAPS_EXPORT
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
 from dialogs.roster import RosterCheck
 from dialogs.search_extension import PartnerSearch
-from dialogs.session_digest import EXPORT_VERB as SESSION_EXPORT
 from dialogs.sessions import ReadinessSessions
 from dialogs.turn import Slot, Turn
 from dialogs.workflow import ChannelManagerActions, deliver
@@ -65,11 +64,12 @@ class PartnerAtlas:
             actions.roster = roster         # managers' buttons in a room of channel managers, checked per press
         self.knowledge_gaps = knowledge_gaps
         self.quiz = QuizFlow(engine_source, quiz_state)
-        self.card_verbs.add(quiz.QUIZ_VERB, self.quiz.on_press)
+        self.card_verbs.add(quiz.QUIZ_VERB, self.quiz.on_press, submit_key=quiz.QUIZ_ANSWER_KEY)
         if knowledge_gaps is not None:
-            self.card_verbs.add(KNOWLEDGE_GAPS_EXPORT, knowledge_gaps.on_press)
+            self.card_verbs.add(knowledge_gaps_flow.EXPORT_VERB, knowledge_gaps.on_press,
+                                submit_key=knowledge_gaps_flow.EXPORT_KEY)
         if sessions is not None:
-            self.card_verbs.add(SESSION_EXPORT, sessions.on_press)
+            self.card_verbs.add(session_digest.EXPORT_VERB, sessions.on_press, submit_key=session_digest.SESSION_KEY)
         self.questions = QuestionDialog(engine_source, follow_up_state, feedback, stack.reset,
                                         channel_manager_buttons=actions is not None, hooks=sessions, writer=writer,
                                         roster=roster)
@@ -84,19 +84,12 @@ class PartnerAtlas:
         return None
 
     async def on_message(self, turn: Turn) -> None:
-        press = card_verbs.press_of(turn.value) if turn.value is not None else None
+        press = self.card_verbs.press_of(turn.value) if turn.value is not None and not turn.text.strip() else None
         if press is not None and press.verb in self.card_verbs.verbs:
-            # a button of a card posted before Universal Actions: the same verb table, the result as a message
+            # a button of a card posted before Universal Actions (it carries no text, so no @mention in a
+            # channel): the same verb table, the result as a message
             outcome = await self.card_verbs.run(turn, press)
-            if outcome is not None:
-                await deliver(turn, outcome)
-                return
-        if self.sessions is not None and await self.sessions.on_submit(turn):
-            return
-        if self.knowledge_gaps is not None and await self.knowledge_gaps.on_submit(turn):
-            return
-        if quiz.is_quiz_submit(turn):      # quiz buttons carry no question text: not "addressed" in a channel
-            await self.quiz.on_message(turn, "")
+            await deliver(turn, outcome or Outcome(str(render.messages()["card_action_unknown"]), refused=True))
             return
         if not teams.addressed_to_bot(turn):
             log.debug("message in a %s without a mention: not for me", teams.conversation_type(turn))

@@ -319,7 +319,7 @@ class QuizFlow:
             titles = [a.get("title", "") for a in card.get("actions", []) if a.get("verb") == QUIZ_VERB]
             option = titles[choice] if choice < len(titles) else letter(choice)
             return card_update.answered(card, QUIZ_VERB, YOUR_ANSWER.format(option=option))
-        return Outcome(YOUR_ANSWER.format(option=letter(choice)), update=update)
+        return Outcome("", update=update)   # the feedback and the next question are posted already
 
     async def _answer(self, turn: Turn, quiz: Quiz, answers: list[int], choice: int) -> None:
         question = quiz.questions[len(answers)]

@@ -117,14 +117,6 @@ class ReadinessSessions:
             await self._end(turn, user)
         return True
 
-    async def on_submit(self, turn: Turn) -> bool:
-        """An export button of a digest posted before Universal Actions; False when not one of ours."""
-        value = turn.value
-        if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):
-            return False
-        await send(turn, render.text_activity((await self.on_press(turn, value)).text))
-        return True
-
     async def on_press(self, turn: Turn, value: object) -> Outcome:
         """A digest's export button (EXPORT_VERB): the link is noted under the digest, whose buttons stay."""
         if not (isinstance(value, dict) and value.get(SESSION_KEY) == "export"):

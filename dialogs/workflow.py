@@ -132,22 +132,6 @@ class ChannelManagerActions:
         self.roster: RosterCheck | None = None   # who is in a group conversation (set by PartnerAtlas)
 
     # ------------------------------------------------------------------ entry points
-    async def on_submit(self, turn: Turn) -> bool:
-        """An attach, export or share button of a card posted before Universal Actions (an Action.Submit):
-        the same handlers as the verbs (dialogs/card_verbs.py), the result posted as a message."""
-        value = turn.value
-        outcome: Outcome | None = None
-        if (decision := render.decision_of(value)) is not None:
-            outcome = await self.decision(turn, decision)
-        elif (export := render.export_of(value)) is not None:
-            outcome = await self.export(turn, export)
-        elif (confirm := render_referrals.share_of(value)) is not None:
-            outcome = await self.share(turn, confirm)
-        if outcome is None:
-            return False
-        await deliver(turn, outcome)
-        return True
-
     async def on_command(self, turn: Turn, text: str) -> bool:
         command = command_of(text)
         if command is None:
