@@ -26,9 +26,10 @@ from channel.dialog_stack import ClarifyingDialog, DialogRunner
 from channel.storage import ETagConflictError
 from channel.turn import AccessorSlot, TeamsTurn, cards_of, context_of
 from dialogs.card_verbs import CardMemory
+from dialogs.conversation import EngineSource
 from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
-from dialogs.partner_bot import EngineSource, PartnerAtlas
+from dialogs.partner_bot import PartnerAtlas
 from dialogs.roster import RosterCheck
 from dialogs.sessions import ReadinessSessions
 from dialogs.turn import Turn

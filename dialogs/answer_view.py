@@ -24,6 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 from dialogs import render_referrals
+from knowledge.dates import minute_text
+from knowledge.display import format_usd
 from retrieval.answers import (
     Answer,
     AnswerKind,
@@ -140,8 +142,8 @@ class AnswerView:
 
 # --------------------------------------------------------------------------- small formatters
 def money(value: float | None) -> str:
-    """$1,200,000 — whole dollars, as sellers write them."""
-    return "" if value is None else f"${value:,.0f}"
+    """$1,200,000 — whole dollars, as sellers write them ("" without an amount)."""
+    return format_usd(value, unknown="")
 
 
 def take(items: Sequence[Any], limit: int | None) -> tuple[Sequence[Any], int]:
@@ -170,7 +172,7 @@ def teaser(text: str, limit: int = TEASER_CHARS) -> str:
 
 def decision_history_line(decision: Decision) -> str:
     """'2026-11-21 09:30 UTC — Dismissed Alpha Cloud (ECM): no capacity' — who decided what, when and why."""
-    when = decision.decided_at.replace("T", " ").rstrip("Z")[:16]
+    when = minute_text(decision.decided_at)
     return f"{when} UTC — {decision.describe()}" if when else decision.describe()
 
 

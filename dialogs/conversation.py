@@ -15,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from typing import Any, Protocol
 
 from dialogs import audience, manager_buttons, render, teams
@@ -210,9 +209,9 @@ class QuestionDialog:
                     await typing
         phrases = render.messages()
         if outcome is Outcome.GENERATED:
-            return _with_note(answer, phrases["llm_generated"])
+            return answer.with_note(phrases["llm_generated"])
         if outcome.provider_failed:
-            return _with_note(answer, phrases["llm_unavailable"])
+            return answer.with_note(phrases["llm_unavailable"])
         return answer
 
     async def _previous(self, turn: Turn) -> Understood | None:
@@ -235,10 +234,6 @@ async def _keep_typing(turn: Turn) -> None:
         raise
     except Exception as exc:       # a typing indicator that cannot be delivered is not worth a failed turn
         log.debug("typing indicator not sent: %s", type(exc).__name__)
-
-
-def _with_note(answer: Answer, note: str) -> Answer:
-    return replace(answer, notes=(*answer.notes, note))
 
 
 def _as_asked(question: str, understood: Understood) -> str:

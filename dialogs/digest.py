@@ -17,10 +17,11 @@ import logging
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from dialogs.conversation import EngineSource
 from dialogs.exports import ExportStore
 from dialogs.reply import Reply
 from dialogs.subscriptions import Subscription, SubscriptionStore
-from dialogs.workflow import EngineSource, WorkflowEngine, digest_activity
+from dialogs.workflow import WorkflowEngine, digest_activity
 
 log = logging.getLogger(__name__)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from dialogs import audience
 from dialogs.audience import Restriction
+from knowledge.display import escape_markdown
 from retrieval.answers import Answer, AnswerKind
 from retrieval.engine import UserContext
 from storage import DatabaseTarget
@@ -55,7 +56,6 @@ GAP_REASONS = ("low_confidence", "no_match", "thumbs_down")
 MAX_TOPIC_CHARS = 300
 MAX_UNKNOWN_TERMS = 20
 _TRAILING_PUNCTUATION = " \t.,;:!?…‽¿¡"
-_MARKDOWN_SPECIAL = re.compile(r"([|\\`*_\[\]<>])")      # as the readiness digest escapes them
 
 
 def answer_outcome(answer: Answer) -> str:
@@ -80,13 +80,6 @@ def normalise_question(text: str) -> str:
     return re.sub(r"\s+", " ", (text or "").lower()).strip().rstrip(_TRAILING_PUNCTUATION).strip()
 
 
-def escape_markdown(text: object) -> str:
-    """User text made inert in Markdown: one line, no table breaks, no links, emphasis or HTML.
-
-    What people typed is shown to admins; a pasted `[link](…)` or a `|` must not change what they see.
-    """
-    one_line = " ".join(str(text).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line)
 
 
 @dataclass(frozen=True)

@@ -22,22 +22,22 @@ import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dialogs import card_update, render, teams
 from dialogs.card_actions import Outcome, execute
-from dialogs.conversation import send
+from dialogs.conversation import EngineSource, send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
-from dialogs.feedback import FeedbackStore, KnowledgeGap, escape_markdown, gaps_markdown, gaps_table
+from dialogs.feedback import FeedbackStore, KnowledgeGap, gaps_markdown, gaps_table
 from dialogs.reply import Reply
 from dialogs.turn import Turn
-from retrieval.engine import PIPELINE_GROUP, AnswerEngine, UserContext
+from knowledge.display import escape_markdown
+from retrieval.engine import PIPELINE_GROUP, UserContext
 
 log = logging.getLogger(__name__)
 
-EngineSource = Callable[[], AnswerEngine | None]
 
 ADMIN_GROUP = "admins"
 CARD_GAPS = 15                       # the card lists this many; the exports have them all

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from dialogs import card_verbs, quiz, render, session_digest, teams
 from dialogs import knowledge_gaps as knowledge_gaps_flow
 from dialogs.card_actions import Outcome
-from dialogs.conversation import QuestionDialog, command_of, send
+from dialogs.conversation import EngineSource, QuestionDialog, command_of, send
 from dialogs.feedback import FeedbackStore
 from dialogs.knowledge_gaps import KnowledgeGapActions
 from dialogs.quiz import QuizFlow
@@ -27,13 +26,10 @@ from dialogs.search_extension import PartnerSearch
 from dialogs.sessions import ReadinessSessions
 from dialogs.turn import Slot, Turn
 from dialogs.workflow import ChannelManagerActions, deliver
-from retrieval.engine import AnswerEngine
 from retrieval.generation import AnswerWriter
 
 log = logging.getLogger(__name__)
 
-EngineSource = Callable[[], AnswerEngine | None]
-"""Returns the loaded engine, or None while it is loading or after loading failed."""
 
 
 class DialogStack(Protocol):

@@ -24,7 +24,7 @@ from typing import Any
 
 from dialogs import card_update, render
 from dialogs.card_actions import Outcome, execute
-from dialogs.conversation import send
+from dialogs.conversation import EngineSource, send
 from dialogs.markup import inert_value
 from dialogs.reply import Reply
 from dialogs.turn import Slot, Turn
@@ -32,8 +32,6 @@ from retrieval.quiz import Quiz, QuizQuestion, check_answer, describe, letter, o
 
 log = logging.getLogger(__name__)
 
-EngineSource = Callable[[], Any]
-"""Returns the loaded engine (anything with `ready`, `quiz(subject, seed=)` and `catalog`), or None."""
 
 QUIZ_ANSWER_KEY = "quiz_answer"       # the data of our buttons: {"quiz_answer": {"quiz", "q", "choice"}}
 QUIZ_VERB = "quiz"                    # their Universal Actions verb (cards posted before them: Action.Submit)
@@ -233,7 +231,7 @@ class QuizFlow:
 
     # ------------------------------------------------------------------ commands
     async def _start(self, turn: Turn, action: str, subject: str) -> bool:
-        engine = self._engine_source()
+        engine: Any = self._engine_source()     # the knowledge engine makes quizzes: `quiz(subject, seed=)`
         if engine is not None and not hasattr(engine, "quiz"):
             return False
         if engine is None or not engine.ready:

@@ -8,7 +8,6 @@ The digest is built for whoever reads it: `for_reader` blanks a question restric
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,6 +17,7 @@ from dialogs.card_actions import execute
 from dialogs.markup import inert
 from dialogs.reply import Reply
 from dialogs.session_store import Session, SessionQuestion, Source
+from knowledge.display import escape_markdown
 from retrieval.clustering import cluster
 from retrieval.engine import UserContext
 
@@ -132,10 +132,6 @@ def _q(question: str) -> str:
     return text if len(text) <= QUESTION_CHARS_SHOWN else text[: QUESTION_CHARS_SHOWN - 1].rstrip() + "…"
 
 
-def _escape_md(text: str) -> str:
-    return re.sub(r"([|\\`*_\[\]<>])", r"\\\1", " ".join(str(text).split()))
-
-
 def _header_lines(digest: Digest) -> list[str]:
     s = digest.session
     period = f"{_day_time(s.started_at)} – {_when(s.ended_at)}" if s.ended_at else f"since {_day_time(s.started_at)}"
@@ -149,19 +145,19 @@ def _header_lines(digest: Digest) -> list[str]:
 def digest_markdown(digest: Digest, *, limit: int | None = None) -> str:
     title = f"{'Readiness session digest' if digest.final else 'Readiness session so far'}: {digest.session.topic}"
     show: Callable[[str], str] = _q if limit else str
-    lines = [f"# {_escape_md(title)}", "", *_header_lines(digest), ""]
+    lines = [f"# {escape_markdown(title)}", "", *_header_lines(digest), ""]
     if not digest.questions:
         return "\n".join([*lines, "No questions were asked."]) + "\n"
     if digest.top:
         lines += ["## Top question clusters", ""]
-        lines += [f"{n}. ×{len(c.questions)} “{_escape_md(show(c.first.question))}” — asked by {_escape_md(', '.join(c.askers))}"
+        lines += [f"{n}. ×{len(c.questions)} “{escape_markdown(show(c.first.question))}” — asked by {escape_markdown(', '.join(c.askers))}"
                   for n, c in enumerate(digest.top, 1)]
         lines.append("")
     follow = digest.needs_follow_up
     lines += ["## To follow up (no match, low confidence, thumbs down)", ""]
     shown = follow[:limit] if limit else follow
-    lines += [f"- “{_escape_md(show(c.first.question))}” — {', '.join(c.follow_up)}; asked by "
-              f"{_escape_md(', '.join(c.askers))}" for c in shown] or ["- Nothing: every question was answered."]
+    lines += [f"- “{escape_markdown(show(c.first.question))}” — {', '.join(c.follow_up)}; asked by "
+              f"{escape_markdown(', '.join(c.askers))}" for c in shown] or ["- Nothing: every question was answered."]
     if len(follow) > len(shown):
         lines.append(f"- … and {len(follow) - len(shown)} more (in the export)")
     answered = digest.answered
@@ -170,8 +166,8 @@ def digest_markdown(digest: Digest, *, limit: int | None = None) -> str:
     for c in shown:
         times = f" (×{len(c.questions)})" if len(c.questions) > 1 else ""
         rating = f" · {c.up} 👍" if c.up else ""
-        lines.append(f"- “{_escape_md(show(c.first.question))}”{times} → **{_escape_md(_answer_text(c))}**{rating}  \n"
-                     f"  Sources: {_escape_md(_sources_text(c))}")
+        lines.append(f"- “{escape_markdown(show(c.first.question))}”{times} → **{escape_markdown(_answer_text(c))}**{rating}  \n"
+                     f"  Sources: {escape_markdown(_sources_text(c))}")
     if not answered:
         lines.append("- Nothing yet.")
     if len(answered) > len(shown):

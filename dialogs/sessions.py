@@ -27,7 +27,7 @@ from typing import Protocol
 
 from dialogs import audience, card_update, render, teams
 from dialogs.card_actions import Outcome
-from dialogs.conversation import send
+from dialogs.conversation import EngineSource, send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.markup import inert
@@ -54,7 +54,7 @@ from dialogs.session_store import Session, SessionAlreadyRunning, SessionQuestio
 from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.clustering import Signature, first_duplicate, signature
-from retrieval.engine import AnswerEngine, UserContext
+from retrieval.engine import UserContext
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ __all__ = ["CSV_HEADER", "SESSION_KEY", "ReadinessSessions", "_q", "answer_key",
            "build_digest", "conversation_key", "digest_activity", "digest_markdown", "digest_table", "for_reader",
            "message_link", "parse_command", "thread_id"]
 
-EngineSource = Callable[[], AnswerEngine | None]
 
 
 class SessionEngine(Protocol):

@@ -23,18 +23,17 @@ from typing import Any, Protocol, cast
 
 from dialogs import card_update, render, render_referrals, teams
 from dialogs.card_actions import Outcome
-from dialogs.conversation import send
+from dialogs.conversation import EngineSource, send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.reply import Reply
 from dialogs.roster import RosterCheck
 from dialogs.subscriptions import SubscriptionStore
 from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
-from retrieval.engine import AnswerEngine, UserContext
+from retrieval.engine import UserContext
 
 log = logging.getLogger(__name__)
 
-EngineSource = Callable[[], AnswerEngine | None]
 DIGEST_QUESTION = "Which of my opportunities have no partner attached?"
 
 Table = tuple[list[str], list[list[object]]]
