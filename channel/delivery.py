@@ -57,7 +57,10 @@ AMBIGUOUS_STATUSES = frozenset({500})
 
 
 class DeliveryUncertainError(Exception):
-    """The connector failed in a way that does not say whether it accepted the activity (500, read timeout)."""
+    """The connector failed in a way that does not say whether it accepted the activity (500, read timeout).
+    `uncertain` tells the dialogs so without their importing this module (the daily digest is not resent)."""
+
+    uncertain = True
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

@@ -93,9 +93,16 @@ class DigestSender:
         return sent
 
     async def _deliver(self, subscription: Subscription, reply: Reply) -> bool:
+        """True when the digest went out, or may have: a connector that failed without saying whether it took
+        the message (a 500, a read timeout: the channel marks such errors `uncertain`) is not asked again, so
+        a subscriber gets the day's digest at most once."""
         try:
             await self.adapter.send_proactive(subscription.reference, reply, self.bot_app_id or None)
         except Exception as exc:
+            if getattr(exc, "uncertain", False):
+                log.warning("daily sweep delivery uncertain (%s): counted as sent, not repeated today",
+                            type(exc).__name__)
+                return True
             log.warning("proactive message failed: %s: %s", type(exc).__name__, str(exc)[:200])
             return False
         return True

@@ -488,6 +488,20 @@ async def test_a_failed_delivery_is_retried_a_few_times_that_day(served: Served,
     assert await sender.send_due_digests(DAY + dt.timedelta(days=1)) == [ECM]
 
 
+async def test_a_delivery_that_may_have_gone_through_is_not_sent_again_that_day(served: Served,
+                                                                                connector: Connector) -> None:
+    sender = served.app[bot.digest_sender_key()]
+    await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
+    connector.refuse_with = 500            # the connector failed without saying whether it took the message
+    assert await sender.send_due_digests(DAY) == [ECM]
+    [subscription] = sender.subscriptions.all()
+    assert subscription.last_sent_date == DAY.date().isoformat() and subscription.failures == 0
+    connector.refuse_with = None
+    assert await sender.send_due_digests(DAY + dt.timedelta(minutes=5)) == []     # at most once a day
+    assert connector.posts == []
+    assert await sender.send_due_digests(DAY + dt.timedelta(days=1)) == [ECM]
+
+
 async def test_sweep_now_answers_at_once_and_subscribing_late_starts_tomorrow(tmp_path: Path,
                                                                               connector: Connector) -> None:
     served = await serve(make_knowledge(tmp_path / "kb"), tmp_path / "data", digest_hour_utc=0)
