@@ -527,14 +527,17 @@ async def test_the_scheduler_loop_sends_and_stops(served: Served, connector: Con
     sender = served.app[bot.digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     stop = asyncio.Event()
-    clock = iter([DAY, DAY + dt.timedelta(minutes=1), DAY + dt.timedelta(minutes=2)] + [DAY] * 100)
-    task = asyncio.create_task(sender.run(stop, interval=0.01, clock=lambda: next(clock)))
-    for _ in range(200):
-        if connector.posts:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)
-    stop.set()
+    times = [DAY, DAY + dt.timedelta(minutes=1), DAY + dt.timedelta(minutes=2)]
+    passes = 0
+
+    def clock() -> dt.datetime:          # a fake clock that counts the scheduler's passes and ends after three
+        nonlocal passes
+        passes += 1
+        if passes >= len(times):
+            stop.set()
+        return times[min(passes, len(times)) - 1]
+
+    task = asyncio.create_task(sender.run(stop, interval=0.01, clock=clock))
     await asyncio.wait_for(task, 5)
     assert len(connector.posts) == 1
 

