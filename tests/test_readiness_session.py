@@ -24,7 +24,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
 from dialogs import render
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.indexer import build_index
@@ -87,9 +88,9 @@ CONFIDENTIAL = "CONF0011"        # the sample's confidential partner notes all s
 
 @pytest.fixture
 async def client(engine: KnowledgeEngine, tmp_path: Path) -> AsyncIterator[TestClient]:
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    app = bot.create_app(make_settings(data_dir=tmp_path), slot)
+    app = create_app(make_settings(data_dir=tmp_path), slot)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -322,9 +323,9 @@ async def room() -> AsyncIterator[Room]:
 
 @pytest.fixture
 async def roster_client(engine: KnowledgeEngine, tmp_path: Path) -> AsyncIterator[TestClient]:
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    app = bot.create_app(make_settings(data_dir=tmp_path, confidential_in_groups="roster"), slot)
+    app = create_app(make_settings(data_dir=tmp_path, confidential_in_groups="roster"), slot)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 import bot
+from app.settings import PROJECT_DIR
 from retrieval.indexer import build_index
 from storage.database import opened
 from tests.dialogs.fakes import personal_message
@@ -97,7 +98,7 @@ def start(folder: Path, index: Path, data: Path, database_url: str) -> Instance:
     log = data / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(folder), "--index", str(index),
-                                    "--embedder", "hashing", "--port", str(port)], cwd=bot.PROJECT_DIR, env=env,
+                                    "--embedder", "hashing", "--port", str(port)], cwd=PROJECT_DIR, env=env,
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return Instance(port, process, log)
 
@@ -261,7 +262,7 @@ def test_the_gaps_command_reads_the_shared_database(postgres: Postgres, monkeypa
     store.record_answer(question_id="q", conversation_type="personal", user_id="u", question="Who covers Atlantis?",
                         kind="no_match", title="No match", outcome="no_match")
     store.close()
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
     assert bot.main(["gaps", "--format", "csv"]) == 0
@@ -274,7 +275,7 @@ def test_the_gaps_command_reads_the_shared_database(postgres: Postgres, monkeypa
 
 def test_serve_with_an_unreachable_database_exits_with_a_reason(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setattr("storage.database.CONNECT_TIMEOUT_SECONDS", 2.0)
     for name in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)

@@ -29,6 +29,11 @@ from botbuilder.core import InvokeResponse, serializer_helper
 from botbuilder.schema import Activity, ExpectedReplies
 
 import bot
+from app.endpoint import ReplayGuard
+from app.engine_slot import EngineSlot, engine_counts
+from app.server import create_app, run_server
+from app.settings import PROJECT_DIR, Settings, is_loopback
+from channel.http import invoke_response_to_http
 from dialogs import render
 from retrieval.answers import AnswerKind
 from tests.dialogs import fakes
@@ -39,13 +44,13 @@ SELLER_ID = "00000000-0000-0000-0000-00000000c999"
 APP_ID = "11111111-2222-3333-4444-555555555555"
 
 
-def make_settings(**overrides: Any) -> bot.Settings:
+def make_settings(**overrides: Any) -> Settings:
     """Settings from arguments only: the developer's environment and .env must not change the tests."""
     values: dict[str, Any] = dict(app_id="", app_password="", app_type="MultiTenant", app_tenant_id="",
                                   allowed_tenants="", host="127.0.0.1", port=3978, allow_public_bind=False,
                                   log_level="INFO", data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
     values.update(overrides)
-    return bot.Settings(_env_file=None, **values)
+    return Settings(_env_file=None, **values)
 
 
 @dataclass
@@ -61,7 +66,7 @@ class Connector:
 class Bot:
     client: TestClient
     engine: FakeEngine
-    slot: bot.EngineSlot
+    slot: EngineSlot
     connector: Connector
 
     async def post(self, payload: Any, **kwargs: Any) -> aiohttp.ClientResponse:
@@ -94,10 +99,10 @@ async def connector() -> AsyncIterator[Connector]:
 async def start_bot(connector: Connector, engine: FakeEngine | None = None, *, ready: bool = True,
                     **settings: Any) -> tuple[TestClient, Bot]:
     engine = engine or FakeEngine()
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     if ready:
         slot.set_ready(engine)
-    client = TestClient(TestServer(bot.create_app(make_settings(**settings), slot)))
+    client = TestClient(TestServer(create_app(make_settings(**settings), slot)))
     await client.start_server()
     return client, Bot(client, engine, slot, connector)
 
@@ -412,9 +417,9 @@ def test_healthz_counts_come_from_the_engine() -> None:
     engine = types.SimpleNamespace(catalog=types.SimpleNamespace(partners={"P-1": 1, "P-2": 2}, map_rows=[1, 2, 3],
                                                                  opportunities=[]),
                                    search=types.SimpleNamespace(chunks=[1] * 7))
-    assert bot.engine_counts(engine) == {"partners": 2, "map_rows": 3, "opportunities": 0, "chunks": 7}
+    assert engine_counts(engine) == {"partners": 2, "map_rows": 3, "opportunities": 0, "chunks": 7}
     counted = types.SimpleNamespace(counts=lambda: {"partners": 5})
-    assert bot.engine_counts(counted) == {"partners": 5}
+    assert engine_counts(counted) == {"partners": 5}
 
 
 def free_port() -> int:
@@ -433,7 +438,7 @@ async def test_the_server_listens_before_the_engine_has_loaded() -> None:
 
     port = free_port()
     stop = asyncio.Event()
-    server = asyncio.create_task(bot.run_server(make_settings(port=port), slow_loader, stop=stop))
+    server = asyncio.create_task(run_server(make_settings(port=port), slow_loader, stop=stop))
     try:
         async with aiohttp.ClientSession() as session:
             status = await poll_health(session, port, lambda s: s == 503)
@@ -474,7 +479,7 @@ def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answe
     env["DATA_DIR"] = str(tmp_path / "data")        # not the developer's var/: the turn writes state and answers
     process = subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(tmp_path / "knowledge"),
                                 "--index", str(tmp_path / "index"), "--port", str(port)],
-                               cwd=bot.PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body = wait_for_health(port, lambda b: b.get("status") == "degraded")
         assert "reason" in body
@@ -529,18 +534,18 @@ def test_stock_botbuilder_cannot_serialise_its_own_expected_replies() -> None:
 
 async def test_the_shim_passes_serialised_bodies_through_and_serialises_models() -> None:
     already = ExpectedReplies(activities=[Activity(type="message", text="hi")]).serialize()
-    response = bot.invoke_response_to_http(InvokeResponse(status=200, body=already))
+    response = invoke_response_to_http(InvokeResponse(status=200, body=already))
     assert response.status == 200 and json.loads(response.text or "") == {"activities": [
         {"type": "message", "text": "hi"}]}
-    model = bot.invoke_response_to_http(InvokeResponse(status=200, body=Activity(type="message", text="x")))
+    model = invoke_response_to_http(InvokeResponse(status=200, body=Activity(type="message", text="x")))
     assert json.loads(model.text or "") == {"type": "message", "text": "x"}
-    assert bot.invoke_response_to_http(InvokeResponse(status=501)).status == 501
-    assert bot.invoke_response_to_http(None).status == 200
+    assert invoke_response_to_http(InvokeResponse(status=501)).status == 501
+    assert invoke_response_to_http(None).status == 200
 
 
 def test_replay_guard_forgets_after_its_ttl_and_stays_bounded() -> None:
     now = [0.0]
-    guard = bot.ReplayGuard(ttl_seconds=60, max_entries=3, clock=lambda: now[0])
+    guard = ReplayGuard(ttl_seconds=60, max_entries=3, clock=lambda: now[0])
     assert guard.first_delivery("a") and not guard.first_delivery("a")
     now[0] = 61
     assert guard.first_delivery("a")
@@ -557,13 +562,13 @@ def test_settings_read_the_bot_framework_names_and_refuse_half_configured_creden
     monkeypatch.setenv("MicrosoftAppId", APP_ID)
     monkeypatch.setenv("MicrosoftAppPassword", "pw")
     monkeypatch.setenv("LOG_LEVEL", "debug")
-    settings = bot.Settings(_env_file=None)
+    settings = Settings(_env_file=None)
     assert settings.app_id == APP_ID and not settings.local_mode and settings.log_level == "DEBUG"
     assert settings.botbuilder_configuration().APP_PASSWORD == "pw"
     assert "pw" not in repr(settings)
     monkeypatch.delenv("MicrosoftAppPassword")
     with pytest.raises(ValueError, match="MicrosoftAppPassword"):
-        bot.Settings(_env_file=None)
+        Settings(_env_file=None)
     with pytest.raises(ValueError, match="MicrosoftAppTenantId"):
         make_settings(app_id=APP_ID, app_password="pw", app_type="singletenant")
     with pytest.raises(ValueError, match="MicrosoftAppId"):
@@ -575,19 +580,19 @@ def test_settings_defaults_are_relative_to_the_project(monkeypatch: pytest.Monke
         monkeypatch.delenv(name, raising=False)
     settings = make_settings()
     assert settings.local_mode
-    assert bot.Settings(_env_file=None).knowledge_dir == bot.PROJECT_DIR / "knowledge" / "sample"
-    assert bot.Settings(_env_file=None).index_dir == bot.PROJECT_DIR / ".index"
+    assert Settings(_env_file=None).knowledge_dir == PROJECT_DIR / "knowledge" / "sample"
+    assert Settings(_env_file=None).index_dir == PROJECT_DIR / ".index"
 
 
 def test_serve_refuses_a_public_host_in_local_mode(capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD", "ALLOW_PUBLIC_BIND"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     assert bot.main(["serve", "--host", "0.0.0.0", "--port", str(free_port())]) == 2
     assert "refusing to bind 0.0.0.0" in capsys.readouterr().err
-    assert bot.is_loopback("127.0.0.1") and bot.is_loopback("::1") and bot.is_loopback("localhost")
-    assert not bot.is_loopback("0.0.0.0") and not bot.is_loopback("10.0.0.5")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5")
 
 
 @pytest.fixture
@@ -679,15 +684,15 @@ def test_serve_and_ask_load_the_engine_with_the_durable_decision_store(
 
     monkeypatch.setattr("retrieval.engine.load_engine", load_engine)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     assert bot.main(["ask", "Which of my opportunities have no partner attached?"]) == 0
     capsys.readouterr()
     assert calls[0]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
 
-    async def no_server(settings: bot.Settings, loader: Any, **_: Any) -> None:
+    async def no_server(settings: Settings, loader: Any, **_: Any) -> None:
         loader()
 
-    monkeypatch.setattr(bot, "run_server", no_server)
+    monkeypatch.setattr("app.server.run_server", no_server)
     assert bot.main(["serve", "--port", str(free_port())]) == 0
     assert calls[1]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
 

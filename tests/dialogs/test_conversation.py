@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import Settings
 from dialogs.feedback import FeedbackStore
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
@@ -60,10 +62,10 @@ def texts(activities: list[dict[str, Any]]) -> str:
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[TestClient, FeedbackStore, KnowledgeEngine]]:
     engine = KnowledgeEngine(Catalog(load_knowledge(make_knowledge(tmp_path / "kb"), documents=False)), None)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    settings = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=tmp_path / "data")
-    client = TestClient(TestServer(bot.create_app(settings, slot)))
+    settings = Settings(_env_file=None, app_id="", app_password="", data_dir=tmp_path / "data")
+    client = TestClient(TestServer(create_app(settings, slot)))
     await client.start_server()
     try:
         yield client, FeedbackStore(tmp_path / "data" / "partner-atlas.db"), engine

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-import bot
+from app.server import digest_sender_key
 from retrieval.share_store import ShareStore
 from tests.dialogs.test_render import assert_valid_card
 from tests.dialogs.test_workflow import (
@@ -93,7 +93,7 @@ def _message(served: Served) -> dict[str, object]:
 
 
 async def test_the_daily_sweep_has_a_referral_section(served: Served, connector: Connector) -> None:  # noqa: F811
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("Send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     assert await sender.send_due_digests(DAY) == [ECM]
     [(_, activity)] = connector.posts

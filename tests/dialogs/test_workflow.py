@@ -20,7 +20,9 @@ import yaml
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app, digest_sender_key
+from app.settings import Settings
 from dialogs import render
 from dialogs.digest import MAX_FAILURES_PER_DAY
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
@@ -73,7 +75,7 @@ def make_engine(knowledge: Path, data: Path) -> KnowledgeEngine:
 @dataclass
 class Served:
     client: TestClient
-    slot: bot.EngineSlot
+    slot: EngineSlot
     knowledge: Path
     data: Path
 
@@ -105,10 +107,10 @@ class Served:
 
 
 async def serve(knowledge: Path, data: Path, **settings: Any) -> Served:
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(make_engine(knowledge, data))
-    config = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=data, **settings)
-    client = TestClient(TestServer(bot.create_app(config, slot)))
+    config = Settings(_env_file=None, app_id="", app_password="", data_dir=data, **settings)
+    client = TestClient(TestServer(create_app(config, slot)))
     await client.start_server()
     return Served(client, slot, knowledge, data)
 
@@ -259,7 +261,7 @@ async def test_a_seller_cannot_decide_export_or_subscribe(served: Served) -> Non
         assert reply["text"] == refusal, attempt
     assert "not available to you" in text_of(await served.say("coverage gaps", user=SELLER)).lower()
     assert ExportStore(served.data / "partner-atlas.db").names() == []
-    assert served.app[bot.digest_sender_key()].subscriptions.all() == []
+    assert served.app[digest_sender_key()].subscriptions.all() == []
 
 
 async def test_a_channel_manager_in_a_group_chat_is_sent_to_the_1_1_chat(served: Served) -> None:
@@ -267,7 +269,7 @@ async def test_a_channel_manager_in_a_group_chat_is_sent_to_the_1_1_chat(served:
     assert reply["text"] == render.messages()["workflow_private_only"]
     [reply] = await served.say("subscribe", group=True, conversation="19:group")
     assert reply["text"] == render.messages()["workflow_private_only"]
-    assert served.app[bot.digest_sender_key()].subscriptions.all() == []
+    assert served.app[digest_sender_key()].subscriptions.all() == []
 
 
 # --------------------------------------------------------------------------- exports
@@ -426,7 +428,7 @@ async def test_the_gaps_card_has_a_table_and_a_png_heatmap_under_the_budget(serv
 
 # --------------------------------------------------------------------------- the daily sweep
 async def test_the_daily_sweep_goes_to_subscribers_once_a_day_and_stops(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     [reply] = await served.say("Send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     assert reply["text"].startswith("Subscribed") and "07:00 UTC" in reply["text"]
     [again] = await served.say("subscribe", service_url=connector.url, conversation="a:ecm-chat")
@@ -459,7 +461,7 @@ async def test_the_daily_sweep_goes_to_subscribers_once_a_day_and_stops(served: 
 
 
 async def test_the_daily_sweep_skips_someone_no_longer_in_ecm(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     # access.yaml changes: the channel manager leaves "ecm"; the reloaded engine knows
     access = served.knowledge / "access.yaml"
@@ -473,7 +475,7 @@ async def test_the_daily_sweep_skips_someone_no_longer_in_ecm(served: Served, co
 
 
 async def test_a_failed_delivery_is_retried_a_few_times_that_day(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     # subscribing after the real clock's digest hour marks the real today as sent: whatever it is, failures keep it
     [subscribed] = sender.subscriptions.all()
@@ -499,7 +501,7 @@ async def test_sweep_now_answers_at_once_and_subscribing_late_starts_tomorrow(tm
         assert "OPP-100" in text_of(activities)
         # subscribing after today's digest hour (00:00 here): nothing until tomorrow
         await served.say("subscribe", service_url=connector.url, conversation="a:ecm-chat")
-        sender = served.app[bot.digest_sender_key()]
+        sender = served.app[digest_sender_key()]
         today = dt.datetime.now(dt.UTC)
         assert await sender.send_due_digests(today) == []
         assert await sender.send_due_digests(today + dt.timedelta(days=1)) == [ECM]
@@ -510,7 +512,7 @@ async def test_sweep_now_answers_at_once_and_subscribing_late_starts_tomorrow(tm
 async def test_the_scheduler_loop_sends_and_stops(served: Served, connector: Connector) -> None:
     import asyncio
 
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     stop = asyncio.Event()
     clock = iter([DAY, DAY + dt.timedelta(minutes=1), DAY + dt.timedelta(minutes=2)] + [DAY] * 100)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import bot
+from app.settings import PROJECT_DIR
 from knowledge import parse_worker
 from knowledge.documents import DocumentError
 from knowledge.parse_worker import ParseWorker
@@ -33,7 +33,7 @@ def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path, caps
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "bot.py", "index", "--knowledge", str(tmp_path / "knowledge"),
                           "--index", str(tmp_path / "index"), "--embedder", "hashing", "--no-progress"],
-                         cwd=bot.PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300, check=False)
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300, check=False)
     seconds = time.perf_counter() - started
     assert run.returncode == 0, run.stderr
     skipped: dict[str, str] = {}
@@ -137,7 +137,7 @@ def _state(pid: int) -> str:
 def test_the_worker_dies_with_an_indexer_killed_by_sigkill(tmp_path: Path) -> None:
     script = ("import sys, time\nfrom pathlib import Path\nfrom knowledge.parse_worker import ParseWorker\n"
               "w = ParseWorker(timeout=60)\nw._start()\nprint(w._process.pid, flush=True)\ntime.sleep(120)\n")
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=bot.PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         worker = int(parent.stdout.readline())

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-import bot
+from app.engine_slot import EngineSlot
+from app.settings import PROJECT_DIR
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.generations import Generations
 from retrieval.index import COLLECTION, DocumentIndex
@@ -23,7 +24,6 @@ from retrieval.indexer import IndexLockedError, build_index, write_snapshot, wri
 from tests.factories import SELLER, make_knowledge
 from tests.retrieval.test_indexer import FAQ, GUIDE
 
-PROJECT = Path(bot.__file__).resolve().parent
 QUESTIONS = ("How long does co-sell validation take?", "What makes a partner co-sell ready?",
              "What does the Kubernetes specialization audit involve?", "Who can do AKS for a retail customer in Germany?")
 NEW_FACT = "Validation of the co-sell materials now completes within two business days"
@@ -66,7 +66,7 @@ def answers_from(folder: Path, index: Path) -> list[tuple[str, str, tuple[str, .
 def run_indexer(folder: Path, index: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "bot.py", "index", "--knowledge", str(folder), "--index", str(index), "--embedder", "hashing",
-         "--no-progress"], cwd=PROJECT, env={**os.environ, "PARTNER_ATLAS_EMBED_BATCH": "32", **env},
+         "--no-progress"], cwd=PROJECT_DIR, env={**os.environ, "PARTNER_ATLAS_EMBED_BATCH": "32", **env},
         capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -179,7 +179,7 @@ def test_an_old_layout_index_is_served_then_migrated_into_generations(folder: Pa
 def test_serve_swaps_in_a_new_generation_while_running(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     build_index(folder, index, embedder="hashing", progress=False)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     stop = threading.Event()
 
     def loader() -> KnowledgeEngine:

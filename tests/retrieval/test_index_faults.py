@@ -19,6 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import PROJECT_DIR, Settings
 from dialogs import render
 from retrieval.engine import load_engine
 from retrieval.generations import POINTER
@@ -82,7 +85,7 @@ BEFORE_LOAD: dict[str, Callable[[Path], None]] = {
 
 
 class Running:
-    def __init__(self, client: TestClient, slot: bot.EngineSlot) -> None:
+    def __init__(self, client: TestClient, slot: EngineSlot) -> None:
         self.client, self.slot = client, slot
 
     async def health(self) -> tuple[int, dict[str, Any]]:
@@ -101,15 +104,15 @@ class Running:
 @pytest.fixture
 async def serve() -> Iterator[Callable[..., Any]]:
     clients: list[TestClient] = []
-    slots: list[bot.EngineSlot] = []
+    slots: list[EngineSlot] = []
 
     async def start(index: Path, folder: Path) -> Running:
-        slot = bot.EngineSlot()
-        settings = bot.Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
+        slot = EngineSlot()
+        settings = Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
                                 data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
         slot.load_in_background(lambda: load_engine(folder, index, embedder="hashing")).join(60)
         slots.append(slot)
-        client = TestClient(TestServer(bot.create_app(settings, slot)))
+        client = TestClient(TestServer(create_app(settings, slot)))
         await client.start_server()
         clients.append(client)
         return Running(client, slot)
@@ -226,9 +229,9 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     env = {**os.environ, "DATA_DIR": str(tmp_path / "var"), "INDEX_RELOAD_SECONDS": "0"}
     port = free_port()
     try:
-        indexed = subprocess.run(argv("index", "--no-progress"), cwd=bot.PROJECT_DIR, capture_output=True, text=True,
+        indexed = subprocess.run(argv("index", "--no-progress"), cwd=PROJECT_DIR, capture_output=True, text=True,
                                  timeout=120, check=False, env=env)
-        server = subprocess.Popen(argv("serve", "--port", str(port)), cwd=bot.PROJECT_DIR, env=env,
+        server = subprocess.Popen(argv("serve", "--port", str(port)), cwd=PROJECT_DIR, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             health = wait_for_health(port, lambda b: b.get("status") != "loading", timeout=60)

@@ -19,7 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-import bot
+from app.server import digest_sender_key
 from tests.dialogs.fakes import ECM_ID, FakeEngine
 from tests.security.tokens import IdentityProvider
 from tests.test_server import APP_ID, Bot, Connector, connector, message, messages_of, start_bot
@@ -82,7 +82,7 @@ async def test_subscribe_from_a_remote_service_url_stores_nothing(local_bot: Bot
     response = await local_bot.post(message(outside, "subscribe", aad_object_id=ECM_ID))
     assert response.status == 403
     app = local_bot.client.server.app
-    assert app is not None and app[bot.digest_sender_key()].subscriptions.all() == []
+    assert app is not None and app[digest_sender_key()].subscriptions.all() == []
 
 
 @pytest.mark.parametrize("service_url", ["http://localhost:9/", "https://127.0.0.2/amer/", "http://[::1]:3978"])
@@ -149,7 +149,7 @@ async def test_a_subscription_stored_with_a_remote_service_url_gets_no_digest(ou
 
     served = await serve(make_knowledge(tmp_path / "kb"), tmp_path / "data")
     try:
-        sender = served.app[bot.digest_sender_key()]
+        sender = served.app[digest_sender_key()]
         [reply] = await served.say("subscribe", service_url="http://127.0.0.1:9/", conversation="a:ecm-chat")
         assert reply["text"].startswith("Subscribed")
         [stored] = sender.subscriptions.all()

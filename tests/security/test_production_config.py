@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import bot
+from app.cli import serve_refusal
+from app.settings import PROJECT_DIR
 from tests.test_server import APP_ID, free_port, make_settings, wait_for_health
 
 CREDENTIAL_VARS = ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD", "MicrosoftAppType",
@@ -22,7 +23,7 @@ def serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
     environment.update(env, DATA_DIR=str(tmp_path / "data"))
     return subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(tmp_path / "knowledge"),
                              "--index", str(tmp_path / "index"), *args],
-                            cwd=bot.PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=PROJECT_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
 
 
@@ -61,6 +62,6 @@ def test_environment_is_development_or_production() -> None:
     assert make_settings(environment=" PRODUCTION ").environment == "production"
     with pytest.raises(ValueError, match="environment"):
         make_settings(environment="prod")
-    assert bot.serve_refusal(make_settings(environment="production")) is not None
-    assert bot.serve_refusal(make_settings(environment="production", app_id=APP_ID, app_password="pw")) is None
-    assert bot.serve_refusal(make_settings()) is None
+    assert serve_refusal(make_settings(environment="production")) is not None
+    assert serve_refusal(make_settings(environment="production", app_id=APP_ID, app_password="pw")) is None
+    assert serve_refusal(make_settings()) is None

@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
 from dialogs import quiz, render
 from dialogs.feedback import FeedbackStore
 from knowledge.loader import load_knowledge
@@ -119,11 +120,11 @@ async def public_bot(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Tes
         pytest.skip("this machine has no non-loopback IPv4 address")
     idp = IdentityProvider()
     idp.install(monkeypatch)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(FakeEngine())             # type: ignore[arg-type]
     slot.counts = {"partners": 12, "opportunities": 34}
     settings = make_settings(app_id=APP_ID, app_password="not-a-real-secret", host="0.0.0.0")
-    client = TestClient(TestServer(bot.create_app(settings, slot), host="0.0.0.0"))
+    client = TestClient(TestServer(create_app(settings, slot), host="0.0.0.0"))
     await client.start_server()
     try:
         yield client, f"http://{address}:{client.port}", idp
@@ -155,10 +156,10 @@ async def test_healthz_shows_counts_only_to_this_machine_or_an_authenticated_cal
 async def test_a_degraded_reason_is_not_shown_outside(public_bot: tuple[TestClient, str, IdentityProvider]) -> None:
     _, outside_url, _ = public_bot
     slot_reason = "KnowledgeFolderError: knowledge folder /srv/partner-atlas/knowledge does not exist"
-    slot = bot.EngineSlot()                  # a second app, whose knowledge failed to load
+    slot = EngineSlot()                  # a second app, whose knowledge failed to load
     slot.set_failed(slot_reason)
     settings = make_settings(app_id=APP_ID, app_password="not-a-real-secret", host="0.0.0.0")
-    degraded = TestClient(TestServer(bot.create_app(settings, slot), host="0.0.0.0"))
+    degraded = TestClient(TestServer(create_app(settings, slot), host="0.0.0.0"))
     await degraded.start_server()
     try:
         outside = outside_url.rsplit(":", 1)[0] + f":{degraded.port}"
