@@ -17,6 +17,9 @@ import pytest
 
 from tests.services import Azurite, Postgres, run_azurite, run_postgres
 
+# the fixtures of tests/support, for every test module (a module's own fixture of the same name wins)
+pytest_plugins = ["tests.support.server", "tests.support.chat_models", "tests.support.playground"]
+
 PROJECT_LOGGERS = ("app", "channel", "dialogs", "retrieval", "knowledge", "appmanifest")
 _LOG = Path(tempfile.gettempdir()) / f"partner-atlas-test-log-{os.getpid()}.txt"
 _state: dict[str, logging.Handler] = {}

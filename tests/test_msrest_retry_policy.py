@@ -18,7 +18,7 @@ RETRIED = [i for i in range(999) if i not in SAFE]
 
 def test_the_app_builds_retry_policies_from_a_set_that_retry_the_same_codes() -> None:
     settings = Settings(_env_file=None, app_id="", app_password="",
-                            data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
+                        data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
     create_app(settings, EngineSlot())
     assert isinstance(ClientRetryPolicy.safe_codes, frozenset)     # `in` is a hash lookup, not a 501-item scan
     assert set(ClientRetryPolicy.safe_codes) == set(SAFE)

@@ -30,7 +30,7 @@ from dialogs import render
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.indexer import build_index
 from tests.dialogs.fakes import teams_activity
-from tests.test_server import make_settings
+from tests.support.server import make_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
 CHANNEL = "19:5d3bd4e3c6b24c1bb1a1e0e0b58d2a10@thread.tacv2"

@@ -28,10 +28,10 @@ from app.settings import PROJECT_DIR
 from retrieval.indexer import build_index
 from storage.database import opened
 from tests.dialogs.fakes import personal_message
-from tests.dialogs.test_workflow import card_of, submits, suggested_partner_ids, text_of
 from tests.factories import ECM, make_knowledge
 from tests.services import Postgres, free_port
-from tests.test_server import Connector, connector  # noqa: F401  (fixture)
+from tests.support.cards import card_of, submits, suggested_partner_ids, text_of
+from tests.support.server import Connector
 
 SUBSCRIBERS = [f"00000000-0000-0000-0000-0000000e{n:04d}" for n in range(1, 9)]
 

@@ -8,134 +8,43 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import types
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.core import InvokeResponse, serializer_helper
 from botbuilder.schema import Activity, ExpectedReplies
 
 import bot
 from app.endpoint import ReplayGuard
-from app.engine_slot import EngineSlot, engine_counts
-from app.server import create_app, run_server
+from app.engine_slot import engine_counts
+from app.server import run_server
 from app.settings import PROJECT_DIR, Settings, is_loopback
 from channel.http import invoke_response_to_http
 from dialogs import render
 from retrieval.answers import AnswerKind
 from tests.dialogs import fakes
 from tests.dialogs.fakes import FakeEngine, personal_message, teams_activity
+from tests.support.network import free_port, http_post, poll_health, wait_for_health
+from tests.support.server import (
+    APP_ID,
+    SELLER_ID,
+    Bot,
+    Connector,
+    channel_message,
+    make_settings,
+    message,
+    messages_of,
+    start_bot,
+)
 
 ADAPTIVE = render.ADAPTIVE_CARD_CONTENT_TYPE
-SELLER_ID = "00000000-0000-0000-0000-00000000c999"
-APP_ID = "11111111-2222-3333-4444-555555555555"
-
-
-def make_settings(**overrides: Any) -> Settings:
-    """Settings from arguments only: the developer's environment and .env must not change the tests."""
-    values: dict[str, Any] = dict(app_id="", app_password="", app_type="MultiTenant", app_tenant_id="",
-                                  allowed_tenants="", host="127.0.0.1", port=3978, allow_public_bind=False,
-                                  log_level="INFO", data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
-
-
-@dataclass
-class Connector:
-    """A stand-in for the Bot Connector service at the activity's serviceUrl."""
-
-    url: str = ""
-    posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    refuse_with: int | None = None
-
-
-@dataclass
-class Bot:
-    client: TestClient
-    engine: FakeEngine
-    slot: EngineSlot
-    connector: Connector
-
-    async def post(self, payload: Any, **kwargs: Any) -> aiohttp.ClientResponse:
-        return await self.client.post("/api/messages", json=payload, **kwargs)
-
-    async def ask(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, list[dict[str, Any]]]:
-        response = await self.post(payload, **kwargs)
-        body = await response.json() if response.content_type == "application/json" else {}
-        return response.status, body.get("activities", []) if isinstance(body, dict) else []
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[Connector]:
-    stub = Connector()
-
-    async def receive(request: web.Request) -> web.Response:
-        if stub.refuse_with:
-            return web.json_response({"error": {"code": "Forbidden", "message": "no"}}, status=stub.refuse_with)
-        stub.posts.append((request.path, await request.json()))
-        return web.json_response({"id": str(uuid.uuid4())})
-
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{reply_to}", receive)
-    async with TestServer(app) as server:
-        stub.url = str(server.make_url("")).rstrip("/")
-        yield stub
-
-
-async def start_bot(connector: Connector, engine: FakeEngine | None = None, *, ready: bool = True,
-                    **settings: Any) -> tuple[TestClient, Bot]:
-    engine = engine or FakeEngine()
-    slot = EngineSlot()
-    if ready:
-        slot.set_ready(engine)
-    client = TestClient(TestServer(create_app(make_settings(**settings), slot)))
-    await client.start_server()
-    return client, Bot(client, engine, slot, connector)
-
-
-@pytest.fixture
-async def local_bot(connector: Connector) -> AsyncIterator[Bot]:
-    client, running = await start_bot(connector)
-    try:
-        yield running
-    finally:
-        await client.close()
-
-
-def message(connector: Connector, text: str, **overrides: Any) -> dict[str, Any]:
-    """A personal message with expectReplies, whose serviceUrl is the stub (which must then stay unused)."""
-    return personal_message(text, **{"serviceUrl": connector.url, **overrides})
-
-
-def channel_message(connector: Connector, text: str, *, mention: bool = True,
-                    expect_replies: bool = True) -> dict[str, Any]:
-    payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4().int)[:13], serviceUrl=connector.url)
-    if mention:
-        payload["text"] = f"<at>My Combined</at> {text}"
-    else:
-        payload["text"] = text
-        payload["entities"] = [e for e in payload["entities"] if e["type"] != "mention"]
-    if expect_replies:
-        payload["deliveryMode"] = "expectReplies"
-    return payload
-
-
-def messages_of(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [a for a in activities if a.get("type") == "message"]
 
 
 # =========================================================================== answering
@@ -422,12 +331,6 @@ def test_healthz_counts_come_from_the_engine() -> None:
     assert engine_counts(counted) == {"partners": 5}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_the_server_listens_before_the_engine_has_loaded() -> None:
     release = threading.Event()
     engine = FakeEngine()
@@ -455,21 +358,6 @@ async def test_the_server_listens_before_the_engine_has_loaded() -> None:
         await server
 
 
-async def poll_health(session: aiohttp.ClientSession, port: int, done: Any, timeout: float = 10) -> int:
-    deadline = time.monotonic() + timeout
-    status = -1
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                status = response.status
-                if done(status):
-                    return status
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    return status
-
-
 def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answers(tmp_path: Path) -> None:
     """The real `bot.py serve`: port early, 503 degraded with a reason, and a polite reply, not a 500."""
     (tmp_path / "knowledge").mkdir()
@@ -492,35 +380,6 @@ def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answe
         output, _ = process.communicate(timeout=10)
     assert "local mode" in output and "loading the knowledge failed" in output
     assert process.returncode == 0
-
-
-def wait_for_health(port: int, done: Any, timeout: float = 30) -> dict[str, Any]:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            body = json.loads(error.read())
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if body and done(body):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"health never matched; last {body}")
-
-
-def http_post(port: int, payload: bytes) -> tuple[int, dict[str, Any]]:
-    import urllib.request
-
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/messages", data=payload,
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
 
 
 # =========================================================================== the expectReplies shim
@@ -657,7 +516,6 @@ def test_ask_prints_the_same_text_as_the_bot_or_json(monkeypatch: pytest.MonkeyP
     data = json.loads(capsys.readouterr().out)
     assert data["kind"] == AnswerKind.PIPELINE.value and data["opportunities"][0]["opportunity_id"] == "OPP-1000"
     assert engine.users[1].aad_object_id == fakes.ECM_ID and engine.users[1].groups == frozenset({"ecm"})
-
 
 
 def test_export_links_default_to_loopback_and_must_be_https_elsewhere() -> None:

@@ -21,7 +21,7 @@ from app.engine_slot import EngineSlot
 from app.server import create_app
 from retrieval.engine import UserContext
 from tests.dialogs.fakes import FakeEngine, coverage_answer
-from tests.test_server import Connector, connector, make_settings, message, messages_of  # noqa: F401  (fixture)
+from tests.support.server import Connector, make_settings, message, messages_of
 
 
 @dataclass

@@ -22,7 +22,8 @@ import pytest
 from app.server import run_server
 from app.settings import Settings
 from tests.dialogs.fakes import FakeEngine, personal_message
-from tests.test_server import free_port, make_settings, messages_of, poll_health
+from tests.support.network import free_port, poll_health
+from tests.support.server import make_settings, messages_of
 
 DEADLINE = 15.0          # generous: the bounds under test are 1 s (+ at most 2 s of draining)
 

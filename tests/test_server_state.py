@@ -22,9 +22,10 @@ from app.settings import Settings
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
-from tests.dialogs.test_conversation import Conversation, texts
 from tests.factories import make_knowledge
 from tests.services import Azurite
+from tests.support.cards import texts
+from tests.support.served import Conversation
 
 Serve = Callable[[], Any]
 

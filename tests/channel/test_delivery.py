@@ -25,7 +25,7 @@ from app.server import create_app, digest_sender_key
 from channel.delivery import RetryPolicy, Timing, retry_after_of
 from dialogs import render
 from tests.dialogs.fakes import FakeEngine, personal_message, teams_activity
-from tests.test_server import make_settings
+from tests.support.server import make_settings
 
 Reply = tuple[int, dict[str, str]]
 

@@ -10,9 +10,9 @@ import pytest
 from dialogs import render
 from retrieval.decisions import DecisionStore
 from tests.dialogs.fakes import teams_activity
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, card_of, every, serve
 from tests.factories import ECM, SELLER
+from tests.support.cards import assert_valid_card, card_of, every
+from tests.support.served import Served, serve
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"

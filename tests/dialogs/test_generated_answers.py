@@ -23,13 +23,14 @@ from dialogs import conversation, render
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.generation import AnswerWriter, GenerationLimits, GroundedWriter
 from retrieval.indexer import build_index
-from tests.dialogs.test_conversation import texts
+from tests.dialogs.fakes import personal_message
 from tests.factories import EVIL, MARKER, SELLER, hostile_documents, make_knowledge
-from tests.retrieval.test_chat_models import Stub, stub
-from tests.retrieval.test_generation import ECHO, RaisingModel, SleepingModel, model, no_tiktoken
-from tests.test_server import Connector, connector, make_settings, personal_message
+from tests.support.cards import texts
+from tests.support.chat_models import ECHO, RaisingModel, SleepingModel, Stub, model
+from tests.support.server import Connector, make_settings
 
-__all__ = ["connector", "no_tiktoken", "stub"]      # fixtures shared with tests/test_server.py and tests/retrieval
+# tiktoken downloads its tables at run time: no test here may let it ask for an encoding
+pytestmark = pytest.mark.usefixtures("no_tiktoken")
 
 QUESTION = "What payout do co-sell ready partners earn?"
 GOOD = ("Co-sell ready partners earn a payout of 5% on co-sold Azure consumption in FY27 [S1]. "
@@ -66,7 +67,7 @@ async def serve(engine: KnowledgeEngine, connector: Connector, tmp_path: Path) -
         slot = EngineSlot()
         slot.set_ready(engine)
         app = create_app(make_settings(data_dir=tmp_path / f"data{len(clients)}", **settings), slot,
-                             answer_writer=writer)
+                         answer_writer=writer)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

@@ -33,9 +33,8 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs import fakes
 from tests.dialogs.fakes import personal_message
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import card_of, every, text_of
 from tests.factories import ADMIN, ECM, SELLER, make_knowledge
+from tests.support.cards import assert_valid_card, card_of, every, text_of
 
 OLD_SCHEMA = """
 create table if not exists answers (

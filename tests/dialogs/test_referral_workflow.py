@@ -12,18 +12,10 @@ from pathlib import Path
 
 from app.server import digest_sender_key
 from retrieval.share_store import ShareStore
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import (
-    Connector,
-    Served,
-    card_of,
-    connector,  # noqa: F401 - the connector fixture
-    download,
-    serve,
-    submits,
-    text_of,
-)
 from tests.factories import ECM, SELLER
+from tests.support.cards import assert_valid_card, card_of, submits, text_of
+from tests.support.served import Served, download, serve
+from tests.support.server import Connector
 
 DAY = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
 

@@ -22,23 +22,11 @@ from retrieval.generations import Generations
 from retrieval.index import COLLECTION, DocumentIndex
 from retrieval.indexer import IndexLockedError, build_index, write_snapshot, writer_lock
 from tests.factories import SELLER, make_knowledge
-from tests.retrieval.test_indexer import FAQ, GUIDE
+from tests.support.documents import FAQ, GUIDE, bulk_documents
 
 QUESTIONS = ("How long does co-sell validation take?", "What makes a partner co-sell ready?",
              "What does the Kubernetes specialization audit involve?", "Who can do AKS for a retail customer in Germany?")
 NEW_FACT = "Validation of the co-sell materials now completes within two business days"
-
-
-def bulk_documents(count: int, sections: int, tag: str = "") -> dict[str, str]:
-    """`count` guides of `sections` sections each: enough chunks for a re-index to take many batches."""
-    docs = {}
-    for d in range(count):
-        # sections of ~100 words: each one is a chunk of its own (smaller ones are merged)
-        body = "\n\n".join(f"## Topic {d}-{s}{tag}\n" + " ".join(
-            f"Enablement note {d}.{s}.{w}{tag}: cadence {d * 31 + s * 7 + w} track {w % 13}." for w in range(20))
-            for s in range(sections))
-        docs[f"programs/bulk/guide-{d:03d}.md"] = f"---\ntitle: Enablement guide {d}\n---\n# Enablement guide {d}\n\n{body}\n"
-    return docs
 
 
 def live_generation(index: Path) -> str | None:

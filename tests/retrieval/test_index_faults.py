@@ -29,10 +29,9 @@ from retrieval.indexer import SNAPSHOT, build_index
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
 from tests.retrieval.conftest import SERVER
-from tests.retrieval.test_blue_green import bulk_documents
-from tests.retrieval.test_indexer import FAQ, GUIDE
 from tests.services import run_chroma
-from tests.test_server import free_port, http_post, wait_for_health
+from tests.support.documents import FAQ, GUIDE, bulk_documents
+from tests.support.network import free_port, http_post, wait_for_health
 
 DOC_QUESTION = "How long does co-sell validation take?"
 MAP_QUESTION = "Who can do AKS for a retail customer in Germany?"
@@ -109,7 +108,7 @@ async def serve() -> Iterator[Callable[..., Any]]:
     async def start(index: Path, folder: Path) -> Running:
         slot = EngineSlot()
         settings = Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
-                                data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
+                            data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
         slot.load_in_background(lambda: load_engine(folder, index, embedder="hashing")).join(60)
         slots.append(slot)
         client = TestClient(TestServer(create_app(settings, slot)))

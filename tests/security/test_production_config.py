@@ -10,7 +10,8 @@ import pytest
 
 from app.cli import serve_refusal
 from app.settings import PROJECT_DIR
-from tests.test_server import APP_ID, free_port, make_settings, wait_for_health
+from tests.support.network import free_port, wait_for_health
+from tests.support.server import APP_ID, make_settings
 
 CREDENTIAL_VARS = ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD", "MicrosoftAppType",
                    "APP_TYPE", "MicrosoftAppTenantId", "APP_TENANTID", "APP_TENANT_ID", "ENVIRONMENT",

@@ -27,21 +27,9 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs.fakes import FakeEngine
 from tests.factories import make_knowledge
-from tests.security.test_local_mode import outward_address
-from tests.security.tokens import IdentityProvider
-from tests.test_server import (
-    APP_ID,
-    Bot,
-    Connector,
-    channel_message,
-    connector,
-    make_settings,
-    message,
-    messages_of,
-    start_bot,
-)
-
-__all__ = ["connector"]
+from tests.support.network import outward_address
+from tests.support.server import APP_ID, Bot, Connector, channel_message, make_settings, message, messages_of, start_bot
+from tests.support.tokens import IdentityProvider
 
 ASKER = "00000000-0000-0000-0000-0000000a5e01"
 OTHER = "00000000-0000-0000-0000-0000000a5e02"
