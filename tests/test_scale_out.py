@@ -157,6 +157,7 @@ async def cluster(instances: tuple[list[Instance], str]) -> AsyncIterator[Cluste
         await session.close()
 
 
+@pytest.mark.slow
 async def test_a_decision_made_on_one_instance_shapes_the_next_answer_on_the_other(cluster: Cluster) -> None:
     before = card_of(await cluster.say(1, "Suggest partners for OPP-100"))
     assert suggested_partner_ids(before)[:2] == ["P-1", "P-2"]
@@ -176,6 +177,7 @@ async def test_a_decision_made_on_one_instance_shapes_the_next_answer_on_the_oth
     assert "Marked attached here since the pipeline export: OPP-100" in unattached
 
 
+@pytest.mark.slow
 async def test_an_export_link_made_on_one_instance_downloads_from_the_other(cluster: Cluster) -> None:
     [reply] = await cluster.say(0, "export decisions")
     [(link, name)] = re.findall(r"\((http://\S+/exports/(\S+?))\)", reply["text"])
@@ -191,6 +193,7 @@ async def test_an_export_link_made_on_one_instance_downloads_from_the_other(clus
         assert response.status == 404
 
 
+@pytest.mark.slow
 async def test_a_redelivered_activity_is_answered_once_whichever_instance_gets_it(cluster: Cluster,
                                                                                    connector: Connector) -> None:  # noqa: F811
     payload = personal_message("Who can do AKS in Germany?", aad_object_id=ECM)
@@ -218,6 +221,7 @@ def messages_in(response: tuple[int, Any]) -> list[dict[str, Any]]:
     return [a for a in body["activities"] if a["type"] == "message"]
 
 
+@pytest.mark.slow
 async def test_each_subscriber_gets_one_digest_a_day_from_either_instance(cluster: Cluster,
                                                                           connector: Connector) -> None:  # noqa: F811
     conversations = {user: f"a:digest-{uuid.uuid4().hex[:8]}" for user in SUBSCRIBERS}

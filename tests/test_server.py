@@ -358,6 +358,7 @@ async def test_the_server_listens_before_the_engine_has_loaded() -> None:
         await server
 
 
+@pytest.mark.slow
 def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answers(tmp_path: Path) -> None:
     """The real `bot.py serve`: port early, 503 degraded with a reason, and a polite reply, not a 500."""
     (tmp_path / "knowledge").mkdir()

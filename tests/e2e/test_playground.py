@@ -31,7 +31,7 @@ TOP_PARTNER = "Deltawave Consulting"
 # The reply text names what the bot understood; the welcome message does not say "Azure Kubernetes Service".
 REPLY_TEXT = re.compile(r"Azure Kubernetes Service.*Germany", re.DOTALL)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_question_in_playground_shows_partner_card(playground_url: str, tmp_path: Path) -> None:

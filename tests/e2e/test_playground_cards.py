@@ -22,7 +22,7 @@ from playwright.sync_api import Locator, Page, sync_playwright
 
 from tests.support.playground import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT_DIR, REPLY_TIMEOUT_MS, UI_TIMEOUT_MS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 QUESTIONS = ["Who can do AKS for a retail customer in Germany?",
              "Which incentive can fund a SQL migration for an enterprise deal of $150k?",

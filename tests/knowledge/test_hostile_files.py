@@ -26,6 +26,7 @@ def outcome(reason: str | None) -> str:
     return "timed out" if reason.startswith(parse_worker.TIMED_OUT) else f"skipped: {reason}"
 
 
+@pytest.mark.slow
 def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected = write_hostile_folder(tmp_path / "knowledge")
     env = {k: v for k, v in os.environ.items() if k not in ("KNOWLEDGE_DIR", "INDEX_DIR", "EMBEDDER")}
@@ -133,6 +134,7 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_the_worker_dies_with_an_indexer_killed_by_sigkill(tmp_path: Path) -> None:
     script = ("import sys, time\nfrom pathlib import Path\nfrom knowledge.parse_worker import ParseWorker\n"

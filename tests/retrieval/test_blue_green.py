@@ -63,6 +63,7 @@ def folder(tmp_path: Path) -> Path:
     return make_knowledge(tmp_path / "kb", documents={"programs/co-sell-faq.yml": FAQ, "programs/kubernetes.md": GUIDE})
 
 
+@pytest.mark.slow
 def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_served(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     build_index(folder, index, embedder="hashing", progress=False)
@@ -103,6 +104,7 @@ def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_serve
         sorted([live, live_generation(index)])
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_with_a_clear_message(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     with writer_lock(index):

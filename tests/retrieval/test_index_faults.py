@@ -203,6 +203,7 @@ def _read_only_runner() -> Callable[[Path, list[str]], list[str]] | None:
                                  str(folder), *argv]
 
 
+@pytest.mark.slow
 def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(built: tuple[Path, Path],
                                                                                 tmp_path: Path) -> None:
     import subprocess
@@ -256,6 +257,7 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     assert "Alpha Cloud" in json.dumps(partners)
 
 
+@pytest.mark.slow
 async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve: Callable[..., Any], tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The scale-out path: the index lives in a `chroma run` of its own, which stops while the bot serves."""

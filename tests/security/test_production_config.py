@@ -28,6 +28,7 @@ def serve(tmp_path: Path, *args: str, **env: str) -> subprocess.Popen[str]:
                             text=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [[], ["--allow-public", "--host", "0.0.0.0"]], ids=["loopback", "allow-public"])
 def test_production_without_an_app_id_refuses_to_start(tmp_path: Path, extra: list[str]) -> None:
     port = free_port()
@@ -39,12 +40,14 @@ def test_production_without_an_app_id_refuses_to_start(tmp_path: Path, extra: li
     assert "listening" not in out + err
 
 
+@pytest.mark.slow
 def test_a_public_host_without_allow_public_is_production_too(tmp_path: Path) -> None:
     process = serve(tmp_path, "--port", str(free_port()), "--host", "0.0.0.0")
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2 and "refusing to bind 0.0.0.0 without MicrosoftAppId" in err
 
 
+@pytest.mark.slow
 def test_production_with_credentials_starts_with_authentication_on(tmp_path: Path) -> None:
     port = free_port()
     process = serve(tmp_path, "--port", str(port), ENVIRONMENT="Production", MicrosoftAppId=APP_ID,
