@@ -457,7 +457,7 @@ def test_serve_refuses_a_public_host_in_local_mode(capsys: pytest.CaptureFixture
 
 @pytest.fixture
 def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """retrieval.indexer as far as bot.py uses it (the real one is tested in tests/retrieval)."""
+    """retrieval.indexer as far as `bot.py index` (app/cli.py) uses it (the real one is tested in tests/retrieval)."""
     module = types.ModuleType("retrieval.indexer")
 
     class KnowledgeFolderError(Exception):
