@@ -64,7 +64,7 @@ test-postgres:
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/mypy bot.py storage dialogs retrieval knowledge appmanifest bench channel
+	$(BIN)/mypy bot.py app storage dialogs retrieval knowledge appmanifest bench channel
 
 clean:
 	rm -rf $(INDEX) .pytest_cache .mypy_cache .ruff_cache

@@ -37,7 +37,7 @@ class IconError(ValueError):
 def read_icon(data: bytes) -> tuple[int, int, list[Pixel]]:
     """(width, height, every pixel as (r, g, b, a) row by row) of a PNG, after checking its chunks' CRCs:
     a truncated or corrupted file is reported as such rather than misread."""
-    from PIL import Image, UnidentifiedImageError  # here, like jsonschema below: `bot.py` imports the CLI at start
+    from PIL import Image, UnidentifiedImageError  # here, like jsonschema below: app/cli.py imports the CLI at start
 
     try:
         with Image.open(io.BytesIO(data), formats=["PNG"]) as image:

@@ -17,7 +17,7 @@ that matter in production:
 - the key set is cached (a day, as before; an unknown key id refreshes it at most once an hour);
 - after a failed fetch nothing is fetched again for a backoff (FIRST_BACKOFF_SECONDS, doubling up to
   MAX_BACKOFF_SECONDS); meanwhile the keys held are used (a key id they lack is 401), and only with no
-  keys at all is a request refused as "authentication service unreachable" (503, see bot.py);
+  keys at all is a request refused as "authentication service unreachable" (503, see app/endpoint.py);
 - the cheap claims are checked before any key is looked up: the algorithm (RS256, the only one the SDK
   verifies with), a key id, the expiry and not-before (with the SDK's clock tolerance); the issuer was
   checked by the SDK already. A token failing them is 401 without a fetch.

@@ -7,7 +7,7 @@ from inside, so each document is parsed in one long-lived forked worker: when a 
 the limit, the worker is killed, the file is skipped as "timed out" and a fresh worker takes the next
 file. A parser that crashes or runs out of memory costs only its file, too.
 
-`PARSE_TIMEOUT_SECONDS` (environment, default 60; `bot.py` sets it from its settings) bounds each file;
+`PARSE_TIMEOUT_SECONDS` (environment, default 60; `bot.py index` sets it from its settings) bounds each file;
 0 parses in-process without a limit. The worker's address space may grow by `PARSE_MEMORY_MB`
 (default 2048) beyond what it inherited.
 """

@@ -17,7 +17,10 @@ import pytest
 
 from tests.services import Azurite, Postgres, run_azurite, run_postgres
 
-PROJECT_LOGGERS = ("bot", "channel", "dialogs", "retrieval", "knowledge", "appmanifest")
+# the fixtures of tests/support, for every test module (a module's own fixture of the same name wins)
+pytest_plugins = ["tests.support.server", "tests.support.chat_models", "tests.support.playground"]
+
+PROJECT_LOGGERS = ("app", "channel", "dialogs", "retrieval", "knowledge", "appmanifest")
 _LOG = Path(tempfile.gettempdir()) / f"partner-atlas-test-log-{os.getpid()}.txt"
 _state: dict[str, logging.Handler] = {}
 _saved_levels: dict[str, int] = {}

@@ -24,12 +24,13 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
 from dialogs import render
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.indexer import build_index
 from tests.dialogs.fakes import teams_activity
-from tests.test_server import make_settings
+from tests.support.server import make_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "knowledge" / "sample"
 CHANNEL = "19:5d3bd4e3c6b24c1bb1a1e0e0b58d2a10@thread.tacv2"
@@ -87,9 +88,9 @@ CONFIDENTIAL = "CONF0011"        # the sample's confidential partner notes all s
 
 @pytest.fixture
 async def client(engine: KnowledgeEngine, tmp_path: Path) -> AsyncIterator[TestClient]:
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    app = bot.create_app(make_settings(data_dir=tmp_path), slot)
+    app = create_app(make_settings(data_dir=tmp_path), slot)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
@@ -336,9 +337,9 @@ async def room() -> AsyncIterator[Room]:
 
 @pytest.fixture
 async def roster_client(engine: KnowledgeEngine, tmp_path: Path) -> AsyncIterator[TestClient]:
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    app = bot.create_app(make_settings(data_dir=tmp_path, confidential_in_groups="roster"), slot)
+    app = create_app(make_settings(data_dir=tmp_path, confidential_in_groups="roster"), slot)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 

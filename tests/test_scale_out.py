@@ -24,13 +24,14 @@ import pytest
 import yaml
 
 import bot
+from app.settings import PROJECT_DIR
 from retrieval.indexer import build_index
 from storage.database import opened
 from tests.dialogs.fakes import personal_message
-from tests.dialogs.test_workflow import card_of, submits, suggested_partner_ids, text_of
 from tests.factories import ECM, make_knowledge
 from tests.services import Postgres, free_port
-from tests.test_server import Connector, connector  # noqa: F401  (fixture)
+from tests.support.cards import card_of, submits, suggested_partner_ids, text_of
+from tests.support.server import Connector
 
 SUBSCRIBERS = [f"00000000-0000-0000-0000-0000000e{n:04d}" for n in range(1, 9)]
 
@@ -97,7 +98,7 @@ def start(folder: Path, index: Path, data: Path, database_url: str) -> Instance:
     log = data / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(folder), "--index", str(index),
-                                    "--embedder", "hashing", "--port", str(port)], cwd=bot.PROJECT_DIR, env=env,
+                                    "--embedder", "hashing", "--port", str(port)], cwd=PROJECT_DIR, env=env,
                                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return Instance(port, process, log)
 
@@ -156,6 +157,7 @@ async def cluster(instances: tuple[list[Instance], str]) -> AsyncIterator[Cluste
         await session.close()
 
 
+@pytest.mark.slow
 async def test_a_decision_made_on_one_instance_shapes_the_next_answer_on_the_other(cluster: Cluster) -> None:
     before = card_of(await cluster.say(1, "Suggest partners for OPP-100"))
     assert suggested_partner_ids(before)[:2] == ["P-1", "P-2"]
@@ -175,6 +177,7 @@ async def test_a_decision_made_on_one_instance_shapes_the_next_answer_on_the_oth
     assert "Marked attached here since the pipeline export: OPP-100" in unattached
 
 
+@pytest.mark.slow
 async def test_an_export_link_made_on_one_instance_downloads_from_the_other(cluster: Cluster) -> None:
     [reply] = await cluster.say(0, "export decisions")
     [(link, name)] = re.findall(r"\((http://\S+/exports/(\S+?))\)", reply["text"])
@@ -190,6 +193,7 @@ async def test_an_export_link_made_on_one_instance_downloads_from_the_other(clus
         assert response.status == 404
 
 
+@pytest.mark.slow
 async def test_a_redelivered_activity_is_answered_once_whichever_instance_gets_it(cluster: Cluster,
                                                                                    connector: Connector) -> None:  # noqa: F811
     payload = personal_message("Who can do AKS in Germany?", aad_object_id=ECM)
@@ -217,6 +221,7 @@ def messages_in(response: tuple[int, Any]) -> list[dict[str, Any]]:
     return [a for a in body["activities"] if a["type"] == "message"]
 
 
+@pytest.mark.slow
 async def test_each_subscriber_gets_one_digest_a_day_from_either_instance(cluster: Cluster,
                                                                           connector: Connector) -> None:  # noqa: F811
     conversations = {user: f"a:digest-{uuid.uuid4().hex[:8]}" for user in SUBSCRIBERS}
@@ -261,7 +266,7 @@ def test_the_gaps_command_reads_the_shared_database(postgres: Postgres, monkeypa
     store.record_answer(question_id="q", conversation_type="personal", user_id="u", question="Who covers Atlantis?",
                         kind="no_match", title="No match", outcome="no_match")
     store.close()
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "empty"))
     assert bot.main(["gaps", "--format", "csv"]) == 0
@@ -274,7 +279,7 @@ def test_the_gaps_command_reads_the_shared_database(postgres: Postgres, monkeypa
 
 def test_serve_with_an_unreachable_database_exits_with_a_reason(monkeypatch: pytest.MonkeyPatch,
                                                                capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setattr("storage.database.CONNECT_TIMEOUT_SECONDS", 2.0)
     for name in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD"):
         monkeypatch.delenv(name, raising=False)

@@ -8,129 +8,43 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import types
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 from botbuilder.core import InvokeResponse, serializer_helper
 from botbuilder.schema import Activity, ExpectedReplies
 
 import bot
+from app.endpoint import ReplayGuard
+from app.engine_slot import engine_counts
+from app.server import run_server
+from app.settings import PROJECT_DIR, Settings, is_loopback
+from channel.http import invoke_response_to_http
 from dialogs import render
 from retrieval.answers import AnswerKind
 from tests.dialogs import fakes
 from tests.dialogs.fakes import FakeEngine, personal_message, teams_activity
+from tests.support.network import free_port, http_post, poll_health, wait_for_health
+from tests.support.server import (
+    APP_ID,
+    SELLER_ID,
+    Bot,
+    Connector,
+    channel_message,
+    make_settings,
+    message,
+    messages_of,
+    start_bot,
+)
 
 ADAPTIVE = render.ADAPTIVE_CARD_CONTENT_TYPE
-SELLER_ID = "00000000-0000-0000-0000-00000000c999"
-APP_ID = "11111111-2222-3333-4444-555555555555"
-
-
-def make_settings(**overrides: Any) -> bot.Settings:
-    """Settings from arguments only: the developer's environment and .env must not change the tests."""
-    values: dict[str, Any] = dict(app_id="", app_password="", app_type="MultiTenant", app_tenant_id="",
-                                  allowed_tenants="", host="127.0.0.1", port=3978, allow_public_bind=False,
-                                  log_level="INFO", data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
-    values.update(overrides)
-    return bot.Settings(_env_file=None, **values)
-
-
-@dataclass
-class Connector:
-    """A stand-in for the Bot Connector service at the activity's serviceUrl."""
-
-    url: str = ""
-    posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    refuse_with: int | None = None
-
-
-@dataclass
-class Bot:
-    client: TestClient
-    engine: FakeEngine
-    slot: bot.EngineSlot
-    connector: Connector
-
-    async def post(self, payload: Any, **kwargs: Any) -> aiohttp.ClientResponse:
-        return await self.client.post("/api/messages", json=payload, **kwargs)
-
-    async def ask(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, list[dict[str, Any]]]:
-        response = await self.post(payload, **kwargs)
-        body = await response.json() if response.content_type == "application/json" else {}
-        return response.status, body.get("activities", []) if isinstance(body, dict) else []
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[Connector]:
-    stub = Connector()
-
-    async def receive(request: web.Request) -> web.Response:
-        if stub.refuse_with:
-            return web.json_response({"error": {"code": "Forbidden", "message": "no"}}, status=stub.refuse_with)
-        stub.posts.append((request.path, await request.json()))
-        return web.json_response({"id": str(uuid.uuid4())})
-
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{reply_to}", receive)
-    async with TestServer(app) as server:
-        stub.url = str(server.make_url("")).rstrip("/")
-        yield stub
-
-
-async def start_bot(connector: Connector, engine: FakeEngine | None = None, *, ready: bool = True,
-                    **settings: Any) -> tuple[TestClient, Bot]:
-    engine = engine or FakeEngine()
-    slot = bot.EngineSlot()
-    if ready:
-        slot.set_ready(engine)
-    client = TestClient(TestServer(bot.create_app(make_settings(**settings), slot)))
-    await client.start_server()
-    return client, Bot(client, engine, slot, connector)
-
-
-@pytest.fixture
-async def local_bot(connector: Connector) -> AsyncIterator[Bot]:
-    client, running = await start_bot(connector)
-    try:
-        yield running
-    finally:
-        await client.close()
-
-
-def message(connector: Connector, text: str, **overrides: Any) -> dict[str, Any]:
-    """A personal message with expectReplies, whose serviceUrl is the stub (which must then stay unused)."""
-    return personal_message(text, **{"serviceUrl": connector.url, **overrides})
-
-
-def channel_message(connector: Connector, text: str, *, mention: bool = True,
-                    expect_replies: bool = True) -> dict[str, Any]:
-    payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4().int)[:13], serviceUrl=connector.url)
-    if mention:
-        payload["text"] = f"<at>My Combined</at> {text}"
-    else:
-        payload["text"] = text
-        payload["entities"] = [e for e in payload["entities"] if e["type"] != "mention"]
-    if expect_replies:
-        payload["deliveryMode"] = "expectReplies"
-    return payload
-
-
-def messages_of(activities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [a for a in activities if a.get("type") == "message"]
 
 
 # =========================================================================== answering
@@ -412,15 +326,9 @@ def test_healthz_counts_come_from_the_engine() -> None:
     engine = types.SimpleNamespace(catalog=types.SimpleNamespace(partners={"P-1": 1, "P-2": 2}, map_rows=[1, 2, 3],
                                                                  opportunities=[]),
                                    search=types.SimpleNamespace(chunks=[1] * 7))
-    assert bot.engine_counts(engine) == {"partners": 2, "map_rows": 3, "opportunities": 0, "chunks": 7}
+    assert engine_counts(engine) == {"partners": 2, "map_rows": 3, "opportunities": 0, "chunks": 7}
     counted = types.SimpleNamespace(counts=lambda: {"partners": 5})
-    assert bot.engine_counts(counted) == {"partners": 5}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    assert engine_counts(counted) == {"partners": 5}
 
 
 async def test_the_server_listens_before_the_engine_has_loaded() -> None:
@@ -433,7 +341,7 @@ async def test_the_server_listens_before_the_engine_has_loaded() -> None:
 
     port = free_port()
     stop = asyncio.Event()
-    server = asyncio.create_task(bot.run_server(make_settings(port=port), slow_loader, stop=stop))
+    server = asyncio.create_task(run_server(make_settings(port=port), slow_loader, stop=stop))
     try:
         async with aiohttp.ClientSession() as session:
             status = await poll_health(session, port, lambda s: s == 503)
@@ -450,21 +358,7 @@ async def test_the_server_listens_before_the_engine_has_loaded() -> None:
         await server
 
 
-async def poll_health(session: aiohttp.ClientSession, port: int, done: Any, timeout: float = 10) -> int:
-    deadline = time.monotonic() + timeout
-    status = -1
-    while time.monotonic() < deadline:
-        try:
-            async with session.get(f"http://127.0.0.1:{port}/healthz") as response:
-                status = response.status
-                if done(status):
-                    return status
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    return status
-
-
+@pytest.mark.slow
 def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answers(tmp_path: Path) -> None:
     """The real `bot.py serve`: port early, 503 degraded with a reason, and a polite reply, not a 500."""
     (tmp_path / "knowledge").mkdir()
@@ -474,7 +368,7 @@ def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answe
     env["DATA_DIR"] = str(tmp_path / "data")        # not the developer's var/: the turn writes state and answers
     process = subprocess.Popen([sys.executable, "bot.py", "serve", "--knowledge", str(tmp_path / "knowledge"),
                                 "--index", str(tmp_path / "index"), "--port", str(port)],
-                               cwd=bot.PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         body = wait_for_health(port, lambda b: b.get("status") == "degraded")
         assert "reason" in body
@@ -489,35 +383,6 @@ def test_serve_as_a_process_reports_degraded_for_an_empty_folder_and_still_answe
     assert process.returncode == 0
 
 
-def wait_for_health(port: int, done: Any, timeout: float = 30) -> dict[str, Any]:
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    body: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            body = json.loads(error.read())
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if body and done(body):
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"health never matched; last {body}")
-
-
-def http_post(port: int, payload: bytes) -> tuple[int, dict[str, Any]]:
-    import urllib.request
-
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/messages", data=payload,
-                                     headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, json.loads(response.read())
-
-
 # =========================================================================== the expectReplies shim
 def test_stock_botbuilder_cannot_serialise_its_own_expected_replies() -> None:
     """microsoft/botbuilder-python#2156: why invoke_response_to_http exists. If this starts passing
@@ -529,18 +394,18 @@ def test_stock_botbuilder_cannot_serialise_its_own_expected_replies() -> None:
 
 async def test_the_shim_passes_serialised_bodies_through_and_serialises_models() -> None:
     already = ExpectedReplies(activities=[Activity(type="message", text="hi")]).serialize()
-    response = bot.invoke_response_to_http(InvokeResponse(status=200, body=already))
+    response = invoke_response_to_http(InvokeResponse(status=200, body=already))
     assert response.status == 200 and json.loads(response.text or "") == {"activities": [
         {"type": "message", "text": "hi"}]}
-    model = bot.invoke_response_to_http(InvokeResponse(status=200, body=Activity(type="message", text="x")))
+    model = invoke_response_to_http(InvokeResponse(status=200, body=Activity(type="message", text="x")))
     assert json.loads(model.text or "") == {"type": "message", "text": "x"}
-    assert bot.invoke_response_to_http(InvokeResponse(status=501)).status == 501
-    assert bot.invoke_response_to_http(None).status == 200
+    assert invoke_response_to_http(InvokeResponse(status=501)).status == 501
+    assert invoke_response_to_http(None).status == 200
 
 
 def test_replay_guard_forgets_after_its_ttl_and_stays_bounded() -> None:
     now = [0.0]
-    guard = bot.ReplayGuard(ttl_seconds=60, max_entries=3, clock=lambda: now[0])
+    guard = ReplayGuard(ttl_seconds=60, max_entries=3, clock=lambda: now[0])
     assert guard.first_delivery("a") and not guard.first_delivery("a")
     now[0] = 61
     assert guard.first_delivery("a")
@@ -557,13 +422,13 @@ def test_settings_read_the_bot_framework_names_and_refuse_half_configured_creden
     monkeypatch.setenv("MicrosoftAppId", APP_ID)
     monkeypatch.setenv("MicrosoftAppPassword", "pw")
     monkeypatch.setenv("LOG_LEVEL", "debug")
-    settings = bot.Settings(_env_file=None)
+    settings = Settings(_env_file=None)
     assert settings.app_id == APP_ID and not settings.local_mode and settings.log_level == "DEBUG"
     assert settings.botbuilder_configuration().APP_PASSWORD == "pw"
     assert "pw" not in repr(settings)
     monkeypatch.delenv("MicrosoftAppPassword")
     with pytest.raises(ValueError, match="MicrosoftAppPassword"):
-        bot.Settings(_env_file=None)
+        Settings(_env_file=None)
     with pytest.raises(ValueError, match="MicrosoftAppTenantId"):
         make_settings(app_id=APP_ID, app_password="pw", app_type="singletenant")
     with pytest.raises(ValueError, match="MicrosoftAppId"):
@@ -575,24 +440,24 @@ def test_settings_defaults_are_relative_to_the_project(monkeypatch: pytest.Monke
         monkeypatch.delenv(name, raising=False)
     settings = make_settings()
     assert settings.local_mode
-    assert bot.Settings(_env_file=None).knowledge_dir == bot.PROJECT_DIR / "knowledge" / "sample"
-    assert bot.Settings(_env_file=None).index_dir == bot.PROJECT_DIR / ".index"
+    assert Settings(_env_file=None).knowledge_dir == PROJECT_DIR / "knowledge" / "sample"
+    assert Settings(_env_file=None).index_dir == PROJECT_DIR / ".index"
 
 
 def test_serve_refuses_a_public_host_in_local_mode(capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("MicrosoftAppId", "APP_ID", "MicrosoftAppPassword", "APP_PASSWORD", "ALLOW_PUBLIC_BIND"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     assert bot.main(["serve", "--host", "0.0.0.0", "--port", str(free_port())]) == 2
     assert "refusing to bind 0.0.0.0" in capsys.readouterr().err
-    assert bot.is_loopback("127.0.0.1") and bot.is_loopback("::1") and bot.is_loopback("localhost")
-    assert not bot.is_loopback("0.0.0.0") and not bot.is_loopback("10.0.0.5")
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5")
 
 
 @pytest.fixture
 def fake_indexer(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    """retrieval.indexer as far as bot.py uses it (the real one is tested in tests/retrieval)."""
+    """retrieval.indexer as far as `bot.py index` (app/cli.py) uses it (the real one is tested in tests/retrieval)."""
     module = types.ModuleType("retrieval.indexer")
 
     class KnowledgeFolderError(Exception):
@@ -654,7 +519,6 @@ def test_ask_prints_the_same_text_as_the_bot_or_json(monkeypatch: pytest.MonkeyP
     assert engine.users[1].aad_object_id == fakes.ECM_ID and engine.users[1].groups == frozenset({"ecm"})
 
 
-
 def test_export_links_default_to_loopback_and_must_be_https_elsewhere() -> None:
     assert make_settings(port=4000).export_base_url == "http://127.0.0.1:4000"
     assert make_settings(public_base_url="https://atlas.contoso.com/").export_base_url == "https://atlas.contoso.com"
@@ -679,15 +543,15 @@ def test_serve_and_ask_load_the_engine_with_the_durable_decision_store(
 
     monkeypatch.setattr("retrieval.engine.load_engine", load_engine)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     assert bot.main(["ask", "Which of my opportunities have no partner attached?"]) == 0
     capsys.readouterr()
     assert calls[0]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
 
-    async def no_server(settings: bot.Settings, loader: Any, **_: Any) -> None:
+    async def no_server(settings: Settings, loader: Any, **_: Any) -> None:
         loader()
 
-    monkeypatch.setattr(bot, "run_server", no_server)
+    monkeypatch.setattr("app.server.run_server", no_server)
     assert bot.main(["serve", "--port", str(free_port())]) == 0
     assert calls[1]["decisions_path"] == tmp_path / "data" / "partner-atlas.db"
 

@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.endpoint import REPLAY_TTL_SECONDS, ReplayGuard
+from app.engine_slot import EngineSlot
+from app.server import create_app
 from retrieval.engine import UserContext
 from tests.dialogs.fakes import FakeEngine, coverage_answer
-from tests.test_server import Connector, connector, make_settings, message, messages_of  # noqa: F401  (fixture)
+from tests.support.server import Connector, make_settings, message, messages_of
 
 
 @dataclass
@@ -53,10 +55,10 @@ async def held(connector: Connector) -> AsyncIterator[Held]:  # noqa: F811
         return coverage_answer()
 
     engine, now = FakeEngine(answer_when_released), [0.0]
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    guard = bot.ReplayGuard(clock=lambda: now[0])
-    client = TestClient(TestServer(bot.create_app(make_settings(), slot, replay_guard=guard)))
+    guard = ReplayGuard(clock=lambda: now[0])
+    client = TestClient(TestServer(create_app(make_settings(), slot, replay_guard=guard)))
     await client.start_server()
     try:
         yield Held(client, engine, connector, release, now)
@@ -113,7 +115,7 @@ async def test_the_same_activity_after_the_guard_s_ttl_is_a_new_delivery(held: H
     held.release.set()
     payload = message(held.connector, "Who can do AKS in Germany?")
     await held.post(payload)
-    held.now[0] += bot.REPLAY_TTL_SECONDS + 1
+    held.now[0] += REPLAY_TTL_SECONDS + 1
     status, body = await held.post(payload)
     assert status == 200 and len(messages_of(body["activities"])) == 1
     assert len(held.engine.questions) == 2

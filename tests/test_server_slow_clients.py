@@ -19,9 +19,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-import bot
+from app.server import run_server
+from app.settings import Settings
 from tests.dialogs.fakes import FakeEngine, personal_message
-from tests.test_server import free_port, make_settings, messages_of, poll_health
+from tests.support.network import free_port, poll_health
+from tests.support.server import make_settings, messages_of
 
 DEADLINE = 15.0          # generous: the bounds under test are 1 s (+ at most 2 s of draining)
 
@@ -41,7 +43,7 @@ async def serving(**settings: Any) -> AsyncIterator[Running]:
     engine = FakeEngine()
     port = free_port()
     stop = asyncio.Event()
-    server = asyncio.create_task(bot.run_server(make_settings(port=port, **settings), lambda: engine, stop=stop))
+    server = asyncio.create_task(run_server(make_settings(port=port, **settings), lambda: engine, stop=stop))
     try:
         async with aiohttp.ClientSession() as session:
             assert await poll_health(session, port, lambda s: s == 200) == 200
@@ -155,9 +157,9 @@ async def test_one_connection_over_the_limit_gets_503_and_the_server_recovers() 
 @pytest.mark.parametrize("name", ["HEADER_TIMEOUT_SECONDS", "BODY_TIMEOUT_SECONDS", "MAX_CONNECTIONS"])
 def test_the_limits_are_settings_and_refuse_nonsense(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, "3")
-    settings = bot.Settings(_env_file=None)
+    settings = Settings(_env_file=None)
     limits = settings.server_limits()
     assert 3 in (limits.header_timeout, limits.body_timeout, limits.max_connections)
     monkeypatch.setenv(name, "0")
     with pytest.raises(ValueError):
-        bot.Settings(_env_file=None)
+        Settings(_env_file=None)

@@ -16,13 +16,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import Settings
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
-from tests.dialogs.test_conversation import Conversation, texts
 from tests.factories import make_knowledge
 from tests.services import Azurite
+from tests.support.cards import texts
+from tests.support.served import Conversation
 
 Serve = Callable[[], Any]
 
@@ -32,20 +35,20 @@ def engine(tmp_path: Path) -> KnowledgeEngine:
     return KnowledgeEngine(Catalog(load_knowledge(make_knowledge(tmp_path / "kb"), documents=False)), None)
 
 
-def settings_for(store: str, data_dir: Path, request: pytest.FixtureRequest) -> bot.Settings:
+def settings_for(store: str, data_dir: Path, request: pytest.FixtureRequest) -> Settings:
     values: dict[str, Any] = dict(app_id="", app_password="", data_dir=data_dir, state_store=store)
     if store == "blob":
         azurite: Azurite = request.getfixturevalue("azurite")
         values.update(azure_storage_connection_string=azurite.connection_string,
                       azure_storage_container=f"state-{uuid.uuid4().hex[:12]}")
-    return bot.Settings(_env_file=None, **values)
+    return Settings(_env_file=None, **values)
 
 
 @asynccontextmanager
-async def serving(settings: bot.Settings, engine: KnowledgeEngine) -> AsyncIterator[TestClient]:
-    slot = bot.EngineSlot()
+async def serving(settings: Settings, engine: KnowledgeEngine) -> AsyncIterator[TestClient]:
+    slot = EngineSlot()
     slot.set_ready(engine)
-    client = TestClient(TestServer(bot.create_app(settings, slot)))
+    client = TestClient(TestServer(create_app(settings, slot)))
     await client.start_server()
     try:
         yield client
@@ -92,10 +95,10 @@ async def test_follow_up_context_survives_a_restart(tmp_path: Path, engine: Know
 
 def test_blob_state_needs_a_connection_string() -> None:
     with pytest.raises(ValueError, match="AZURE_STORAGE_CONNECTION_STRING"):
-        bot.Settings(_env_file=None, app_id="", app_password="", state_store="blob")
+        Settings(_env_file=None, app_id="", app_password="", state_store="blob")
     with pytest.raises(ValueError):
-        bot.Settings(_env_file=None, app_id="", app_password="", state_store="redis")
-    assert bot.Settings(_env_file=None, app_id="", app_password="").state_store == "sqlite"
+        Settings(_env_file=None, app_id="", app_password="", state_store="redis")
+    assert Settings(_env_file=None, app_id="", app_password="").state_store == "sqlite"
 
 
 async def test_two_turns_racing_in_one_conversation_both_answer_and_the_state_stays_readable(

@@ -13,12 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bench.common import CATALOG_DEV, FAQ_QUESTIONS, PROJECT_DIR, load_questions
 from tests.dialogs import fakes
-from tests.test_server import Connector, start_bot
+from tests.support.server import Connector, start_bot
+
+pytestmark = pytest.mark.slow          # each test runs Locust as a process
 
 LOCUSTFILE = PROJECT_DIR / "bench" / "locustfile.py"
 QUESTIONS = load_questions(CATALOG_DEV / "questions.jsonl") + load_questions(FAQ_QUESTIONS, kind="faq")

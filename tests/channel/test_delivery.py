@@ -20,11 +20,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app, digest_sender_key
 from channel.delivery import RetryPolicy, Timing, retry_after_of
 from dialogs import render
 from tests.dialogs.fakes import FakeEngine, personal_message, teams_activity
-from tests.test_server import make_settings
+from tests.support.server import make_settings
 
 Reply = tuple[int, dict[str, str]]
 
@@ -98,9 +99,9 @@ class Served:
 @pytest.fixture
 async def served(connector: ScriptedConnector) -> AsyncIterator[Served]:
     engine, timing = FakeEngine(), FakeTiming()
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    client = TestClient(TestServer(bot.create_app(make_settings(), slot, delivery_timing=timing)))
+    client = TestClient(TestServer(create_app(make_settings(), slot, delivery_timing=timing)))
     await client.start_server()
     try:
         yield Served(client, engine, connector, timing)
@@ -183,9 +184,9 @@ async def test_a_throttled_typing_indicator_is_dropped_and_the_answer_still_goes
 async def test_a_retry_after_is_really_waited(connector: ScriptedConnector) -> None:
     """End to end with the real clock: Retry-After: 1 holds the retry back at least a second."""
     engine = FakeEngine()
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    client = TestClient(TestServer(bot.create_app(make_settings(), slot)))
+    client = TestClient(TestServer(create_app(make_settings(), slot)))
     await client.start_server()
     try:
         connector.script = [refused(429, "1")]
@@ -234,7 +235,7 @@ async def test_the_daily_sweep_goes_through_the_same_retries(served: Served) -> 
     from botbuilder.schema import Activity
 
     served.connector.script = [refused(429, "1")]
-    sender = served.client.server.app[bot.digest_sender_key()]
+    sender = served.client.server.app[digest_sender_key()]
     reference = TurnContext.get_conversation_reference(Activity().deserialize(
         personal_message("hi", expect_replies=False, serviceUrl=served.connector.url)))
 

@@ -5,23 +5,13 @@ that reaches for `botbuilder` again, or for channel/ (an upward import), fails h
 """
 from __future__ import annotations
 
-import ast
 from pathlib import Path
+
+from tests.support.imports import imports
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ("botbuilder", "botframework", "msrest", "microsoft_agents")
 FENCED = ("dialogs", "retrieval", "knowledge", "storage", "appmanifest")
-
-
-def imports(path: Path) -> list[tuple[int, str]]:
-    """Every module the file imports (at any depth: lazy imports inside functions count too), with its line."""
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.append((node.lineno, node.module))
-    return found
 
 
 def offending(folders: tuple[str, ...], roots: tuple[str, ...]) -> list[str]:

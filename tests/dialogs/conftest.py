@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.dialogs.test_workflow import Served, serve
 from tests.factories import default_referrals, make_knowledge
+from tests.support.served import Served, serve
 
 
 @pytest.fixture

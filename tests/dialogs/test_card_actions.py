@@ -3,20 +3,16 @@ a forged press changes nothing and says so, and older Submit payloads still work
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 import pytest
 
 from dialogs import render
 from retrieval.decisions import DecisionStore
-from tests.dialogs.fakes import teams_activity
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, card_of, every, serve
 from tests.factories import ECM, SELLER
-from tests.test_server import Connector, connector
-
-__all__ = ["connector"]      # a fixture shared with tests/test_server.py
+from tests.support.cards import assert_valid_card, card_of, every
+from tests.support.served import Served, press, serve
+from tests.support.server import Connector
 
 CARD = "application/vnd.microsoft.card.adaptive"
 MESSAGE = "application/vnd.microsoft.activity.message"
@@ -24,26 +20,6 @@ MESSAGE = "application/vnd.microsoft.activity.message"
 
 def executes(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
     return [a for a in every(card, "Action.Execute") if a["verb"] == verb]
-
-
-async def press(served: Served, action: dict[str, Any], *, user: str = ECM, conversation: str = "a:ecm-1:1",
-                inputs: dict[str, str] | None = None, group: bool = False, service_url: str = "") -> dict[str, Any]:
-    """Teams' adaptiveCard/action invoke for a pressed Action.Execute (inputs are merged into its data)."""
-    payload = teams_activity("invoke_adaptive_card_action.json", id=f"f:{uuid.uuid4()}")
-    if service_url:
-        payload["serviceUrl"] = service_url
-    # the same Teams account as the messages `Served.say` posts: the bot keeps a user's state under it
-    payload["from"] = {**teams_activity("personal_message.json")["from"], "aadObjectId": user, "name": "Megan Bowen"}
-    payload["conversation"] = {**payload["conversation"], "id": conversation}
-    if group:
-        payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
-    payload["value"] = {"action": {"type": "Action.Execute", "title": action["title"], "verb": action["verb"],
-                                   "data": {**action["data"], **(inputs or {})}}, "trigger": "manual"}
-    response = await served.client.post("/api/messages", json=payload)
-    assert response.status == 200, await response.text()
-    body: dict[str, Any] = await response.json()
-    assert body["statusCode"] == 200
-    return body
 
 
 def decisions(served: Served) -> list[Any]:

@@ -10,60 +10,25 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import Settings
 from dialogs.feedback import FeedbackStore
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
-from tests.dialogs.fakes import personal_message, teams_activity
-from tests.factories import SELLER, make_knowledge
-
-
-class Conversation:
-    def __init__(self, client: TestClient, conversation_id: str) -> None:
-        self.client = client
-        self.conversation_id = conversation_id
-
-    async def say(self, text: str = "", *, user: str = SELLER, value: Any = None, channel: bool = False) -> list[dict[str, Any]]:
-        if channel:
-            payload = teams_activity("channel_message_mention.json", id=str(uuid.uuid4().int)[:13],
-                                     text=f"<at>My Combined</at> {text}", deliveryMode="expectReplies")
-            payload["conversation"] = {**payload["conversation"], "id": self.conversation_id}
-            payload["from"] = {**payload["from"], "id": f"29:{user}", "aadObjectId": user}
-        else:
-            payload = personal_message(text, aad_object_id=user)
-            payload["conversation"] = {**payload["conversation"], "id": self.conversation_id}
-        if value is not None:
-            payload["value"] = value
-        response = await self.client.post("/api/messages", json=payload)
-        assert response.status == 200, await response.text()
-        return (await response.json())["activities"]
-
-
-def texts(activities: list[dict[str, Any]]) -> str:
-    """What a Teams user reads: the message text and the text blocks of its card."""
-    def blocks(node: Any) -> list[str]:
-        if isinstance(node, dict):
-            own = [node["text"]] if node.get("type") == "TextBlock" and isinstance(node.get("text"), str) else []
-            return own + [t for key, value in node.items() if key != "fallbackText" for t in blocks(value)]
-        if isinstance(node, list):
-            return [t for item in node for t in blocks(item)]
-        return []
-    out = []
-    for activity in activities:
-        if activity.get("type") == "message":
-            out.append(activity.get("text") or "")
-            out += [t for attachment in activity.get("attachments") or [] for t in blocks(attachment.get("content"))]
-    return "\n".join(out)
+from tests.factories import make_knowledge
+from tests.support.cards import texts
+from tests.support.served import Conversation
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[TestClient, FeedbackStore, KnowledgeEngine]]:
     engine = KnowledgeEngine(Catalog(load_knowledge(make_knowledge(tmp_path / "kb"), documents=False)), None)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    settings = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=tmp_path / "data")
-    client = TestClient(TestServer(bot.create_app(settings, slot)))
+    settings = Settings(_env_file=None, app_id="", app_password="", data_dir=tmp_path / "data")
+    client = TestClient(TestServer(create_app(settings, slot)))
     await client.start_server()
     try:
         yield client, FeedbackStore(tmp_path / "data" / "partner-atlas.db"), engine

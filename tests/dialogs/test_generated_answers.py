@@ -15,17 +15,21 @@ from aiohttp.test_utils import TestClient, TestServer
 from pydantic import ValidationError
 
 import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import PROJECT_DIR, Settings
 from dialogs import conversation, render
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.generation import AnswerWriter, GenerationLimits, GroundedWriter
 from retrieval.indexer import build_index
-from tests.dialogs.test_conversation import texts
+from tests.dialogs.fakes import personal_message
 from tests.factories import EVIL, MARKER, SELLER, hostile_documents, make_knowledge
-from tests.retrieval.test_chat_models import Stub, stub
-from tests.retrieval.test_generation import ECHO, RaisingModel, SleepingModel, model, no_tiktoken
-from tests.test_server import Connector, connector, make_settings, personal_message
+from tests.support.cards import texts
+from tests.support.chat_models import ECHO, RaisingModel, SleepingModel, Stub, model
+from tests.support.server import Connector, make_settings
 
-__all__ = ["connector", "no_tiktoken", "stub"]      # fixtures shared with tests/test_server.py and tests/retrieval
+# tiktoken downloads its tables at run time: no test here may let it ask for an encoding
+pytestmark = pytest.mark.usefixtures("no_tiktoken")
 
 QUESTION = "What payout do co-sell ready partners earn?"
 GOOD = ("Co-sell ready partners earn a payout of 5% on co-sold Azure consumption in FY27 [S1]. "
@@ -59,10 +63,10 @@ async def serve(engine: KnowledgeEngine, connector: Connector, tmp_path: Path) -
     clients: list[TestClient] = []
 
     async def start(writer: AnswerWriter | None = None, **settings: Any) -> Served:
-        slot = bot.EngineSlot()
+        slot = EngineSlot()
         slot.set_ready(engine)
-        app = bot.create_app(make_settings(data_dir=tmp_path / f"data{len(clients)}", **settings), slot,
-                             answer_writer=writer)
+        app = create_app(make_settings(data_dir=tmp_path / f"data{len(clients)}", **settings), slot,
+                         answer_writer=writer)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)
@@ -116,7 +120,7 @@ def test_settings_default_to_no_provider_and_refuse_half_filled_llm_configs() ->
 
 def test_the_cli_refuses_a_half_filled_llm_config_at_start(monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setenv("LLM_PROVIDER", "azure_openai")
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "https://contoso.openai.azure.com")
     assert bot.main(["serve", "--port", "1"]) == 2
@@ -234,8 +238,8 @@ async def test_over_the_rate_limit_users_get_the_extractive_answer_not_an_error(
 
 
 def test_every_llm_setting_is_documented_in_the_env_example() -> None:
-    example = (Path(bot.__file__).with_name(".env.example")).read_text(encoding="utf-8")
-    names = [str(alias) for name, info in bot.Settings.model_fields.items()
+    example = (PROJECT_DIR / ".env.example").read_text(encoding="utf-8")
+    names = [str(alias) for name, info in Settings.model_fields.items()
              if name.startswith(("llm_", "azure_openai_")) and info.validation_alias is not None
              for alias in getattr(info.validation_alias, "choices", [])[:1]]
     assert len(names) == 10

@@ -19,6 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import Settings
 from dialogs import feedback as feedback_module
 from dialogs import knowledge_gaps, render
 from dialogs.exports import csv_bytes
@@ -30,10 +33,9 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs import fakes
 from tests.dialogs.fakes import personal_message
-from tests.dialogs.test_card_actions import press
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import card_of, every, text_of
 from tests.factories import ADMIN, ECM, SELLER, make_knowledge
+from tests.support.cards import assert_valid_card, card_of, every, text_of
+from tests.support.served import press
 
 OLD_SCHEMA = """
 create table if not exists answers (
@@ -331,10 +333,10 @@ class Served:
 async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Served]:
     data = tmp_path / "data"
     engine = KnowledgeEngine(Catalog(load_knowledge(make_knowledge(tmp_path / "kb"), documents=False)), None)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(engine)
-    settings = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=data)
-    client = TestClient(TestServer(bot.create_app(settings, slot)))
+    settings = Settings(_env_file=None, app_id="", app_password="", data_dir=data)
+    client = TestClient(TestServer(create_app(settings, slot)))
     await client.start_server()
     try:
         yield Served(client, data)
@@ -461,7 +463,7 @@ async def test_exports_are_links_to_files_with_every_gap(served: Served) -> None
 # --------------------------------------------------------------------------- the CLI
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setattr(bot, "ENV_FILE", None)
+    monkeypatch.setattr("app.settings.ENV_FILE", None)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     yield tmp_path / "data"
 

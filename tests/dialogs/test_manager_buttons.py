@@ -5,8 +5,8 @@ import copy
 from typing import Any
 
 from dialogs.manager_buttons import MANAGER_VERBS, MAX_USER_IDS, REFRESH_VERB, for_managers, is_for_managers, read_only
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, card_of, every
+from tests.support.cards import assert_valid_card, card_of, every
+from tests.support.served import Served
 
 
 async def test_the_read_only_view_keeps_the_answer_and_drops_only_the_managers_buttons(served: Served) -> None:

@@ -21,8 +21,8 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from retrieval.quiz import Quiz, make_quiz, quiz_subjects
 from tests.dialogs.fakes import FakeEngine
-from tests.dialogs.test_render import assert_valid_card
 from tests.factories import MARKER, make_knowledge
+from tests.support.cards import assert_valid_card
 
 SEED = 7
 SUBJECT = "Modernize SecOps"

@@ -10,20 +10,12 @@ import json
 import re
 from pathlib import Path
 
-import bot
+from app.server import digest_sender_key
 from retrieval.share_store import ShareStore
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import (
-    Connector,
-    Served,
-    card_of,
-    connector,  # noqa: F401 - the connector fixture
-    download,
-    serve,
-    submits,
-    text_of,
-)
 from tests.factories import ECM, SELLER
+from tests.support.cards import assert_valid_card, card_of, submits, text_of
+from tests.support.served import Served, download, serve
+from tests.support.server import Connector
 
 DAY = dt.datetime(2026, 12, 1, 7, 0, tzinfo=dt.UTC)
 
@@ -93,7 +85,7 @@ def _message(served: Served) -> dict[str, object]:
 
 
 async def test_the_daily_sweep_has_a_referral_section(served: Served, connector: Connector) -> None:  # noqa: F811
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("Send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     assert await sender.send_due_digests(DAY) == [ECM]
     [(_, activity)] = connector.posts

@@ -9,12 +9,12 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-import jsonschema
 import pytest
 
 from dialogs import render
 from retrieval.answers import Answer, AnswerKind, Citation, Passage
 from tests.dialogs import fakes
+from tests.support.cards import assert_valid_card
 
 
 @cache
@@ -26,15 +26,6 @@ def harness() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@cache
-def card_validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(fakes.ADAPTIVE_CARD_SCHEMA.read_text(encoding="utf-8"))
-    assert schema["$schema"].startswith("http://json-schema.org/draft-06")
-    validator_class = jsonschema.validators.validator_for(schema)
-    validator_class.check_schema(schema)
-    return validator_class(schema)
 
 
 def serialized(answer: Answer) -> dict[str, Any]:
@@ -60,12 +51,6 @@ def toggles(card: dict[str, Any]) -> dict[str, list[str]]:
     """The card's ToggleVisibility buttons: title -> the element ids it shows."""
     return {a["title"]: a["targetElements"] for e in card["body"] if e["type"] == "ActionSet"
             for a in e["actions"] if a["type"] == "Action.ToggleVisibility"}
-
-
-def assert_valid_card(card: dict[str, Any]) -> None:
-    errors = sorted(card_validator().iter_errors(card), key=lambda e: list(e.absolute_path))
-    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
-    assert card["version"] == "1.5"
 
 
 # --------------------------------------------------------------------------- order

@@ -26,7 +26,7 @@ from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine, UserContext
 from tests.dialogs.fakes import teams_activity
-from tests.test_server import start_bot
+from tests.support.server import start_bot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "knowledge" / "sample"
 ECM_1, ECM_2 = "00000000-0000-0000-0000-00000000e001", "00000000-0000-0000-0000-00000000e002"

@@ -11,9 +11,9 @@ import pytest
 
 from dialogs import render
 from tests.dialogs.fakes import teams_activity
-from tests.dialogs.test_render import assert_valid_card
-from tests.dialogs.test_workflow import Served, text_of
 from tests.factories import ECM, MARKER, SELLER
+from tests.support.cards import assert_valid_card, text_of
+from tests.support.served import Served
 
 SCOPES = {"personal": {"conversationType": "personal"},
           "groupChat": {"conversationType": "groupChat", "isGroup": True},

@@ -15,7 +15,7 @@ from dialogs.session_store import SessionAlreadyRunning, SessionStore, Source
 from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Citation, Passage, Understood
 from retrieval.clustering import Signature
-from tests.dialogs.test_render import assert_valid_card
+from tests.support.cards import assert_valid_card
 
 KEY = "19:abc@thread.tacv2"
 

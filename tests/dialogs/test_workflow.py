@@ -8,109 +8,28 @@ import datetime as dt
 import io
 import json
 import re
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
 import yaml
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.server import digest_sender_key
 from dialogs import render
 from dialogs.digest import MAX_FAILURES_PER_DAY
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
-from knowledge.loader import load_knowledge
-from retrieval.catalog import Catalog
 from retrieval.decisions import DecisionStore
-from retrieval.engine import KnowledgeEngine
 from storage.database import opened
-from tests.dialogs.fakes import personal_message
-from tests.dialogs.test_render import assert_valid_card
 from tests.factories import ECM, OPP_HEADER, SELLER, default_opportunities, make_knowledge, write_table
+from tests.support.cards import assert_valid_card, card_of, every, submits, suggested_partner_ids, text_of
+from tests.support.served import DAY, Served, download, make_engine, serve
+from tests.support.server import Connector
 
 ADAPTIVE = render.ADAPTIVE_CARD_CONTENT_TYPE
-DAY = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 
 
 # --------------------------------------------------------------------------- the connector and the bot
-@dataclass
-class Connector:
-    """A stand-in for the Bot Connector at the activity's serviceUrl: records what the bot posts."""
-
-    url: str = ""
-    posts: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    refuse_with: int | None = None
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[Connector]:
-    stub = Connector()
-
-    async def receive(request: web.Request) -> web.Response:
-        if stub.refuse_with:
-            return web.json_response({"error": {"code": "Forbidden", "message": "no"}}, status=stub.refuse_with)
-        stub.posts.append((request.path, await request.json()))
-        return web.json_response({"id": str(uuid.uuid4())})
-
-    app = web.Application()
-    app.router.add_post("/v3/conversations/{conversation}/activities", receive)
-    app.router.add_post("/v3/conversations/{conversation}/activities/{reply_to}", receive)
-    async with TestServer(app) as server:
-        stub.url = str(server.make_url("")).rstrip("/")
-        yield stub
-
-
-def make_engine(knowledge: Path, data: Path) -> KnowledgeEngine:
-    return KnowledgeEngine(Catalog(load_knowledge(knowledge, documents=False)), None,
-                           DecisionStore(data / "partner-atlas.db"))
-
-
-@dataclass
-class Served:
-    client: TestClient
-    slot: bot.EngineSlot
-    knowledge: Path
-    data: Path
-
-    @property
-    def app(self) -> web.Application:
-        return self.client.server.app
-
-    async def say(self, text: str = "", *, user: str = ECM, value: Any = None, conversation: str = "a:ecm-1:1",
-                  service_url: str | None = None, group: bool = False) -> list[dict[str, Any]]:
-        payload = personal_message(text, aad_object_id=user)
-        payload["conversation"] = {**payload["conversation"], "id": conversation}
-        if group:
-            payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
-            payload["text"] = f"<at>Teams TestBot</at> {text}"
-            payload["entities"] = [{"type": "mention", "text": "<at>Teams TestBot</at>",
-                                    "mentioned": {"id": payload["recipient"]["id"], "name": "Teams TestBot"}}]
-        if service_url:
-            payload["serviceUrl"] = service_url
-        if value is not None:
-            payload["value"] = value
-            payload["text"] = ""
-            payload.pop("attachments", None)
-        response = await self.client.post("/api/messages", json=payload)
-        assert response.status == 200, await response.text()
-        return [a for a in (await response.json())["activities"] if a["type"] == "message"]
-
-    async def close(self) -> None:
-        await self.client.close()
-
-
-async def serve(knowledge: Path, data: Path, **settings: Any) -> Served:
-    slot = bot.EngineSlot()
-    slot.set_ready(make_engine(knowledge, data))
-    config = bot.Settings(_env_file=None, app_id="", app_password="", data_dir=data, **settings)
-    client = TestClient(TestServer(bot.create_app(config, slot)))
-    await client.start_server()
-    return Served(client, slot, knowledge, data)
 
 
 @pytest.fixture
@@ -120,39 +39,6 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         yield running
     finally:
         await running.close()
-
-
-def card_of(activities: list[dict[str, Any]]) -> dict[str, Any]:
-    [activity] = [a for a in activities if a.get("attachments")]
-    [attachment] = activity["attachments"]
-    assert attachment["contentType"] == ADAPTIVE
-    return dict(attachment["content"])
-
-
-def every(node: Any, kind: str) -> list[dict[str, Any]]:
-    """Every element (or action) of a type anywhere in a card."""
-    if isinstance(node, dict):
-        own = [node] if node.get("type") == kind else []
-        return own + [x for value in node.values() for x in every(value, kind)]
-    if isinstance(node, list):
-        return [x for item in node for x in every(item, kind)]
-    return []
-
-
-def submits(card: dict[str, Any], what: str) -> list[dict[str, Any]]:
-    """The data of the card's buttons for `what`: Universal Actions now, and what older cards posted as a
-    submit is the same data (the tests post it as a message value: cards already in chats keep working)."""
-    return [a["data"] for kind in ("Action.Execute", "Action.Submit") for a in every(card, kind)
-            if a.get("data", {}).get("partnerAtlas") == what]
-
-
-def text_of(activities: list[dict[str, Any]]) -> str:
-    return "\n".join([a.get("text") or "" for a in activities] +
-                     [b["text"] for a in activities for b in every(a.get("attachments") or [], "TextBlock")])
-
-
-def suggested_partner_ids(card: dict[str, Any]) -> list[str]:
-    return list(dict.fromkeys(d["partnerId"] for d in submits(card, "attach")))
 
 
 # --------------------------------------------------------------------------- attach decisions
@@ -259,7 +145,7 @@ async def test_a_seller_cannot_decide_export_or_subscribe(served: Served) -> Non
         assert reply["text"] == refusal, attempt
     assert "not available to you" in text_of(await served.say("coverage gaps", user=SELLER)).lower()
     assert ExportStore(served.data / "partner-atlas.db").names() == []
-    assert served.app[bot.digest_sender_key()].subscriptions.all() == []
+    assert served.app[digest_sender_key()].subscriptions.all() == []
 
 
 async def test_a_channel_manager_in_a_group_chat_is_sent_to_the_1_1_chat(served: Served) -> None:
@@ -267,7 +153,7 @@ async def test_a_channel_manager_in_a_group_chat_is_sent_to_the_1_1_chat(served:
     assert reply["text"] == render.messages()["workflow_private_only"]
     [reply] = await served.say("subscribe", group=True, conversation="19:group")
     assert reply["text"] == render.messages()["workflow_private_only"]
-    assert served.app[bot.digest_sender_key()].subscriptions.all() == []
+    assert served.app[digest_sender_key()].subscriptions.all() == []
 
 
 # --------------------------------------------------------------------------- exports
@@ -280,13 +166,6 @@ def big_pipeline(knowledge: Path, count: int = 40) -> list[str]:
             for i in range(count)]
     write_table(knowledge / "opportunities" / "pipeline.csv", OPP_HEADER, rows)
     return [r["opportunity_id"] for r in rows]
-
-
-async def download(served: Served, text: str) -> tuple[int, bytes, dict[str, str]]:
-    [url] = re.findall(r"\((http://127\.0\.0\.1:\d+/exports/[A-Za-z0-9_-]+\.(?:csv|xlsx))\)", text)
-    path = "/exports/" + url.rsplit("/", 1)[1]
-    response = await served.client.get(path)
-    return response.status, await response.read(), dict(response.headers)
 
 
 async def test_the_sweep_export_has_every_opportunity_not_only_the_first_page(tmp_path: Path) -> None:
@@ -426,7 +305,7 @@ async def test_the_gaps_card_has_a_table_and_a_png_heatmap_under_the_budget(serv
 
 # --------------------------------------------------------------------------- the daily sweep
 async def test_the_daily_sweep_goes_to_subscribers_once_a_day_and_stops(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     [reply] = await served.say("Send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     assert reply["text"].startswith("Subscribed") and "07:00 UTC" in reply["text"]
     [again] = await served.say("subscribe", service_url=connector.url, conversation="a:ecm-chat")
@@ -459,7 +338,7 @@ async def test_the_daily_sweep_goes_to_subscribers_once_a_day_and_stops(served: 
 
 
 async def test_the_daily_sweep_skips_someone_no_longer_in_ecm(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     # access.yaml changes: the channel manager leaves "ecm"; the reloaded engine knows
     access = served.knowledge / "access.yaml"
@@ -473,7 +352,7 @@ async def test_the_daily_sweep_skips_someone_no_longer_in_ecm(served: Served, co
 
 
 async def test_a_failed_delivery_is_retried_a_few_times_that_day(served: Served, connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     # subscribing after the real clock's digest hour marks the real today as sent: whatever it is, failures keep it
     [subscribed] = sender.subscriptions.all()
@@ -490,7 +369,7 @@ async def test_a_failed_delivery_is_retried_a_few_times_that_day(served: Served,
 
 async def test_a_delivery_that_may_have_gone_through_is_not_sent_again_that_day(served: Served,
                                                                                 connector: Connector) -> None:
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     connector.refuse_with = 500            # the connector failed without saying whether it took the message
     assert await sender.send_due_digests(DAY) == [ECM]
@@ -513,7 +392,7 @@ async def test_sweep_now_answers_at_once_and_subscribing_late_starts_tomorrow(tm
         assert "OPP-100" in text_of(activities)
         # subscribing after today's digest hour (00:00 here): nothing until tomorrow
         await served.say("subscribe", service_url=connector.url, conversation="a:ecm-chat")
-        sender = served.app[bot.digest_sender_key()]
+        sender = served.app[digest_sender_key()]
         today = dt.datetime.now(dt.UTC)
         assert await sender.send_due_digests(today) == []
         assert await sender.send_due_digests(today + dt.timedelta(days=1)) == [ECM]
@@ -524,7 +403,7 @@ async def test_sweep_now_answers_at_once_and_subscribing_late_starts_tomorrow(tm
 async def test_the_scheduler_loop_sends_and_stops(served: Served, connector: Connector) -> None:
     import asyncio
 
-    sender = served.app[bot.digest_sender_key()]
+    sender = served.app[digest_sender_key()]
     await served.say("send me a daily sweep", service_url=connector.url, conversation="a:ecm-chat")
     stop = asyncio.Event()
     times = [DAY, DAY + dt.timedelta(minutes=1), DAY + dt.timedelta(minutes=2)]

@@ -6,7 +6,7 @@ three ranked entries, the "Show details" toggle, no raw score, and fit one scree
 characters shown before expanding are written to tests/e2e/artifacts/first-view.json (and printed).
 Then a 👍 (an Action.Execute) is pressed and the same card must change in place: the thank-you appears
 and the buttons are gone, with no new message. Screenshots go to docs/ (refreshed when missing or with
-UPDATE_SCREENSHOTS=1). Uses the bot and Playground fixtures of test_playground.py.
+UPDATE_SCREENSHOTS=1). Uses the bot and Playground fixtures of tests/support/playground.py.
 """
 from __future__ import annotations
 
@@ -20,18 +20,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from tests.e2e.test_playground import (  # noqa: F401  (fixtures)
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PROJECT_DIR,
-    REPLY_TIMEOUT_MS,
-    UI_TIMEOUT_MS,
-    bot_url,
-    playground_url,
-)
+from tests.support.playground import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PROJECT_DIR, REPLY_TIMEOUT_MS, UI_TIMEOUT_MS
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 QUESTIONS = ["Who can do AKS for a retail customer in Germany?",
              "Which incentive can fund a SQL migration for an enterprise deal of $150k?",

@@ -16,7 +16,7 @@ import yaml
 
 from knowledge.documents import MAX_DOCUMENT_BYTES, MAX_DOCX_UNCOMPRESSED_BYTES
 from tests.factories import MAP_HEADER, default_map, default_partners
-from tests.knowledge.test_documents import ECIF_PAGES, encrypted, make_pdf
+from tests.support.documents import ECIF_PAGES, encrypted, make_pdf
 
 
 def pdf_bomb(operators: int = 100_000) -> bytes:

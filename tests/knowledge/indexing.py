@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import bot
+from app.settings import PROJECT_DIR
 
 MEMORY_MB = 1024          # `bot.py index` on a small folder needs ~600 MB of address space (hashing embedder)
 TIMEOUT = 120
@@ -32,7 +32,7 @@ def _limit(memory_mb: int) -> None:
 def run_bot(*args: str, memory_mb: int = MEMORY_MB, timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
     env["PARSE_TIMEOUT_SECONDS"] = str(PARSE_TIMEOUT)
-    return subprocess.run([sys.executable, "bot.py", *args], cwd=bot.PROJECT_DIR, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "bot.py", *args], cwd=PROJECT_DIR, env=env, capture_output=True,
                           text=True, timeout=timeout, check=False, preexec_fn=lambda: _limit(memory_mb))
 
 

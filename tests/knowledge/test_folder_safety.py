@@ -16,6 +16,8 @@ import pytest
 from tests.factories import ECM, MARKER, make_knowledge
 from tests.knowledge.indexing import ask, index, summary
 
+pytestmark = pytest.mark.slow          # each test runs `bot.py` as a process
+
 OUTSIDE_MARKER = "OUTSIDE-SECRET-7731"
 ENV_MARKER = "ENV-SECRET-4410"
 GUIDE = """---

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import bot
+from app.settings import PROJECT_DIR
 from knowledge import parse_worker
 from knowledge.documents import DocumentError
 from knowledge.parse_worker import ParseWorker
@@ -26,6 +26,7 @@ def outcome(reason: str | None) -> str:
     return "timed out" if reason.startswith(parse_worker.TIMED_OUT) else f"skipped: {reason}"
 
 
+@pytest.mark.slow
 def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected = write_hostile_folder(tmp_path / "knowledge")
     env = {k: v for k, v in os.environ.items() if k not in ("KNOWLEDGE_DIR", "INDEX_DIR", "EMBEDDER")}
@@ -33,7 +34,7 @@ def test_bot_index_reports_every_hostile_file_and_completes(tmp_path: Path, caps
     started = time.perf_counter()
     run = subprocess.run([sys.executable, "bot.py", "index", "--knowledge", str(tmp_path / "knowledge"),
                           "--index", str(tmp_path / "index"), "--embedder", "hashing", "--no-progress"],
-                         cwd=bot.PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300, check=False)
+                         cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=300, check=False)
     seconds = time.perf_counter() - started
     assert run.returncode == 0, run.stderr
     skipped: dict[str, str] = {}
@@ -132,11 +133,12 @@ def _state(pid: int) -> str:
         return "gone"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 def test_the_worker_dies_with_an_indexer_killed_by_sigkill(tmp_path: Path) -> None:
     script = ("import sys, time\nfrom pathlib import Path\nfrom knowledge.parse_worker import ParseWorker\n"
               "w = ParseWorker(timeout=60)\nw._start()\nprint(w._process.pid, flush=True)\ntime.sleep(120)\n")
-    parent = subprocess.Popen([sys.executable, "-c", script], cwd=bot.PROJECT_DIR, stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=PROJECT_DIR, stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         worker = int(parent.stdout.readline())

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.factories import MAP_HEADER, default_map, make_knowledge, partner, write_table
 from tests.knowledge.indexing import ask, index, partner_names, summary
+
+pytestmark = pytest.mark.slow          # each test runs `bot.py` as a process
 
 
 def _row(pid: str, name: str, role: str = "Lead") -> dict[str, str]:

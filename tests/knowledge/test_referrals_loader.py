@@ -109,6 +109,7 @@ def test_a_file_without_the_referral_id_column_is_skipped_with_a_reason(tmp_path
     assert "unsupported file type .txt in referrals/" in issues["referrals/notes.txt"].reason
 
 
+@pytest.mark.slow
 def test_bot_index_reads_the_referrals_into_the_record_snapshot(tmp_path: Path) -> None:
     knowledge = make_knowledge(tmp_path / "kb", referrals=default_referrals())
     result = subprocess.run([sys.executable, "bot.py", "index", "--knowledge", str(knowledge), "--index",

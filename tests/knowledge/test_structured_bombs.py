@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from knowledge.structured_files import MAX_STRUCTURED_BYTES
 from tests.factories import ECM, make_knowledge
 from tests.knowledge.indexing import ask, index, partner_names, run_bot, summary
+
+pytestmark = pytest.mark.slow          # each test runs `bot.py` as a process
 
 REFUSED = "YAML aliases expand to more than"
 

@@ -15,30 +15,18 @@ from pathlib import Path
 
 import pytest
 
-import bot
+from app.engine_slot import EngineSlot
+from app.settings import PROJECT_DIR
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.generations import Generations
 from retrieval.index import COLLECTION, DocumentIndex
 from retrieval.indexer import IndexLockedError, build_index, write_snapshot, writer_lock
 from tests.factories import SELLER, make_knowledge
-from tests.retrieval.test_indexer import FAQ, GUIDE
+from tests.support.documents import FAQ, GUIDE, bulk_documents
 
-PROJECT = Path(bot.__file__).resolve().parent
 QUESTIONS = ("How long does co-sell validation take?", "What makes a partner co-sell ready?",
              "What does the Kubernetes specialization audit involve?", "Who can do AKS for a retail customer in Germany?")
 NEW_FACT = "Validation of the co-sell materials now completes within two business days"
-
-
-def bulk_documents(count: int, sections: int, tag: str = "") -> dict[str, str]:
-    """`count` guides of `sections` sections each: enough chunks for a re-index to take many batches."""
-    docs = {}
-    for d in range(count):
-        # sections of ~100 words: each one is a chunk of its own (smaller ones are merged)
-        body = "\n\n".join(f"## Topic {d}-{s}{tag}\n" + " ".join(
-            f"Enablement note {d}.{s}.{w}{tag}: cadence {d * 31 + s * 7 + w} track {w % 13}." for w in range(20))
-            for s in range(sections))
-        docs[f"programs/bulk/guide-{d:03d}.md"] = f"---\ntitle: Enablement guide {d}\n---\n# Enablement guide {d}\n\n{body}\n"
-    return docs
 
 
 def live_generation(index: Path) -> str | None:
@@ -66,7 +54,7 @@ def answers_from(folder: Path, index: Path) -> list[tuple[str, str, tuple[str, .
 def run_indexer(folder: Path, index: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "bot.py", "index", "--knowledge", str(folder), "--index", str(index), "--embedder", "hashing",
-         "--no-progress"], cwd=PROJECT, env={**os.environ, "PARTNER_ATLAS_EMBED_BATCH": "32", **env},
+         "--no-progress"], cwd=PROJECT_DIR, env={**os.environ, "PARTNER_ATLAS_EMBED_BATCH": "32", **env},
         capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -75,6 +63,7 @@ def folder(tmp_path: Path) -> Path:
     return make_knowledge(tmp_path / "kb", documents={"programs/co-sell-faq.yml": FAQ, "programs/kubernetes.md": GUIDE})
 
 
+@pytest.mark.slow
 def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_served(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     build_index(folder, index, embedder="hashing", progress=False)
@@ -115,6 +104,7 @@ def test_sigkill_at_10_50_90_percent_and_before_the_switch_changes_nothing_serve
         sorted([live, live_generation(index)])
 
 
+@pytest.mark.slow
 def test_a_second_writer_is_refused_with_a_clear_message(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     with writer_lock(index):
@@ -179,7 +169,7 @@ def test_an_old_layout_index_is_served_then_migrated_into_generations(folder: Pa
 def test_serve_swaps_in_a_new_generation_while_running(folder: Path, tmp_path: Path) -> None:
     index = tmp_path / "index"
     build_index(folder, index, embedder="hashing", progress=False)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     stop = threading.Event()
 
     def loader() -> KnowledgeEngine:

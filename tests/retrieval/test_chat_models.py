@@ -2,60 +2,19 @@
 OpenAI-compatible stub (what an Ollama or vLLM server speaks), for success, 429, 5xx, content filter, timeout."""
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from retrieval.chat_models import LLMConfig, make_answer_writer, make_chat_model
 from retrieval.generation import GenerationLimits, GroundedWriter, Outcome
 from tests.dialogs.fakes import document_answer
-from tests.retrieval.test_generation import no_tiktoken
+from tests.support.chat_models import Stub
 
-__all__ = ["no_tiktoken"]        # autouse: the real ChatOpenAI path must never ask tiktoken for an encoding
-
-
-@dataclass
-class Stub:
-    """POST /v1/chat/completions: answers `reply`, or fails with `status`/`body`, after `delay` seconds."""
-
-    url: str = ""
-    reply: str = "A partner must pass a third-party audit [S1]. The audit is valid for one year [S2]."
-    status: int = 200
-    body: dict[str, Any] | None = None
-    delay: float = 0.0
-    finish_reason: str = "stop"
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[Stub]:
-    state = Stub()
-
-    async def completions(request: web.Request) -> web.Response:
-        state.requests.append(await request.json())
-        if state.delay:
-            await asyncio.sleep(state.delay)
-        if state.status != 200:
-            return web.json_response(state.body or {"error": {"message": "upstream says no", "type": "server_error"}},
-                                     status=state.status)
-        return web.json_response({
-            "id": "chatcmpl-1", "object": "chat.completion", "created": 0, "model": "llama3",
-            "choices": [{"index": 0, "finish_reason": state.finish_reason,
-                         "message": {"role": "assistant", "content": state.reply}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20}})
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", completions)
-    async with TestServer(app, host="127.0.0.1") as server:
-        state.url = str(server.make_url("/v1"))
-        yield state
+# tiktoken downloads its tables at run time: no test here may let it ask for an encoding
+pytestmark = pytest.mark.usefixtures("no_tiktoken")
 
 
 def writer_for(stub: Stub, timeout: float = 5.0) -> GroundedWriter:

@@ -288,6 +288,7 @@ def test_hashing_embedder_is_deterministic_and_unit_length() -> None:
     assert model.embed_array([]).shape == (0, DIMENSION)
 
 
+@pytest.mark.slow
 def test_hashing_embedder_is_stable_across_processes() -> None:
     # The built-in hash() is salted per process; an index built by one process must match queries in another.
     code = ("from retrieval.embeddings import HashingEmbedder; "

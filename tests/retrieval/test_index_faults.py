@@ -19,6 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
+from app.settings import PROJECT_DIR, Settings
 from dialogs import render
 from retrieval.engine import load_engine
 from retrieval.generations import POINTER
@@ -26,10 +29,9 @@ from retrieval.indexer import SNAPSHOT, build_index
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
 from tests.retrieval.conftest import SERVER
-from tests.retrieval.test_blue_green import bulk_documents
-from tests.retrieval.test_indexer import FAQ, GUIDE
 from tests.services import run_chroma
-from tests.test_server import free_port, http_post, wait_for_health
+from tests.support.documents import FAQ, GUIDE, bulk_documents
+from tests.support.network import free_port, http_post, wait_for_health
 
 DOC_QUESTION = "How long does co-sell validation take?"
 MAP_QUESTION = "Who can do AKS for a retail customer in Germany?"
@@ -82,7 +84,7 @@ BEFORE_LOAD: dict[str, Callable[[Path], None]] = {
 
 
 class Running:
-    def __init__(self, client: TestClient, slot: bot.EngineSlot) -> None:
+    def __init__(self, client: TestClient, slot: EngineSlot) -> None:
         self.client, self.slot = client, slot
 
     async def health(self) -> tuple[int, dict[str, Any]]:
@@ -101,15 +103,15 @@ class Running:
 @pytest.fixture
 async def serve() -> Iterator[Callable[..., Any]]:
     clients: list[TestClient] = []
-    slots: list[bot.EngineSlot] = []
+    slots: list[EngineSlot] = []
 
     async def start(index: Path, folder: Path) -> Running:
-        slot = bot.EngineSlot()
-        settings = bot.Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
-                                data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
+        slot = EngineSlot()
+        settings = Settings(_env_file=None, app_id="", app_password="", allowed_tenants="",
+                            data_dir=Path(tempfile.mkdtemp(prefix="partner-atlas-test-")))
         slot.load_in_background(lambda: load_engine(folder, index, embedder="hashing")).join(60)
         slots.append(slot)
-        client = TestClient(TestServer(bot.create_app(settings, slot)))
+        client = TestClient(TestServer(create_app(settings, slot)))
         await client.start_server()
         clients.append(client)
         return Running(client, slot)
@@ -201,6 +203,7 @@ def _read_only_runner() -> Callable[[Path, list[str]], list[str]] | None:
                                  str(folder), *argv]
 
 
+@pytest.mark.slow
 def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(built: tuple[Path, Path],
                                                                                 tmp_path: Path) -> None:
     import subprocess
@@ -226,9 +229,9 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     env = {**os.environ, "DATA_DIR": str(tmp_path / "var"), "INDEX_RELOAD_SECONDS": "0"}
     port = free_port()
     try:
-        indexed = subprocess.run(argv("index", "--no-progress"), cwd=bot.PROJECT_DIR, capture_output=True, text=True,
+        indexed = subprocess.run(argv("index", "--no-progress"), cwd=PROJECT_DIR, capture_output=True, text=True,
                                  timeout=120, check=False, env=env)
-        server = subprocess.Popen(argv("serve", "--port", str(port)), cwd=bot.PROJECT_DIR, env=env,
+        server = subprocess.Popen(argv("serve", "--port", str(port)), cwd=PROJECT_DIR, env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             health = wait_for_health(port, lambda b: b.get("status") != "loading", timeout=60)
@@ -254,6 +257,7 @@ def test_a_read_only_index_folder_refuses_indexing_in_one_line_and_still_serves(
     assert "Alpha Cloud" in json.dumps(partners)
 
 
+@pytest.mark.slow
 async def test_a_chroma_server_that_goes_away_degrades_and_users_are_told(serve: Callable[..., Any], tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The scale-out path: the index lives in a `chroma run` of its own, which stops while the bot serves."""

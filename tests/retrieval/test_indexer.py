@@ -11,31 +11,8 @@ from retrieval.answers import AnswerKind
 from retrieval.engine import load_engine
 from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index, load_snapshot, writer_lock
 from tests.factories import ECM, SELLER, make_knowledge
+from tests.support.documents import FAQ, GUIDE
 
-FAQ = """### YamlMime:FAQ
-metadata:
-  title: Co-sell FAQ
-title: Co-sell FAQ
-sections:
-  - name: Co-sell
-    questions:
-      - question: What makes a partner co-sell ready?
-        answer: A partner is co-sell ready when it has a published solution, a co-sell ready collateral pack and a validated Partner Center profile.
-      - question: How long does co-sell validation take?
-        answer: Validation of the co-sell materials usually completes within five business days of submission.
-"""
-GUIDE = """---
-title: Kubernetes specialization guide
-program: Specializations
----
-# Kubernetes specialization guide
-
-## Requirements
-Partners need the Solutions Partner for Digital & App Innovation designation, three customer deployments on AKS in the last twelve months and six certified individuals.
-
-## Audit
-An independent auditor checks the deployments during a one-day remote audit.
-"""
 SECRET = """---
 title: FY27 review notes
 visibility: confidential

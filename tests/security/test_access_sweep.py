@@ -28,9 +28,7 @@ from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.indexer import build_index
 from tests.dialogs.fakes import SHARED, personal_message, teams_activity
 from tests.security.markers import REGISTERED, confidential_markers, leaks
-from tests.test_server import Bot, Connector, connector, messages_of, start_bot
-
-__all__ = ["connector"]
+from tests.support.server import Bot, Connector, messages_of, start_bot
 
 DEV = SHARED / "catalog-dev"
 SELLER = "00000000-0000-0000-0000-00000000c999"     # in no group of the dev access.yaml

@@ -1,15 +1,13 @@
 """Bot Framework authentication over the real aiohttp app, with locally signed RS256 tokens.
 
 `create_app` with credentials (MultiTenant and SingleTenant), botbuilder's real token validation, and a key
-cache filled by tests.security.tokens: no network, no identity provider. Every refused case must be a
+cache filled by tests.support.tokens: no network, no identity provider. Every refused case must be a
 401/403 (never 5xx) and must never reach the bot's turn handler nor the engine.
 """
 from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import json
 import socket
 import time
@@ -19,13 +17,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from channel.handler import PartnerBot
-from tests.security.tokens import IdentityProvider, b64, unsigned_token
-from tests.test_server import APP_ID, Bot, Connector, connector, message, messages_of, start_bot
-
-__all__ = ["connector"]   # the stub connector fixture, shared with tests/test_server.py
+from tests.support.server import APP_ID, Bot, Connector, message, messages_of, start_bot
+from tests.support.tokens import IdentityProvider, b64, hs256_with_public_key, unsigned_token
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"      # the tenant in the recorded Teams payloads
 OTHER_APP = "99999999-8888-7777-6666-555555555555"
@@ -89,18 +84,9 @@ async def secured(request: pytest.FixtureRequest, connector: Connector, idp: Ide
     assert loopback_only == [] and idp.refresh_attempts == []
 
 
-def hs256_with_public_key(idp: IdentityProvider, claims: dict[str, Any]) -> str:
-    """The classic algorithm-confusion forgery: HMAC-SHA256 keyed with the RSA public key's PEM."""
-    secret = idp.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
-    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': idp.kid})}.{b64(claims)}"
-    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
-
-
 def forged(idp: IdentityProvider, claims: dict[str, Any]) -> str:
     """Signed by a key the provider never published, under the provider's key id."""
-    from tests.security.tokens import new_key
+    from tests.support.tokens import new_key
 
     return idp.token(claims, key=new_key())
 

@@ -20,9 +20,7 @@ from retrieval.answers import AnswerKind
 from retrieval.engine import KnowledgeEngine, load_engine
 from retrieval.indexer import build_index
 from tests.factories import SELLER, make_knowledge
-from tests.test_server import Bot, Connector, connector, message, messages_of, start_bot
-
-__all__ = ["connector"]
+from tests.support.server import Bot, Connector, message, messages_of, start_bot
 
 BODY_MATRIX: dict[str, int] = {}
 TEXT_MATRIX: dict[str, str] = {}

@@ -15,9 +15,7 @@ import pytest
 
 from dialogs import render
 from tests.dialogs.fakes import FakeEngine
-from tests.test_server import Bot, Connector, connector, message, messages_of, start_bot
-
-__all__ = ["connector"]
+from tests.support.server import Bot, Connector, message, messages_of, start_bot
 
 SELLER = "00000000-0000-0000-0000-00000000c777"
 

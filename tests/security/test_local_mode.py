@@ -8,7 +8,6 @@ through would really arrive there. With credentials the token's serviceurl claim
 """
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -19,23 +18,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-import bot
+from app.server import digest_sender_key
 from tests.dialogs.fakes import ECM_ID, FakeEngine
-from tests.security.tokens import IdentityProvider
-from tests.test_server import APP_ID, Bot, Connector, connector, message, messages_of, start_bot
-
-__all__ = ["connector"]
-
-
-def outward_address() -> str | None:
-    """This machine's address on its default route (no packet is sent), or None without one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("192.0.2.254", 9))
-            address = str(probe.getsockname()[0])
-        except OSError:
-            return None
-    return None if address.startswith("127.") else address
+from tests.support.network import outward_address
+from tests.support.server import APP_ID, Bot, Connector, message, messages_of, start_bot
+from tests.support.tokens import IdentityProvider
 
 
 @pytest.fixture
@@ -82,7 +69,7 @@ async def test_subscribe_from_a_remote_service_url_stores_nothing(local_bot: Bot
     response = await local_bot.post(message(outside, "subscribe", aad_object_id=ECM_ID))
     assert response.status == 403
     app = local_bot.client.server.app
-    assert app is not None and app[bot.digest_sender_key()].subscriptions.all() == []
+    assert app is not None and app[digest_sender_key()].subscriptions.all() == []
 
 
 @pytest.mark.parametrize("service_url", ["http://localhost:9/", "https://127.0.0.2/amer/", "http://[::1]:3978"])
@@ -144,12 +131,12 @@ async def test_with_credentials_the_token_decides_not_the_address(connector: Con
 async def test_a_subscription_stored_with_a_remote_service_url_gets_no_digest(outside: Connector, tmp_path: Path) -> None:
     """A subscription from before this check (or written by hand) names a remote serviceUrl: the daily digest is
     not posted there; the same subscription on a loopback serviceUrl is delivered."""
-    from tests.dialogs.test_workflow import DAY, serve
     from tests.factories import ECM, make_knowledge
+    from tests.support.served import DAY, serve
 
     served = await serve(make_knowledge(tmp_path / "kb"), tmp_path / "data")
     try:
-        sender = served.app[bot.digest_sender_key()]
+        sender = served.app[digest_sender_key()]
         [reply] = await served.say("subscribe", service_url="http://127.0.0.1:9/", conversation="a:ecm-chat")
         assert reply["text"].startswith("Subscribed")
         [stored] = sender.subscriptions.all()

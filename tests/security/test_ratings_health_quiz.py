@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-import bot
+from app.engine_slot import EngineSlot
+from app.server import create_app
 from dialogs import quiz, render
 from dialogs.feedback import FeedbackStore
 from knowledge.loader import load_knowledge
@@ -26,21 +27,9 @@ from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs.fakes import FakeEngine
 from tests.factories import make_knowledge
-from tests.security.test_local_mode import outward_address
-from tests.security.tokens import IdentityProvider
-from tests.test_server import (
-    APP_ID,
-    Bot,
-    Connector,
-    channel_message,
-    connector,
-    make_settings,
-    message,
-    messages_of,
-    start_bot,
-)
-
-__all__ = ["connector"]
+from tests.support.network import outward_address
+from tests.support.server import APP_ID, Bot, Connector, channel_message, make_settings, message, messages_of, start_bot
+from tests.support.tokens import IdentityProvider
 
 ASKER = "00000000-0000-0000-0000-0000000a5e01"
 OTHER = "00000000-0000-0000-0000-0000000a5e02"
@@ -119,11 +108,11 @@ async def public_bot(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Tes
         pytest.skip("this machine has no non-loopback IPv4 address")
     idp = IdentityProvider()
     idp.install(monkeypatch)
-    slot = bot.EngineSlot()
+    slot = EngineSlot()
     slot.set_ready(FakeEngine())             # type: ignore[arg-type]
     slot.counts = {"partners": 12, "opportunities": 34}
     settings = make_settings(app_id=APP_ID, app_password="not-a-real-secret", host="0.0.0.0")
-    client = TestClient(TestServer(bot.create_app(settings, slot), host="0.0.0.0"))
+    client = TestClient(TestServer(create_app(settings, slot), host="0.0.0.0"))
     await client.start_server()
     try:
         yield client, f"http://{address}:{client.port}", idp
@@ -155,10 +144,10 @@ async def test_healthz_shows_counts_only_to_this_machine_or_an_authenticated_cal
 async def test_a_degraded_reason_is_not_shown_outside(public_bot: tuple[TestClient, str, IdentityProvider]) -> None:
     _, outside_url, _ = public_bot
     slot_reason = "KnowledgeFolderError: knowledge folder /srv/partner-atlas/knowledge does not exist"
-    slot = bot.EngineSlot()                  # a second app, whose knowledge failed to load
+    slot = EngineSlot()                  # a second app, whose knowledge failed to load
     slot.set_failed(slot_reason)
     settings = make_settings(app_id=APP_ID, app_password="not-a-real-secret", host="0.0.0.0")
-    degraded = TestClient(TestServer(bot.create_app(settings, slot), host="0.0.0.0"))
+    degraded = TestClient(TestServer(create_app(settings, slot), host="0.0.0.0"))
     await degraded.start_server()
     try:
         outside = outside_url.rsplit(":", 1)[0] + f":{degraded.port}"

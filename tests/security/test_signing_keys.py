@@ -23,11 +23,8 @@ from aiohttp.test_utils import TestServer
 from botframework.connector.auth import jwt_token_extractor
 
 from channel import auth as openid_keys
-from tests.security.test_auth_matrix import hs256_with_public_key
-from tests.security.tokens import METADATA_URLS, IdentityProvider, unsigned_token
-from tests.test_server import APP_ID, Bot, Connector, connector, message, start_bot
-
-__all__ = ["connector"]
+from tests.support.server import APP_ID, Bot, Connector, message, start_bot
+from tests.support.tokens import METADATA_URLS, IdentityProvider, hs256_with_public_key, unsigned_token
 
 FLOOD = 40
 SKEW = 5 * 60

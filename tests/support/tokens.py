@@ -7,6 +7,8 @@ fetches anything; a refresh attempt fails the test instead of reaching the netwo
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import uuid
@@ -19,6 +21,7 @@ import pytest
 from botframework.connector.auth import jwt_token_extractor
 from botframework.connector.auth.authentication_constants import AuthenticationConstants
 from botframework.connector.auth.government_constants import GovernmentConstants
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
@@ -94,3 +97,12 @@ def b64(data: dict[str, Any] | bytes) -> str:
 def unsigned_token(claims: dict[str, Any], kid: str) -> str:
     """alg "none": a header and claims with an empty signature."""
     return f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{b64(claims)}."
+
+
+def hs256_with_public_key(idp: IdentityProvider, claims: dict[str, Any]) -> str:
+    """The classic algorithm-confusion forgery: HMAC-SHA256 keyed with the RSA public key's PEM."""
+    secret = idp.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': idp.kid})}.{b64(claims)}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
