@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING
 
-from app.engine_slot import one_line
+from knowledge.display import one_line
 
 if TYPE_CHECKING:
     from aiohttp import web

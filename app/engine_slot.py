@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from knowledge.display import one_line
+
 if TYPE_CHECKING:
     from retrieval.engine import AnswerEngine
 
@@ -130,10 +132,3 @@ def engine_counts(engine: Any) -> dict[str, int]:
         if search is not None and hasattr(search, "chunks"):
             out["chunks"] = len(search.chunks)
     return out
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one short line for the log or /healthz: its type and first line, never a trace."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:300]
-

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from knowledge.display import one_line
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.decisions import DecisionStore
@@ -41,7 +42,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         live = store.live()
     except Exception as exc:  # noqa: BLE001 - a damaged pointer: the records still answer
         log.exception("the index pointer in %s cannot be read", index_dir)
-        live, problem = None, f"document index unreadable: {_one_line(exc)}"
+        live, problem = None, f"document index unreadable: {one_line(exc, 240)}"
     knowledge = (load_snapshot(live.path, knowledge_dir) if live else None) \
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
@@ -58,7 +59,7 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
             search = DocumentSearch(index, model.embed_query)
         except Exception as exc:  # noqa: BLE001 - damaged, unreadable or read-only: the records still answer
             log.exception("the document index generation %s cannot be opened", live.name)
-            problem = f"document index unreadable: {_one_line(exc)}"
+            problem = f"document index unreadable: {one_line(exc, 240)}"
     elif not problem:
         log.warning("no document index at %s: document questions will say so; run `bot.py index`", index_dir)
     log.info("engine loaded in %.1fs (index generation %s): %d partners, %d map rows, %d opportunities, %d chunks",
@@ -70,8 +71,3 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     engine.generation = live.name if live else None
     engine.problem = problem
     return engine
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:240]
