@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
+from retrieval.collector import loading_records
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch
 from retrieval.understanding.intent import shared_classifier
@@ -29,12 +30,17 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     a read-only folder) does not raise: the engine answers from the records, says the documents are
     temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
     """
+    with loading_records():   # millions of objects at scale: no collector passes while they are built
+        return _load_engine(Path(knowledge_dir), Path(index_dir), embedder, decisions_path, chroma)
+
+
+def _load_engine(knowledge_dir: Path, index_dir: Path, embedder: str, decisions_path: Path | str | None,
+                 chroma: ChromaConfig | None) -> KnowledgeEngine:
     from retrieval.engine import KnowledgeEngine  # noqa: PLC0415 - the engine module imports this one
     from retrieval.generations import Generations  # noqa: PLC0415
     from retrieval.indexer import load_snapshot  # noqa: PLC0415
 
     started = time.perf_counter()
-    knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
     store = Generations(index_dir, chroma)
     problem = ""
     try:
