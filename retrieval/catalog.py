@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge.opportunity_table import OpportunitiesById, OpportunityTable
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
 from knowledge.structured_files import read_data_file
 from retrieval.answers import PartnerMatch
@@ -82,7 +83,8 @@ class Catalog:
         self.partner_by_name: dict[str, Partner] = {normalize(p.name): p for p in knowledge.partners}
         self.map_rows: list[MapRow] = knowledge.map_rows
         self.incentives: list[Incentive] = knowledge.incentives
-        self.opportunities: dict[str, Opportunity] = {o.id: o for o in knowledge.opportunities}
+        # the pipeline stays a table of columns (knowledge/opportunity_table.py): a record is built when asked for
+        self.opportunities = OpportunitiesById(OpportunityTable.from_records(knowledge.opportunities))
         self.access = knowledge.access
 
         self.rows_by_workload: dict[str, list[MapRow]] = defaultdict(list)
@@ -90,25 +92,29 @@ class Catalog:
         for row in self.map_rows:
             self.rows_by_workload[row.workload].append(row)
             self.rows_by_partner[self.partner_id_of(row)].append(row)
+        pipeline = self.opportunities.table
         self.attached_count: Counter[str] = Counter(
-            o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
+            pid or self._id_for_name(name)
+            for pid, name in zip(pipeline.column("partner_id"), pipeline.column("partner_name"), strict=True)
+            if pid or name
         )
         # the sweep's candidates: unattached opportunities, by workload, by play and by country, largest deal
         # first (the sweep's default order, so sorting what it selects is one pass over sorted runs)
-        self.unattached: list[Opportunity] = []
+        ids, values = pipeline.column("id"), pipeline.column("estimated_value_usd")
+        partner_ids, partner_names = pipeline.column("partner_id"), pipeline.column("partner_name")
+        unattached = [n for n in self.opportunities.positions() if not (partner_ids[n] or partner_names[n])]
+        unattached.sort(key=lambda n: (-(values[n] or 0), ids[n]))
+        self.unattached: list[Opportunity] = [pipeline.record(n) for n in unattached]
         self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
-        for opp in sorted((o for o in self.opportunities.values() if not o.is_attached),
-                          key=lambda o: (-(o.estimated_value_usd or 0), o.id)):
-            if not opp.is_attached:
-                self.unattached.append(opp)
-                self._unattached_by["workload", opp.workload].append(opp)
-                self._unattached_by["play", opp.solution_play].append(opp)
-                self._unattached_by["country", opp.country].append(opp)
+        for opp in self.unattached:
+            self._unattached_by["workload", opp.workload].append(opp)
+            self._unattached_by["play", opp.solution_play].append(opp)
+            self._unattached_by["country", opp.country].append(opp)
 
         self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
                                      [w for i in self.incentives for w in (i.workloads or ())],
-                                     [o.workload for o in knowledge.opportunities])
-        self.solution_plays = self._names([r.solution_play for r in self.map_rows], [o.solution_play for o in knowledge.opportunities])
+                                     pipeline.column("workload"))
+        self.solution_plays = self._names([r.solution_play for r in self.map_rows], pipeline.column("solution_play"))
         self.solution_areas = self._names([r.solution_area for r in self.map_rows])
         self.specializations = self._names([s for p in knowledge.partners for s in p.specializations],
                                            [s for i in self.incentives for s in i.specializations_any])
@@ -116,10 +122,10 @@ class Catalog:
                                         [d for i in self.incentives for d in i.designations_any])
         self.industries = self._names([i for p in knowledge.partners for i in p.industries],
                                       [i for r in self.map_rows for i in r.industries],
-                                      [o.industry for o in knowledge.opportunities])
+                                      pipeline.column("industry"))
         self.segments = self._names([s for p in knowledge.partners for s in p.segments],
                                     [s for r in self.map_rows for s in r.segments],
-                                    [o.segment for o in knowledge.opportunities],
+                                    pipeline.column("segment"),
                                     [s for i in self.incentives for s in i.segments])
         self.programs = self._names([i.program for i in self.incentives])
         # workload -> play / area, from the map (first seen wins: maps are consistent in practice)
@@ -128,9 +134,10 @@ class Catalog:
         for row in self.map_rows:
             self.play_of.setdefault(row.workload, row.solution_play)
             self.area_of.setdefault(row.workload, row.solution_area)
-        for opp in knowledge.opportunities:
-            if opp.workload and opp.solution_play:
-                self.play_of.setdefault(opp.workload, opp.solution_play)
+        for workload, play in dict.fromkeys(zip(pipeline.column("workload"), pipeline.column("solution_play"),
+                                                strict=True)):
+            if workload and play:
+                self.play_of.setdefault(workload, play)
         self.specialization_workloads = self._specialization_workloads()
         # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
         self.ranking_cache: dict[object, tuple[list, list, list]] = {}

@@ -110,9 +110,7 @@ def catalog_countries(catalog: Catalog) -> frozenset[str]:
             codes.add(partner.hq_country)
     for row in catalog.map_rows:
         codes.update(row.countries)
-    for opportunity in catalog.opportunities.values():
-        if opportunity.country:
-            codes.add(opportunity.country)
+    codes.update(country for country in set(catalog.opportunities.column("country")) if country)
     return frozenset(codes)
 
 
