@@ -58,8 +58,9 @@ class Vocabulary:
     words: set[str] = field(default_factory=set)
     max_len: int = 1
 
-    def add(self, phrase: str, entity: Entity, *, alias: bool = False) -> None:
-        key = normalize(phrase)
+    def add(self, phrase: str, entity: Entity, *, alias: bool = False, normal: str | None = None) -> None:
+        """`normal`: the phrase already normalised, when the caller has it."""
+        key = normalize(phrase) if normal is None else normal
         if not key:
             return
         if entity not in self.phrases[key]:
@@ -80,7 +81,10 @@ class Catalog:
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.partners: dict[str, Partner] = {p.id: p for p in knowledge.partners}
-        self.partner_by_name: dict[str, Partner] = {normalize(p.name): p for p in knowledge.partners}
+        # each partner's name in matching form, normalised once: the vocabulary and the lexicon read it too
+        names = [normalize(p.name) for p in knowledge.partners]
+        self.partner_by_name: dict[str, Partner] = dict(zip(names, knowledge.partners, strict=True))
+        self.normal_names: dict[str, str] = {p.id: name for p, name in zip(knowledge.partners, names, strict=True)}
         self.map_rows: list[MapRow] = knowledge.map_rows
         self.incentives: list[Incentive] = knowledge.incentives
         # the pipeline stays a table of columns (knowledge/opportunity_table.py): a record is built when asked for
@@ -245,12 +249,13 @@ class Catalog:
         for incentive in self.incentives:
             vocab.add(incentive.name, Entity("incentive", incentive.id, incentive.name))
             vocab.add(incentive.id, Entity("incentive", incentive.id, incentive.name), alias=True)
-        first_words = Counter(normalize(p.name).split()[0] for p in self.partners.values() if p.name)
+        normal = self.normal_names
+        first_words = Counter(normal[p.id].split()[0] for p in self.partners.values() if p.name)
         for partner in self.partners.values():
             entity = Entity("partner", partner.id, partner.name)
-            vocab.add(partner.name, entity)
+            vocab.add(partner.name, entity, normal=normal[partner.id])
             vocab.add(partner.id, entity, alias=True)
-            first = normalize(partner.name).split()[0]
+            first = normal[partner.id].split()[0]
             # "Dunemark" for "Dunemark Consulting", when no other partner starts with it
             if first_words[first] == 1 and len(first) >= 5 and first not in _COMMON_WORDS and first not in vocab.phrases:
                 vocab.add(first, entity, alias=True)
