@@ -17,6 +17,7 @@ from knowledge.opportunity_table import OpportunitiesById, OpportunityTable
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
 from knowledge.structured_files import read_data_file
 from retrieval.answers import PartnerMatch
+from retrieval.weighed_cache import WeighedCache
 
 _ALIASES_FILE = Path(__file__).with_name("data") / "aliases.yaml"
 _BRAND_PREFIXES = ("microsoft ", "azure ")
@@ -26,6 +27,9 @@ migrate apps app service services sales finance phone rooms search learning mach
 cloud platform premium studio automate solution solutions management identity analytics automation endpoints
 """.split())
 
+
+# How many ranked partners (with their reasons) the rankings kept per need may hold in all: ~60 MB
+RANKED_PARTNERS_KEPT = 20_000
 
 _TOKEN = re.compile(r"[\w&+#]+")
 _PLURAL = {"industry": "industries"}   # section names in aliases.yaml
@@ -143,8 +147,10 @@ class Catalog:
             if workload and play:
                 self.play_of.setdefault(workload, play)
         self.specialization_workloads = self._specialization_workloads()
-        # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
-        self.ranking_cache: dict[object, tuple[list, list, list]] = {}
+        # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale. Bounded by
+        # the partners they hold (a ranking holds a handful in a small catalog, a thousand in a worldwide one)
+        self.ranking_cache: WeighedCache[object, tuple[list, list, list]] = WeighedCache(
+            RANKED_PARTNERS_KEPT, lambda ranking: sum(len(group) for group in ranking))
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
         self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None

@@ -11,16 +11,17 @@ import pytest
 
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
-from retrieval.collector import loading_records
+from retrieval.collector import FULL_PASS_EVERY, loading_records
 from retrieval.engine import KnowledgeEngine, load_engine
 from tests.factories import ECM, SELLER, default_referrals, make_knowledge
 
 
 @pytest.fixture
 def collector_restored() -> Iterator[None]:
-    enabled = gc.isenabled()
+    enabled, threshold = gc.isenabled(), gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*threshold)
     if enabled:
         gc.enable()
 
@@ -33,6 +34,7 @@ def test_no_collection_while_loading_and_the_records_frozen_after(collector_rest
         records = [(str(n), n) for n in range(1000)]
     assert gc.isenabled()
     assert gc.get_freeze_count() >= len(records)
+    assert gc.get_threshold()[2] >= FULL_PASS_EVERY
 
 
 def test_a_disabled_collector_stays_disabled_and_an_error_still_freezes(collector_restored: None) -> None:
