@@ -154,6 +154,7 @@ class Catalog:
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
         self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
+        self._partners_by_file: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
     # ------------------------------------------------------------------ lookups
@@ -209,6 +210,16 @@ class Catalog:
                     index[code].append(partner)
             self._partners_by_country = dict(index)
         return self._partners_by_country.get(country, [])
+
+    def profiles_in(self, path: str) -> list[Partner]:
+        """The partners whose profile is the file at `path` (several for a partners.json list), in catalog order;
+        indexed on first use, so naming the partner a citation points to does not scan every profile."""
+        if self._partners_by_file is None:
+            index: dict[str, list[Partner]] = defaultdict(list)
+            for partner in self.partners.values():
+                index[partner.source.path].append(partner)
+            self._partners_by_file = dict(index)
+        return self._partners_by_file.get(path, [])
 
     def workloads_of_play(self, play: str) -> list[str]:
         return sorted({w for w, p in self.play_of.items() if p == play})
