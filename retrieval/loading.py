@@ -13,7 +13,7 @@ from retrieval.collector import loading_records
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.lexicon import lexicon
+from retrieval.understanding.lexicon import common_english, lexicon
 
 if TYPE_CHECKING:
     from retrieval.engine import KnowledgeEngine
@@ -52,6 +52,9 @@ def _load_engine(knowledge_dir: Path, index_dir: Path, embedder: str, decisions_
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
     lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
+    common_english()   # and what the first questions would build: ordinary words, partners by country and by file
+    catalog.partners_in("")
+    catalog.profiles_in("")
     search = None
     if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415
