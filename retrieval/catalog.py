@@ -106,18 +106,15 @@ class Catalog:
             for pid, name in zip(pipeline.column("partner_id"), pipeline.column("partner_name"), strict=True)
             if pid or name
         )
-        # the sweep's candidates: unattached opportunities, by workload, by play and by country, largest deal
-        # first (the sweep's default order, so sorting what it selects is one pass over sorted runs)
+        # the sweep's candidates: unattached opportunities, largest deal first (the sweep's default order, so
+        # sorting what it selects is one pass over sorted runs), as table rows; grouped by workload, play and
+        # country on the first sweep, and their records built as sweeps read them (_unattached_records)
         ids, values = pipeline.column("id"), pipeline.column("estimated_value_usd")
         partner_ids, partner_names = pipeline.column("partner_id"), pipeline.column("partner_name")
-        unattached = [n for n in self.opportunities.positions() if not (partner_ids[n] or partner_names[n])]
-        unattached.sort(key=lambda n: (-(values[n] or 0), ids[n]))
-        self.unattached: list[Opportunity] = [pipeline.record(n) for n in unattached]
-        self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
-        for opp in self.unattached:
-            self._unattached_by["workload", opp.workload].append(opp)
-            self._unattached_by["play", opp.solution_play].append(opp)
-            self._unattached_by["country", opp.country].append(opp)
+        self._unattached_rows = [n for n in self.opportunities.positions() if not (partner_ids[n] or partner_names[n])]
+        self._unattached_rows.sort(key=lambda n: (-(values[n] or 0), ids[n]))
+        self._unattached_by: dict[tuple[str, str], list[int]] | None = None
+        self._unattached_records: dict[int, Opportunity] = {}
 
         self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
                                      [w for i in self.incentives for w in (i.workloads or ())],
@@ -177,20 +174,43 @@ class Catalog:
             return row.partner_id
         return self._id_for_name(row.partner_name)
 
-    def unattached_candidates(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]
-                              ) -> list[Opportunity]:
-        """Unattached opportunities that can match: every one with one of the workloads or plays, or in one
-        of the countries (a superset the caller still filters), so a sweep does not scan the whole pipeline."""
+    def unattached_rows(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]) -> list[int]:
+        """The table rows of the unattached opportunities that can match, largest deal first: every one with one of
+        the workloads or plays, or in one of the countries (a superset the caller still filters), so a sweep does
+        not scan the whole pipeline. `unattached_records` builds their records."""
         if workloads or plays:
             keys = [("workload", w) for w in sorted(workloads)] + [("play", p) for p in plays]
         elif countries:
             keys = [("country", c) for c in countries]
         else:
-            return self.unattached
-        lists = [self._unattached_by.get(k, []) for k in keys]
+            return self._unattached_rows
+        groups = self._unattached_groups()
+        lists = [groups.get(k, []) for k in keys]
         if len(lists) == 1:
             return lists[0]
-        return list({id(o): o for group in lists for o in group}.values())
+        return list(dict.fromkeys(n for group in lists for n in group))
+
+    @property
+    def unattached(self) -> list[Opportunity]:
+        """Every unattached opportunity, largest deal first."""
+        return self.unattached_records(self._unattached_rows)
+
+    def unattached_records(self, rows: list[int]) -> list[Opportunity]:
+        """The records of these unattached rows, each built once (a sweep reads the same ones again)."""
+        built, record = self._unattached_records, self.opportunities.table.record
+        return [built.get(n) or built.setdefault(n, record(n)) for n in rows]
+
+    def _unattached_groups(self) -> dict[tuple[str, str], list[int]]:
+        if self._unattached_by is None:
+            pipeline = self.opportunities.table
+            workload, play, country = (pipeline.column(name) for name in ("workload", "solution_play", "country"))
+            groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for n in self._unattached_rows:
+                groups["workload", workload[n]].append(n)
+                groups["play", play[n]].append(n)
+                groups["country", country[n]].append(n)
+            self._unattached_by = dict(groups)
+        return self._unattached_by
 
     def partner_name(self, partner_id: str) -> str:
         partner = self.partners.get(partner_id)
