@@ -55,6 +55,7 @@ class FolderListing:
     root: Path
     files: list[FolderFile] = field(default_factory=list)
     refused: list[FileIssue] = field(default_factory=list)
+    symlinks: int = 0       # symlinks met while listing: without any, no file can be reached twice
 
 
 def list_folder(root: Path) -> FolderListing:
@@ -71,6 +72,8 @@ def list_folder(root: Path) -> FolderListing:
 def _read_once(listing: FolderListing) -> list[FolderFile]:
     """One file reached twice in one part of the layout (`programs/current -> fy27`) is read once: under
     its own path when that is one of them, else under the first by path; the other is reported."""
+    if not listing.symlinks:
+        return sorted(listing.files, key=lambda f: f.rel)
     groups: dict[tuple[str, str], list[FolderFile]] = {}
     for file in sorted(listing.files, key=lambda f: f.rel):
         groups.setdefault((_part(file.rel), file.location), []).append(file)
@@ -110,6 +113,7 @@ def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[st
 
 
 def _symlink(link: Path, rel: str, listing: FolderListing, ancestors: tuple[str, ...], followed: set[str]) -> None:
+    listing.symlinks += 1
     try:
         target = Path(os.path.realpath(link, strict=True))
     except OSError as exc:
