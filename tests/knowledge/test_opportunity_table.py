@@ -88,5 +88,15 @@ def test_the_catalog_reads_the_same_pipeline_from_a_list_or_a_table(tmp_path: Pa
         assert dict(catalog.opportunities.items()) == {o.id: o for o in read.opportunities}
         assert catalog.unattached == sorted((o for o in read.opportunities if not o.is_attached),
                                             key=lambda o: (-(o.estimated_value_usd or 0), o.id))
+        every = catalog.unattached
+        aks = catalog.unattached_rows({"Azure Kubernetes Service"}, (), ())
+        assert catalog.unattached_records(aks) == [o for o in every if o.workload == "Azure Kubernetes Service"]
+        assert catalog.unattached_records(catalog.unattached_rows(set(), (), ("DE",))) == \
+            [o for o in every if o.country == "DE"]
+        either = catalog.unattached_rows({"Microsoft Sentinel"}, ("Build and Modernize AI Apps",), ())
+        assert catalog.unattached_records(either) == list(dict.fromkeys(
+            [o for o in every if o.workload == "Microsoft Sentinel"]
+            + [o for o in every if o.solution_play == "Build and Modernize AI Apps"]))
+        assert catalog.unattached_records(aks)[0] is catalog.unattached[0]      # each record built once
     assert from_list.attached_count == from_table.attached_count and from_list.workloads == from_table.workloads
     assert from_list.play_of == from_table.play_of and from_list.industries == from_table.industries
