@@ -27,6 +27,7 @@ sys.path.insert(0, str(PROJECT))
 
 from knowledge.loader import load_knowledge  # noqa: E402
 from retrieval.catalog import Catalog  # noqa: E402
+from retrieval.collector import loading_records  # noqa: E402
 from retrieval.engine import KnowledgeEngine  # noqa: E402
 
 GENERATOR = PROJECT.parent / "shared" / "tools" / "gen_catalog.py"
@@ -73,13 +74,15 @@ def main() -> int:
             generate(out / "knowledge", args.partners, args.opps)
             print(f"generated {args.partners} partners / {args.opps} opportunities in {time.perf_counter() - t0:.1f}s")
         t0 = time.perf_counter()
-        knowledge = load_knowledge(out / "knowledge", documents=False)
+        with loading_records():     # as `serve` loads them (retrieval/loading.py): frozen for the cycle collector
+            knowledge = load_knowledge(out / "knowledge", documents=False)
         load_s = time.perf_counter() - t0
         print(f"loaded records in {load_s:.1f}s: {len(knowledge.partners)} partners, {len(knowledge.map_rows)} map rows, "
               f"{len(knowledge.opportunities)} opportunities (peak RSS {peak_rss_mb():.0f} MB)")
         full, pages, rows = [], [], 0
         for _ in range(args.repeat):
-            engine = KnowledgeEngine(Catalog(knowledge), None)   # a fresh catalog: no warm ranking cache
+            with loading_records():
+                engine = KnowledgeEngine(Catalog(knowledge), None)   # a fresh catalog: no warm ranking cache
             user = engine.user_context(ECM)
             t0 = time.perf_counter()
             exported = engine.export_sweep(QUESTION, user)

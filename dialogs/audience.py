@@ -104,7 +104,10 @@ def _notes_groups(catalog: Any, fact: Fact, answer: Answer) -> tuple[str, ...]:
     """Who may see a confidential fact: the partner whose notes it is (its profile citation names it), the
     pipeline's group for an opportunity's facts, and no one when it cannot be attributed."""
     source = fact.source
-    for partner in (getattr(catalog, "partners", None) or {}).values():
+    profiles_in = getattr(catalog, "profiles_in", None)     # the catalog's index by profile file: no scan
+    partners = (profiles_in(source.path) if source is not None else []) if profiles_in is not None else \
+        (getattr(catalog, "partners", None) or {}).values()
+    for partner in partners:
         if source is not None and partner.source.path == source.path and source.title == f"{partner.name} profile":
             return tuple(sorted(partner.allowed_groups)) or (PIPELINE_GROUP,)
     if (source is not None and source.path.startswith(PIPELINE_FOLDERS)) or answer.kind not in OPEN_KINDS:

@@ -40,8 +40,14 @@ _SPECIAL = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket", stat
 
 @dataclass(frozen=True)
 class FolderFile:
-    rel: str      # as it appears in the folder (the link's path for a followed symlink), forward slashes
-    path: Path    # the resolved file to read: always inside the knowledge folder
+    rel: str        # as it appears in the folder (the link's path for a followed symlink), forward slashes
+    location: str   # the resolved file to read: always inside the knowledge folder
+
+    @property
+    def path(self) -> Path:
+        """`location` as a Path, made when asked for: a listing of 50,000 profiles is watched (indexer.fingerprint)
+        far more often than it is read, and making every Path costs more than listing the folder."""
+        return Path(self.location)
 
 
 @dataclass
@@ -49,6 +55,7 @@ class FolderListing:
     root: Path
     files: list[FolderFile] = field(default_factory=list)
     refused: list[FileIssue] = field(default_factory=list)
+    symlinks: int = 0       # symlinks met while listing: without any, no file can be reached twice
 
 
 def list_folder(root: Path) -> FolderListing:
@@ -65,9 +72,11 @@ def list_folder(root: Path) -> FolderListing:
 def _read_once(listing: FolderListing) -> list[FolderFile]:
     """One file reached twice in one part of the layout (`programs/current -> fy27`) is read once: under
     its own path when that is one of them, else under the first by path; the other is reported."""
+    if not listing.symlinks:
+        return sorted(listing.files, key=lambda f: f.rel)
     groups: dict[tuple[str, str], list[FolderFile]] = {}
     for file in sorted(listing.files, key=lambda f: f.rel):
-        groups.setdefault((_part(file.rel), str(file.path)), []).append(file)
+        groups.setdefault((_part(file.rel), file.location), []).append(file)
     kept: list[FolderFile] = []
     for (_, path), files in groups.items():
         first = files[0]
@@ -96,7 +105,7 @@ def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[st
             elif entry.is_dir(follow_symlinks=False):
                 _walk(Path(entry.path), rel + "/", listing, (*ancestors, entry.path), followed)
             elif entry.is_file(follow_symlinks=False):      # from the directory entry: no system call
-                listing.files.append(FolderFile(rel, Path(entry.path)))
+                listing.files.append(FolderFile(rel, entry.path))
             else:
                 _file(Path(entry.path), rel, entry.stat(follow_symlinks=False).st_mode, listing)
         except OSError as exc:
@@ -104,6 +113,7 @@ def _walk(folder: Path, prefix: str, listing: FolderListing, ancestors: tuple[st
 
 
 def _symlink(link: Path, rel: str, listing: FolderListing, ancestors: tuple[str, ...], followed: set[str]) -> None:
+    listing.symlinks += 1
     try:
         target = Path(os.path.realpath(link, strict=True))
     except OSError as exc:
@@ -143,7 +153,7 @@ def _file(path: Path, rel: str, mode: int, listing: FolderListing) -> None:
     elif not stat.S_ISREG(mode):
         listing.refused.append(FileIssue(rel, "not a regular file; not read"))
     else:
-        listing.files.append(FolderFile(rel, path))
+        listing.files.append(FolderFile(rel, str(path)))
 
 
 class NotRegularFileError(OSError):

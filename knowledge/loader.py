@@ -309,7 +309,9 @@ def _load_opportunities(path: Path, rel: str, kb: Knowledge) -> None:
             close_date=_share(v.get("close_date", "")[:10]), partner_id=_share(v.get("partner_id", "")),
             partner_name=_share(v.get("partner_name", "")), owner=_share(v.get("owner", "")),
         )
-    _load_rows(path, rel, kb, OPPORTUNITY_COLUMNS, ("opportunity_id",), build, kb.opportunities)
+    rows: list[Opportunity] = []
+    _load_rows(path, rel, kb, OPPORTUNITY_COLUMNS, ("opportunity_id",), build, rows)
+    kb.opportunities = [*kb.opportunities, *rows]
 
 
 # ----------------------------------------------------------------------------------- rules, access, documents

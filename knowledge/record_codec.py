@@ -14,7 +14,6 @@ from knowledge.records import (
     Incentive,
     MapRow,
     MarketplaceOffer,
-    Opportunity,
     Partner,
     Referral,
     SourceRef,
@@ -56,16 +55,6 @@ def incentive_tuple(i: Incentive) -> tuple[Any, ...]:
 
 def incentive_from(i: tuple[Any, ...]) -> Incentive:
     return Incentive(i[0], i[1], _source((i[2], i[3])), *i[4:])
-
-
-def opportunity_tuple(o: Opportunity) -> tuple[Any, ...]:
-    return (o.id, o.source.path, o.source.locator, o.account, o.industry, o.country, o.segment, o.solution_play,
-            o.workload, o.estimated_value_usd, o.stage, o.close_date, o.partner_id, o.partner_name, o.owner)
-
-
-def opportunity_from(o: tuple[Any, ...]) -> Opportunity:
-    return Opportunity(o[0], _source((o[1], o[2])), o[3], o[4], o[5], o[6], o[7], o[8], o[9], o[10], o[11], o[12],
-                       o[13], o[14])
 
 
 _REFERRAL_DATES = ("estimated_close_date", "created", "updated", "expiration")

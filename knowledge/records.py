@@ -8,7 +8,7 @@ repeated strings (countries, workloads, stages, partner ids), so each distinct v
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -276,7 +276,7 @@ class Knowledge:
     partners: list[Partner] = field(default_factory=list)
     map_rows: list[MapRow] = field(default_factory=list)
     incentives: list[Incentive] = field(default_factory=list)
-    opportunities: list[Opportunity] = field(default_factory=list)
+    opportunities: Sequence[Opportunity] = field(default_factory=list)   # a list, or the pipeline's column table
     referrals: list[Referral] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     access: AccessGroups = field(default_factory=AccessGroups)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from knowledge.opportunity_table import OpportunitiesById, OpportunityTable
 from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
 from knowledge.structured_files import read_data_file
 from retrieval.answers import PartnerMatch
+from retrieval.weighed_cache import WeighedCache
 
 _ALIASES_FILE = Path(__file__).with_name("data") / "aliases.yaml"
 _BRAND_PREFIXES = ("microsoft ", "azure ")
@@ -25,6 +27,9 @@ migrate apps app service services sales finance phone rooms search learning mach
 cloud platform premium studio automate solution solutions management identity analytics automation endpoints
 """.split())
 
+
+# How many ranked partners (with their reasons) the rankings kept per need may hold in all: ~60 MB
+RANKED_PARTNERS_KEPT = 20_000
 
 _TOKEN = re.compile(r"[\w&+#]+")
 _PLURAL = {"industry": "industries"}   # section names in aliases.yaml
@@ -57,8 +62,9 @@ class Vocabulary:
     words: set[str] = field(default_factory=set)
     max_len: int = 1
 
-    def add(self, phrase: str, entity: Entity, *, alias: bool = False) -> None:
-        key = normalize(phrase)
+    def add(self, phrase: str, entity: Entity, *, alias: bool = False, normal: str | None = None) -> None:
+        """`normal`: the phrase already normalised, when the caller has it."""
+        key = normalize(phrase) if normal is None else normal
         if not key:
             return
         if entity not in self.phrases[key]:
@@ -79,10 +85,14 @@ class Catalog:
     def __init__(self, knowledge: Knowledge) -> None:
         self.knowledge = knowledge
         self.partners: dict[str, Partner] = {p.id: p for p in knowledge.partners}
-        self.partner_by_name: dict[str, Partner] = {normalize(p.name): p for p in knowledge.partners}
+        # each partner's name in matching form, normalised once: the vocabulary and the lexicon read it too
+        names = [normalize(p.name) for p in knowledge.partners]
+        self.partner_by_name: dict[str, Partner] = dict(zip(names, knowledge.partners, strict=True))
+        self.normal_names: dict[str, str] = {p.id: name for p, name in zip(knowledge.partners, names, strict=True)}
         self.map_rows: list[MapRow] = knowledge.map_rows
         self.incentives: list[Incentive] = knowledge.incentives
-        self.opportunities: dict[str, Opportunity] = {o.id: o for o in knowledge.opportunities}
+        # the pipeline stays a table of columns (knowledge/opportunity_table.py): a record is built when asked for
+        self.opportunities = OpportunitiesById(OpportunityTable.from_records(knowledge.opportunities))
         self.access = knowledge.access
 
         self.rows_by_workload: dict[str, list[MapRow]] = defaultdict(list)
@@ -90,25 +100,26 @@ class Catalog:
         for row in self.map_rows:
             self.rows_by_workload[row.workload].append(row)
             self.rows_by_partner[self.partner_id_of(row)].append(row)
+        pipeline = self.opportunities.table
         self.attached_count: Counter[str] = Counter(
-            o.partner_id or self._id_for_name(o.partner_name) for o in knowledge.opportunities if o.is_attached
+            pid or self._id_for_name(name)
+            for pid, name in zip(pipeline.column("partner_id"), pipeline.column("partner_name"), strict=True)
+            if pid or name
         )
-        # the sweep's candidates: unattached opportunities, by workload, by play and by country, largest deal
-        # first (the sweep's default order, so sorting what it selects is one pass over sorted runs)
-        self.unattached: list[Opportunity] = []
-        self._unattached_by: dict[tuple[str, str], list[Opportunity]] = defaultdict(list)
-        for opp in sorted((o for o in self.opportunities.values() if not o.is_attached),
-                          key=lambda o: (-(o.estimated_value_usd or 0), o.id)):
-            if not opp.is_attached:
-                self.unattached.append(opp)
-                self._unattached_by["workload", opp.workload].append(opp)
-                self._unattached_by["play", opp.solution_play].append(opp)
-                self._unattached_by["country", opp.country].append(opp)
+        # the sweep's candidates: unattached opportunities, largest deal first (the sweep's default order, so
+        # sorting what it selects is one pass over sorted runs), as table rows; grouped by workload, play and
+        # country on the first sweep, and their records built as sweeps read them (_unattached_records)
+        ids, values = pipeline.column("id"), pipeline.column("estimated_value_usd")
+        partner_ids, partner_names = pipeline.column("partner_id"), pipeline.column("partner_name")
+        self._unattached_rows = [n for n in self.opportunities.positions() if not (partner_ids[n] or partner_names[n])]
+        self._unattached_rows.sort(key=lambda n: (-(values[n] or 0), ids[n]))
+        self._unattached_by: dict[tuple[str, str], list[int]] | None = None
+        self._unattached_records: dict[int, Opportunity] = {}
 
         self.workloads = self._names([r.workload for r in self.map_rows], [w for p in knowledge.partners for w in p.workloads],
                                      [w for i in self.incentives for w in (i.workloads or ())],
-                                     [o.workload for o in knowledge.opportunities])
-        self.solution_plays = self._names([r.solution_play for r in self.map_rows], [o.solution_play for o in knowledge.opportunities])
+                                     pipeline.column("workload"))
+        self.solution_plays = self._names([r.solution_play for r in self.map_rows], pipeline.column("solution_play"))
         self.solution_areas = self._names([r.solution_area for r in self.map_rows])
         self.specializations = self._names([s for p in knowledge.partners for s in p.specializations],
                                            [s for i in self.incentives for s in i.specializations_any])
@@ -116,10 +127,10 @@ class Catalog:
                                         [d for i in self.incentives for d in i.designations_any])
         self.industries = self._names([i for p in knowledge.partners for i in p.industries],
                                       [i for r in self.map_rows for i in r.industries],
-                                      [o.industry for o in knowledge.opportunities])
+                                      pipeline.column("industry"))
         self.segments = self._names([s for p in knowledge.partners for s in p.segments],
                                     [s for r in self.map_rows for s in r.segments],
-                                    [o.segment for o in knowledge.opportunities],
+                                    pipeline.column("segment"),
                                     [s for i in self.incentives for s in i.segments])
         self.programs = self._names([i.program for i in self.incentives])
         # workload -> play / area, from the map (first seen wins: maps are consistent in practice)
@@ -128,15 +139,19 @@ class Catalog:
         for row in self.map_rows:
             self.play_of.setdefault(row.workload, row.solution_play)
             self.area_of.setdefault(row.workload, row.solution_area)
-        for opp in knowledge.opportunities:
-            if opp.workload and opp.solution_play:
-                self.play_of.setdefault(opp.workload, opp.solution_play)
+        for workload, play in dict.fromkeys(zip(pipeline.column("workload"), pipeline.column("solution_play"),
+                                                strict=True)):
+            if workload and play:
+                self.play_of.setdefault(workload, play)
         self.specialization_workloads = self._specialization_workloads()
-        # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale
-        self.ranking_cache: dict[object, tuple[list, list, list]] = {}
+        # rankings per Need (structured.rank_for_need): the catalog is read-only, so they never go stale. Bounded by
+        # the partners they hold (a ranking holds a handful in a small catalog, a thousand in a worldwide one)
+        self.ranking_cache: WeighedCache[object, tuple[list, list, list]] = WeighedCache(
+            RANKED_PARTNERS_KEPT, lambda ranking: sum(len(group) for group in ranking))
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
         self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
         self._partners_by_country: dict[str, list[Partner]] | None = None
+        self._partners_by_file: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
     # ------------------------------------------------------------------ lookups
@@ -159,20 +174,43 @@ class Catalog:
             return row.partner_id
         return self._id_for_name(row.partner_name)
 
-    def unattached_candidates(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]
-                              ) -> list[Opportunity]:
-        """Unattached opportunities that can match: every one with one of the workloads or plays, or in one
-        of the countries (a superset the caller still filters), so a sweep does not scan the whole pipeline."""
+    def unattached_rows(self, workloads: set[str], plays: tuple[str, ...], countries: tuple[str, ...]) -> list[int]:
+        """The table rows of the unattached opportunities that can match, largest deal first: every one with one of
+        the workloads or plays, or in one of the countries (a superset the caller still filters), so a sweep does
+        not scan the whole pipeline. `unattached_records` builds their records."""
         if workloads or plays:
             keys = [("workload", w) for w in sorted(workloads)] + [("play", p) for p in plays]
         elif countries:
             keys = [("country", c) for c in countries]
         else:
-            return self.unattached
-        lists = [self._unattached_by.get(k, []) for k in keys]
+            return self._unattached_rows
+        groups = self._unattached_groups()
+        lists = [groups.get(k, []) for k in keys]
         if len(lists) == 1:
             return lists[0]
-        return list({id(o): o for group in lists for o in group}.values())
+        return list(dict.fromkeys(n for group in lists for n in group))
+
+    @property
+    def unattached(self) -> list[Opportunity]:
+        """Every unattached opportunity, largest deal first."""
+        return self.unattached_records(self._unattached_rows)
+
+    def unattached_records(self, rows: list[int]) -> list[Opportunity]:
+        """The records of these unattached rows, each built once (a sweep reads the same ones again)."""
+        built, record = self._unattached_records, self.opportunities.table.record
+        return [built.get(n) or built.setdefault(n, record(n)) for n in rows]
+
+    def _unattached_groups(self) -> dict[tuple[str, str], list[int]]:
+        if self._unattached_by is None:
+            pipeline = self.opportunities.table
+            workload, play, country = (pipeline.column(name) for name in ("workload", "solution_play", "country"))
+            groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+            for n in self._unattached_rows:
+                groups["workload", workload[n]].append(n)
+                groups["play", play[n]].append(n)
+                groups["country", country[n]].append(n)
+            self._unattached_by = dict(groups)
+        return self._unattached_by
 
     def partner_name(self, partner_id: str) -> str:
         partner = self.partners.get(partner_id)
@@ -192,6 +230,16 @@ class Catalog:
                     index[code].append(partner)
             self._partners_by_country = dict(index)
         return self._partners_by_country.get(country, [])
+
+    def profiles_in(self, path: str) -> list[Partner]:
+        """The partners whose profile is the file at `path` (several for a partners.json list), in catalog order;
+        indexed on first use, so naming the partner a citation points to does not scan every profile."""
+        if self._partners_by_file is None:
+            index: dict[str, list[Partner]] = defaultdict(list)
+            for partner in self.partners.values():
+                index[partner.source.path].append(partner)
+            self._partners_by_file = dict(index)
+        return self._partners_by_file.get(path, [])
 
     def workloads_of_play(self, play: str) -> list[str]:
         return sorted({w for w, p in self.play_of.items() if p == play})
@@ -238,12 +286,13 @@ class Catalog:
         for incentive in self.incentives:
             vocab.add(incentive.name, Entity("incentive", incentive.id, incentive.name))
             vocab.add(incentive.id, Entity("incentive", incentive.id, incentive.name), alias=True)
-        first_words = Counter(normalize(p.name).split()[0] for p in self.partners.values() if p.name)
+        normal = self.normal_names
+        first_words = Counter(normal[p.id].split()[0] for p in self.partners.values() if p.name)
         for partner in self.partners.values():
             entity = Entity("partner", partner.id, partner.name)
-            vocab.add(partner.name, entity)
+            vocab.add(partner.name, entity, normal=normal[partner.id])
             vocab.add(partner.id, entity, alias=True)
-            first = normalize(partner.name).split()[0]
+            first = normal[partner.id].split()[0]
             # "Dunemark" for "Dunemark Consulting", when no other partner starts with it
             if first_words[first] == 1 and len(first) >= 5 and first not in _COMMON_WORDS and first not in vocab.phrases:
                 vocab.add(first, entity, alias=True)

@@ -37,18 +37,20 @@ def coverage_gaps(catalog: Catalog, need: Need, *, attached_here: frozenset[str]
     open_count: dict[tuple[str, str], int] = defaultdict(int)
     unattached: dict[tuple[str, str], int] = defaultdict(int)
     value: dict[tuple[str, str], float] = defaultdict(float)
-    for opp in catalog.opportunities.values():
-        if not opp.workload or not opp.country or not wanted(opp.workload, opp.country):
+    # the fields of every opportunity without building its record: this scans the whole pipeline
+    for opp_id, workload, opp_country, industry, segment, usd, partner_id, partner_name in catalog.opportunities.fields(
+            "id", "workload", "country", "industry", "segment", "estimated_value_usd", "partner_id", "partner_name"):
+        if not workload or not opp_country or not wanted(workload, opp_country):
             continue
-        if need.industries and opp.industry not in need.industries:
+        if need.industries and industry not in need.industries:
             continue
-        if need.segments and opp.segment not in need.segments:
+        if need.segments and segment not in need.segments:
             continue
-        key = (opp.workload, opp.country)
+        key = (workload, opp_country)
         open_count[key] += 1
-        if not opp.is_attached and opp.id not in attached_here:
+        if not (partner_id or partner_name) and opp_id not in attached_here:
             unattached[key] += 1
-            value[key] += opp.estimated_value_usd or 0.0
+            value[key] += usd or 0.0
     cells = []
     for key in set(partners) | set(open_count):
         workload, country = key

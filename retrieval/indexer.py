@@ -110,7 +110,7 @@ def fingerprint(root: Path) -> list[tuple[str, int, int]]:
         if file.rel.startswith("programs/") and not file.rel.startswith("programs/incentives."):
             continue
         try:
-            stat = file.path.stat()
+            stat = os.stat(file.location)
         except OSError:
             continue            # gone since it was listed: the next listing will not have it either
         out.append((file.rel, stat.st_size, stat.st_mtime_ns))

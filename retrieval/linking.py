@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import pycountry
@@ -286,4 +287,4 @@ def _link_opportunities(text: str, catalog: Catalog, linked: Linked) -> None:
 
 
 def _id_prefixes(catalog: Catalog) -> set[str]:
-    return {oid.split("-")[0] for oid in list(catalog.opportunities)[:50] if "-" in oid}
+    return {oid.split("-")[0] for oid in islice(catalog.opportunities, 50) if "-" in oid}   # not a copy of every id

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 from knowledge.display import one_line
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
+from retrieval.collector import loading_records
 from retrieval.decisions import DecisionStore
 from retrieval.document_search import DocumentSearch
 from retrieval.understanding.intent import shared_classifier
-from retrieval.understanding.lexicon import lexicon
+from retrieval.understanding.lexicon import common_english, lexicon
 
 if TYPE_CHECKING:
     from retrieval.engine import KnowledgeEngine
@@ -30,12 +31,17 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
     a read-only folder) does not raise: the engine answers from the records, says the documents are
     temporarily unavailable, and carries the reason in `problem` (GET /healthz: degraded).
     """
+    with loading_records():   # millions of objects at scale: no collector passes while they are built
+        return _load_engine(Path(knowledge_dir), Path(index_dir), embedder, decisions_path, chroma)
+
+
+def _load_engine(knowledge_dir: Path, index_dir: Path, embedder: str, decisions_path: Path | str | None,
+                 chroma: ChromaConfig | None) -> KnowledgeEngine:
     from retrieval.engine import KnowledgeEngine  # noqa: PLC0415 - the engine module imports this one
     from retrieval.generations import Generations  # noqa: PLC0415
     from retrieval.indexer import load_snapshot  # noqa: PLC0415
 
     started = time.perf_counter()
-    knowledge_dir, index_dir = Path(knowledge_dir), Path(index_dir)
     store = Generations(index_dir, chroma)
     problem = ""
     try:
@@ -47,6 +53,9 @@ def load_engine(knowledge_dir: Path, index_dir: Path, *, embedder: str = "minilm
         or load_knowledge(knowledge_dir, documents=False)
     catalog = Catalog(knowledge)
     lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
+    common_english()   # and what the first questions would build: ordinary words, partners by country and by file
+    catalog.partners_in("")
+    catalog.profiles_in("")
     search = None
     if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415

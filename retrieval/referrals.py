@@ -24,10 +24,13 @@ _BOOKS: weakref.WeakKeyDictionary[Catalog, ReferralBook] = weakref.WeakKeyDictio
 
 
 class ReferralBook:
-    """The referrals of one catalog, indexed by id, by linked opportunity and by partner."""
+    """The referrals of one catalog, indexed by id, by linked opportunity and by partner.
+
+    It refers to its catalog weakly: `_BOOKS` keeps a book as long as its catalog lives, and a book that
+    held the catalog would keep every replaced catalog (and its pipeline) in memory for good."""
 
     def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
+        self._catalog = weakref.ref(catalog)
         self.all: list[Referral] = list(getattr(catalog.knowledge, "referrals", []) or [])
         self.by_id = {r.referral_id: r for r in self.all}
         self.by_opportunity: dict[str, list[Referral]] = defaultdict(list)
@@ -36,6 +39,13 @@ class ReferralBook:
             if r.crm_id:
                 self.by_opportunity[r.crm_id].append(r)
             self.by_partner[self.partner_id(r)].append(r)
+
+    @property
+    def catalog(self) -> Catalog:
+        catalog = self._catalog()
+        if catalog is None:
+            raise ReferenceError("the catalog of this referral book was replaced")
+        return catalog
 
     def partner_id(self, referral: Referral) -> str:
         if referral.partner_id:

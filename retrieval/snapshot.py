@@ -5,7 +5,8 @@ opportunities; pickling each record object costs minutes to write and a quarter 
 and unpickling rebuilds every object through its state dict. Here each record is a tuple of its field
 values (nested records as nested tuples) in a `marshal` payload: only strings, numbers, tuples and lists,
 no code and no classes, each distinct string stored once. Loading decodes that in C and rebuilds the
-records with their own constructors.
+records with their own constructors, except the pipeline: it is stored as one list per field and stays
+that table (knowledge/opportunity_table.py), its records built when asked for.
 
 Layout: MAGIC, then a header (version, fingerprint of the files the records came from) and the records,
 each a length, a CRC-32 and the marshal bytes. The CRCs are checked before anything is decoded (marshal
@@ -20,13 +21,12 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from knowledge.opportunity_table import OpportunityTable
 from knowledge.record_codec import (
     incentive_from,
     incentive_tuple,
     map_row_from,
     map_row_tuple,
-    opportunity_from,
-    opportunity_tuple,
     partner_from,
     partner_tuple,
     referral_from,
@@ -37,7 +37,7 @@ from knowledge.records import AccessGroups, AccessMember, FileIssue, Knowledge
 log = logging.getLogger(__name__)
 
 MAGIC = b"PARTNER-ATLAS-RECORDS\n"
-VERSION = 3   # 3: co-sell referrals
+VERSION = 4   # 3: co-sell referrals; 4: the pipeline as columns
 _PART = struct.Struct("<QI")    # length, crc32
 
 
@@ -53,7 +53,7 @@ def encode(kb: Knowledge, fingerprint: list[tuple[str, int, int]]) -> bytes:
         "partners": [partner_tuple(p) for p in kb.partners],
         "map_rows": [map_row_tuple(r) for r in kb.map_rows],
         "incentives": [incentive_tuple(i) for i in kb.incentives],
-        "opportunities": [opportunity_tuple(o) for o in kb.opportunities],
+        "opportunities": OpportunityTable.from_records(kb.opportunities).columns(),
         "referrals": [referral_tuple(r) for r in kb.referrals],
         "access": [(group, tuple((m.aad_object_id, m.name, m.email) for m in members))
                    for group, members in kb.access.groups.items()],
@@ -100,7 +100,7 @@ def decode(blob: bytes) -> Knowledge:
     partners = [partner_from(p) for p in r["partners"]]
     map_rows = [map_row_from(m) for m in r["map_rows"]]
     incentives = [incentive_from(i) for i in r["incentives"]]
-    opportunities = [opportunity_from(o) for o in r["opportunities"]]
+    opportunities = OpportunityTable(r["opportunities"])    # columns: no record is built until one is asked for
     referrals = [referral_from(x) for x in r["referrals"]]
     access = AccessGroups({group: tuple(AccessMember(*m) for m in members) for group, members in r["access"]})
     return Knowledge(root=r["root"], partners=partners, map_rows=map_rows, incentives=incentives,

@@ -38,9 +38,7 @@ def rank_for_need(catalog: Catalog, need: Need, *, profile_only: bool = True
     cached = catalog.ranking_cache.get(key)
     if cached is None:
         cached = _rank_for_need(catalog, need, profile_only)
-        if len(catalog.ranking_cache) >= 20_000:
-            catalog.ranking_cache.clear()
-        catalog.ranking_cache[key] = cached
+        catalog.ranking_cache[key] = cached      # bounded by the partners it holds (Catalog.ranking_cache)
     exact, partial, off_map = cached
     return list(exact), list(partial), list(off_map)
 

@@ -154,33 +154,38 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
         wanted.update(catalog.workloads_of_play(play))
     for area in need.solution_areas:
         wanted.update(catalog.workloads_of_area(area))
-    selected = []
+    # selected on the pipeline's columns: only the opportunities shown (or exported) become records
+    table = catalog.opportunities.table
+    ids, workloads, plays, countries, segments, industries, usd, opp_stages, owners, close = (table.column(name) for name in (
+        "id", "workload", "solution_play", "country", "segment", "industry", "estimated_value_usd", "stage", "owner",
+        "close_date"))
+    selected: list[int] = []
     marked_attached = []
-    for opp in catalog.unattached_candidates(wanted, need.solution_plays, need.countries):
-        if (wanted or need.solution_plays) and opp.workload not in wanted and opp.solution_play not in need.solution_plays:
+    for n in catalog.unattached_rows(wanted, need.solution_plays, need.countries):
+        if (wanted or need.solution_plays) and workloads[n] not in wanted and plays[n] not in need.solution_plays:
             continue
-        if need.countries and opp.country not in need.countries:
+        if need.countries and countries[n] not in need.countries:
             continue
-        if need.segments and opp.segment not in need.segments:
+        if need.segments and segments[n] not in need.segments:
             continue
-        if need.industries and opp.industry not in need.industries:
+        if need.industries and industries[n] not in need.industries:
             continue
-        if value_min is not None and (opp.estimated_value_usd or 0) < value_min:
+        if value_min is not None and (usd[n] or 0) < value_min:
             continue
-        if value_max is not None and (opp.estimated_value_usd or 0) > value_max:
+        if value_max is not None and (usd[n] or 0) > value_max:
             continue
-        if stages and not any(opp.stage.lower().startswith(s.lower()) or s.lower() in opp.stage.lower() for s in stages):
+        if stages and not any(opp_stages[n].lower().startswith(s.lower()) or s.lower() in opp_stages[n].lower() for s in stages):
             continue
-        if owner and opp.owner.lower() != owner.lower():
+        if owner and owners[n].lower() != owner.lower():
             continue
-        if any(d.action == "attach" for d in decisions.get(opp.id, ())):
-            marked_attached.append(opp.id)
+        if any(d.action == "attach" for d in decisions.get(ids[n], ())):
+            marked_attached.append(ids[n])
             continue
-        selected.append(opp)
+        selected.append(n)
     if sort == "close_date":
-        selected.sort(key=lambda o: (date_sort_key(o.close_date), o.id))
+        selected.sort(key=lambda n: (date_sort_key(close[n]), ids[n]))
     else:
-        selected.sort(key=lambda o: (-(o.estimated_value_usd or 0), o.id))
+        selected.sort(key=lambda n: (-(usd[n] or 0), ids[n]))
     scope = " · ".join(x for x in (" / ".join(need.workloads or need.solution_plays or need.solution_areas),
                                     _place(need.countries, understood.country_label),
                                     ", ".join(need.segments), ", ".join(need.industries)) if x)
@@ -199,11 +204,11 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
         return Answer(AnswerKind.PIPELINE, f"Unattached opportunities: {scope}",
                       f"No opportunity without a partner matches {scope}.", understood, notes=tuple(notes))
     lines = []
-    for opp in selected[:limit]:
+    for opp in catalog.unattached_records(selected[:limit]):
         history = tuple(decisions.get(opp.id, ()))
         dismissed = frozenset(d.partner_id for d in history if d.action == "dismiss")
         lines.append(replace(_line(opp, top_suggestion(catalog, need_for(opp, dismissed))), decisions=history))
-    total_value = sum(o.estimated_value_usd or 0 for o in selected)
+    total_value = sum(usd[n] or 0 for n in selected)
     summary = (f"{len(selected)} opportunit{'ies have' if len(selected) != 1 else 'y has'} no partner attached "
                f"({scope}), worth {format_usd(total_value)} in total.")
     if limit is not None and len(selected) > limit:
@@ -212,4 +217,4 @@ def unattached(catalog: Catalog, need: Need, understood: Understood, *, value_mi
     return Answer(AnswerKind.PIPELINE, f"Unattached opportunities: {scope}", summary, understood,
                   opportunities=tuple(lines), notes=tuple(notes),
                   total=len(selected) if limit is not None and len(selected) > limit else None,
-                  citations=(Citation("Pipeline export", selected[0].source.path),))
+                  citations=(Citation("Pipeline export", table.column("source_path")[selected[0]]),))

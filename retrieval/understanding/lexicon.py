@@ -25,7 +25,8 @@ from retrieval.linking import STOPWORDS
 from retrieval.understanding.language import function_words
 
 _DATA = Path(__file__).resolve().parent.parent / "data" / "shorthand.yaml"
-_VOWELS = re.compile(r"(?<=.)[aeiouy]")
+_VOWELS = re.compile(r"(?<=\S)[aeiouy]")     # not a word's first letter
+_DOUBLED = re.compile(r"(.)\1+")
 # How many of the most frequent English words count as ordinary words (wordfreq's own lists, shipped
 # with the package): "open", "won", "rollout" are never read as a misspelt name or glued into a product.
 COMMON_ENGLISH_WORDS = 30_000
@@ -50,13 +51,9 @@ def shorthand() -> dict[str, Any]:
 
 
 def skeleton(phrase: str) -> str:
-    """A spelling's consonant outline: vowels after the first letter dropped, doubled letters merged.
+    """A spelling's consonant outline: vowels after each word's first letter dropped, doubled letters merged.
     'sentinnel' and 'sentinel', 'Nethrelands' and 'netherlands', 'managment' and 'management' agree."""
-    out = []
-    for word in phrase.lower().split():
-        bare = _VOWELS.sub("", word)
-        out.append(re.sub(r"(.)\1+", r"\1", bare))
-    return " ".join(out)
+    return _DOUBLED.sub(r"\1", _VOWELS.sub("", " ".join(phrase.lower().split())))
 
 
 @dataclass(frozen=True)
@@ -80,8 +77,9 @@ class Lexicon:
     company_suffixes: frozenset[str] = frozenset()  # last words of company names ("consulting", "gmbh")
     max_words: int = 4
 
-    def add(self, phrase: str, text: str, key: str, kind: str) -> None:
-        phrase = normalize(phrase)
+    def add(self, phrase: str, text: str, key: str, kind: str, *, normal: bool = False) -> None:
+        """`normal`: the phrase is normalised already."""
+        phrase = phrase if normal else normalize(phrase)
         words = phrase.split()
         if not words or len(words) > self.max_words or (len(words) == 1 and len(phrase) < 5):
             return
@@ -110,9 +108,7 @@ def catalog_countries(catalog: Catalog) -> frozenset[str]:
             codes.add(partner.hq_country)
     for row in catalog.map_rows:
         codes.update(row.countries)
-    for opportunity in catalog.opportunities.values():
-        if opportunity.country:
-            codes.add(opportunity.country)
+    codes.update(country for country in set(catalog.opportunities.column("country")) if country)
     return frozenset(codes)
 
 
@@ -130,8 +126,9 @@ def _build(catalog: Catalog) -> Lexicon:
                 continue
             lex.add(phrase, phrase, f"{entity.kind}:{entity.name}", entity.kind)
     for partner in catalog.partners.values():
-        lex.add(partner.name, partner.name, f"partner:{partner.id}", "partner")
-        lex.partner_names[normalize(partner.name)] = partner.name
+        normal = catalog.normal_names[partner.id]
+        lex.add(normal, partner.name, f"partner:{partner.id}", "partner", normal=True)
+        lex.partner_names[normal] = partner.name
     endings = Counter(name.split()[-1] for name in lex.partner_names if len(name.split()) > 1)
     lex.company_suffixes = frozenset({w for w, n in endings.items() if n >= 2}
                                      | {str(w).lower() for w in data.get("company_suffixes", [])})

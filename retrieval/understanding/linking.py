@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 
 from rapidfuzz import fuzz, process
 
@@ -90,7 +91,7 @@ def normalize_ids(text: str, catalog: Catalog) -> str:
 
 
 def _prefixes(catalog: Catalog) -> list[str]:
-    return sorted({oid.split("-")[0] for oid in list(catalog.opportunities)[:200] if "-" in oid})
+    return sorted({oid.split("-")[0] for oid in islice(catalog.opportunities, 200) if "-" in oid})   # not every id
 
 
 def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
