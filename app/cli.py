@@ -138,11 +138,11 @@ def _command_serve(settings: Settings) -> int:
 
 def _command_ask(settings: Settings, args: argparse.Namespace) -> int:
     from dialogs.render import answer_to_text
-    from retrieval import engine as engine_module
+    from retrieval.loading import load_engine
 
     try:
-        engine = engine_module.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
-                                           decisions_path=settings.decisions_path, chroma=settings.chroma_config())
+        engine = load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
+                             decisions_path=settings.decisions_path, chroma=settings.chroma_config())
     except Exception as exc:
         from retrieval.indexer import KnowledgeFolderError
 

@@ -216,9 +216,9 @@ def serve(settings: Settings) -> None:
     Raises storage.DatabaseUnavailable when the bot's database cannot be opened, OSError when the port
     cannot be bound."""
     def load() -> AnswerEngine:
-        from retrieval import engine
+        from retrieval import loading
 
-        return engine.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
+        return loading.load_engine(settings.knowledge_dir, settings.index_dir, embedder=settings.embedder,
                                   decisions_path=settings.decisions_path, chroma=settings.chroma_config())
 
     def live_generation() -> str | None:

@@ -59,8 +59,8 @@ def evaluate(signatures: list[Signature], truth: list[int], threshold: float) ->
 
 
 def run(index_dir: Path) -> dict[str, Any]:
-    from retrieval.engine import load_engine  # noqa: PLC0415
     from retrieval.indexer import build_index  # noqa: PLC0415
+    from retrieval.loading import load_engine  # noqa: PLC0415
 
     knowledge = CATALOG_DEV / "knowledge"
     build_index(knowledge, index_dir, embedder="minilm", progress=False)   # incremental: seconds when unchanged

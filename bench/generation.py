@@ -78,8 +78,8 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(limit: int | None) -> None:
-    from retrieval.engine import load_engine
     from retrieval.indexer import build_index
+    from retrieval.loading import load_engine
 
     work = Path(tempfile.mkdtemp(prefix="bench-generation-"))
     started = time.perf_counter()

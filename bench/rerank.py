@@ -103,8 +103,8 @@ def fit_weights(rows: list[dict[str, Any]], folds: int = 5) -> tuple[dict[str, f
 
 def run(index_dir: Path, *, do_fit: bool) -> dict[str, Any]:
     from retrieval import rerank  # noqa: PLC0415
-    from retrieval.engine import load_engine  # noqa: PLC0415
     from retrieval.indexer import build_index  # noqa: PLC0415
+    from retrieval.loading import load_engine  # noqa: PLC0415
 
     knowledge = CATALOG_DEV / "knowledge"
     build_index(knowledge, index_dir, embedder="minilm", progress=False)

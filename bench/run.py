@@ -100,7 +100,7 @@ def run(plan: Plan, fresh_catalogs: bool) -> dict[str, Any]:
             log(f"speed: {plan.index_repetitions} cold index builds, each between two raw embedding runs")
             results["index"], index = speed.index_speed(kdir, index_dir, plan.index_repetitions,
                                                         plan.reindex_repetitions, log=log)
-            from retrieval.engine import load_engine  # noqa: PLC0415
+            from retrieval.loading import load_engine  # noqa: PLC0415
 
             latency, texts = speed.in_process_latency(lambda: load_engine(kdir, index), questions, plan.latency_passes)
             results["latency_in_process"] = latency

@@ -83,7 +83,7 @@ def load_knowledge(root: Path, *, documents: bool = True, records: bool = True,
     listing = list_folder(root)                      # symlinks leaving the folder, pipes, loops: refused
     kb.issues.extend(listing.refused)
     profiles = [(f.rel, f.path) for f in listing.files if records and _is_profile(f.rel)]
-    read_already = read_profiles(profiles)           # thousands of profiles: by worker processes
+    read_already = read_profiles(profiles, read_one)     # thousands of profiles: by worker processes
     with ParseWorker(parse_timeout) as parser:      # the worker starts with the first document
         for file in listing.files:
             done = read_already.get(file.rel)

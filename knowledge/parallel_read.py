@@ -2,7 +2,7 @@
 
 A worldwide catalog is 50,000 YAML profiles, and building Python values from YAML is CPU work (the C
 parser does not construct them), so on a machine with several cores the files are split into
-contiguous chunks and read by forked workers with the loader's own per-file code (`_load_file`: the
+contiguous chunks and read by forked workers with the loader's own per-file code (`read_one`: the
 same checks, the same skipped-file reasons). Each worker sends back, per file, its records as plain
 tuples (knowledge/record_codec.py) in a `marshal` payload; the loader takes them in listing order, so
 the result is the same as reading the files one by one.
@@ -18,6 +18,8 @@ import marshal
 import multiprocessing
 import os
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ MIN_FILES = 2000          # below this, starting workers costs more than it save
 _CHUNKS_PER_WORKER = 4
 
 FileResult = tuple[list[Partner], list[FileIssue], int]   # partners, issues, files read (0 or 1)
+ReadOne = Callable[[str, Path, Knowledge], None]          # the loader's code for one file (knowledge.loader.read_one)
 
 
 def workers() -> int:
@@ -40,8 +43,9 @@ def workers() -> int:
     return wanted if wanted > 0 else min(os.cpu_count() or 1, 4)
 
 
-def read_profiles(files: list[tuple[str, Path]]) -> dict[str, FileResult]:
-    """rel -> what reading that profile file gave; empty when the files are better read in this process."""
+def read_profiles(files: list[tuple[str, Path]], read_one: ReadOne) -> dict[str, FileResult]:
+    """rel -> what reading that profile file gave (each through `read_one`, a module-level function the
+    workers find by name); empty when the files are better read in this process."""
     count = workers()
     if len(files) < MIN_FILES or count < 2 or threading.active_count() > 1:
         return {}
@@ -49,7 +53,7 @@ def read_profiles(files: list[tuple[str, Path]]) -> dict[str, FileResult]:
     chunks = [[(rel, str(path)) for rel, path in files[i:i + size]] for i in range(0, len(files), size)]
     try:
         with multiprocessing.get_context("fork").Pool(count) as pool:
-            payloads = pool.map(_read_chunk, chunks, chunksize=1)
+            payloads = pool.map(partial(_read_chunk, read_one=read_one), chunks, chunksize=1)
     except Exception as exc:  # noqa: BLE001 - a worker that died: read the files here instead
         log.warning("parallel reading of partner profiles failed (%s); reading them in one process", exc)
         return {}
@@ -60,10 +64,8 @@ def read_profiles(files: list[tuple[str, Path]]) -> dict[str, FileResult]:
     return out
 
 
-def _read_chunk(chunk: list[tuple[str, str]]) -> bytes:
+def _read_chunk(chunk: list[tuple[str, str]], read_one: ReadOne) -> bytes:
     """In a worker: each file through the loader's own code, its records as tuples."""
-    from knowledge.loader import read_one  # noqa: PLC0415 - the worker is forked from the loader
-
     results: list[tuple[Any, ...]] = []
     for rel, path in chunk:
         kb = Knowledge(root="")

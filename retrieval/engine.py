@@ -63,7 +63,7 @@ class KnowledgeEngine(PipelineActions):
         # share decisions live beside the attach decisions, in the same database
         self.shares = ShareStore(decisions.database) if decisions is not None else None
         self.generation: str | None = None   # the index generation it was loaded from
-        self.embedder = "minilm"              # the embedder the intent classifier shares (load_engine sets it)
+        self.embedder = "minilm"              # the embedder the intent classifier shares (retrieval.loading.load_engine sets it)
         self.problem = ""                     # set when the index failed at runtime: /healthz reports it
 
     def close(self) -> None:
@@ -376,7 +376,4 @@ def _passage_mentions(answer: Answer, term: str, long_forms: Iterable[str] = ())
                for form in (term, *long_forms))
 
 
-# the loader builds a KnowledgeEngine: imported last, after the class it needs exists
-from retrieval.loading import load_engine  # noqa: E402
-
-__all__ = ["PIPELINE_GROUP", "AnswerEngine", "KnowledgeEngine", "UserContext", "denied_pipeline", "load_engine"]
+__all__ = ["PIPELINE_GROUP", "AnswerEngine", "KnowledgeEngine", "UserContext", "denied_pipeline"]

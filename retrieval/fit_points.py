@@ -15,7 +15,7 @@ from dataclasses import replace
 from knowledge.records import MapRow, Partner
 from retrieval.answers import PartnerMatch
 from retrieval.catalog import Catalog
-from retrieval.ranking import Need, _best_row, _evidences, row_fits, score_partner, weights
+from retrieval.ranking import Need, _best_row, _evidences, candidate_rows, row_fits, score_partner, weights
 
 Ranked = list[tuple[float, str, str]]   # (score, name, partner id) in ranking order
 
@@ -97,10 +97,8 @@ def _win_points(partner: Partner, workloads: set[str], need: Need, today: dt.dat
 
 def _fitting_rows(catalog: Catalog, need: Need) -> dict[str, list[MapRow]]:
     """Map rows that fit the need, per partner, in structured.by_need._rank_for_need's order."""
-    from retrieval.structured.by_need import _candidate_rows  # noqa: PLC0415 - by_need imports this module
-
     by_partner: dict[str, list[MapRow]] = defaultdict(list)
-    for row in _candidate_rows(catalog, need):
+    for row in candidate_rows(catalog, need):
         if row_fits(row, need, catalog):
             by_partner[catalog.partner_id_of(row)].append(row)
     return by_partner

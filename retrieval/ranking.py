@@ -58,6 +58,17 @@ def row_citation(row: MapRow) -> Citation:
     return Citation(title, row.source.path, row.source.locator)
 
 
+def candidate_rows(catalog: Catalog, need: Need) -> list[MapRow]:
+    """The map rows a need can be met by: its workloads' (a play's workloads with it), or every row for a
+    solution area or a play without workloads; `row_fits` then decides each."""
+    if need.solution_areas or (need.solution_plays and not need.workloads):
+        return catalog.map_rows
+    workloads = set(need.workloads)
+    for play in need.solution_plays:
+        workloads.update(catalog.workloads_of_play(play))
+    return [row for workload in sorted(workloads) for row in catalog.rows_by_workload.get(workload, [])]
+
+
 def row_fits(row: MapRow, need: Need, catalog: Catalog) -> bool:
     """The row aligns the partner to what is needed, where it is needed."""
     wanted = set(need.workloads)

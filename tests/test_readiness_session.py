@@ -27,8 +27,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.engine_slot import EngineSlot
 from app.server import create_app
 from dialogs import render
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.dialogs.fakes import teams_activity
 from tests.support.server import make_settings
 

@@ -509,7 +509,7 @@ def test_index_prints_the_summary_or_a_one_line_error(fake_indexer: types.Module
 def test_ask_prints_the_same_text_as_the_bot_or_json(monkeypatch: pytest.MonkeyPatch, fake_indexer: types.ModuleType,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     engine = FakeEngine(fakes.pipeline_answer(2))
-    monkeypatch.setattr("retrieval.engine.load_engine", lambda *_, **__: engine)
+    monkeypatch.setattr("retrieval.loading.load_engine", lambda *_, **__: engine)
     assert bot.main(["ask", "Which of my opportunities have no partner attached?", "--as-group", "ecm"]) == 0
     assert capsys.readouterr().out.strip() == render.answer_to_text(fakes.pipeline_answer(2))
     assert engine.users[0].groups == frozenset({"ecm"}) and engine.users[0].conversation_type == "personal"
@@ -541,7 +541,7 @@ def test_serve_and_ask_load_the_engine_with_the_durable_decision_store(
         calls.append(kwargs)
         return FakeEngine(fakes.pipeline_answer(1))
 
-    monkeypatch.setattr("retrieval.engine.load_engine", load_engine)
+    monkeypatch.setattr("retrieval.loading.load_engine", load_engine)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setattr("app.settings.ENV_FILE", None)
     assert bot.main(["ask", "Which of my opportunities have no partner attached?"]) == 0

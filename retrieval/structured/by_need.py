@@ -16,7 +16,7 @@ from retrieval.answers import (
 )
 from retrieval.catalog import Catalog
 from retrieval.fit_points import map_groups
-from retrieval.ranking import Need, profile_citation, row_fits, score_partner
+from retrieval.ranking import Need, candidate_rows, profile_citation, row_fits, score_partner
 
 MAX_PARTNERS = 5
 MAX_PROFILE_ONLY = 3
@@ -43,19 +43,10 @@ def rank_for_need(catalog: Catalog, need: Need, *, profile_only: bool = True
     return list(exact), list(partial), list(off_map)
 
 
-def _candidate_rows(catalog: Catalog, need: Need) -> list[MapRow]:
-    if need.solution_areas or (need.solution_plays and not need.workloads):
-        return catalog.map_rows
-    workloads = set(need.workloads)
-    for play in need.solution_plays:
-        workloads.update(catalog.workloads_of_play(play))
-    return [row for workload in sorted(workloads) for row in catalog.rows_by_workload.get(workload, [])]
-
-
 def _rank_for_need(catalog: Catalog, need: Need, with_profile_only: bool
                    ) -> tuple[list[PartnerMatch], list[PartnerMatch], list[PartnerMatch]]:
     rows_by_partner: dict[str, list[MapRow]] = defaultdict(list)
-    for row in _candidate_rows(catalog, need):
+    for row in candidate_rows(catalog, need):
         if row_fits(row, need, catalog):
             rows_by_partner[catalog.partner_id_of(row)].append(row)
     exact: list[PartnerMatch] = []

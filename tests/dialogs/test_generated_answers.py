@@ -19,9 +19,10 @@ from app.engine_slot import EngineSlot
 from app.server import create_app
 from app.settings import PROJECT_DIR, Settings
 from dialogs import conversation, render
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.generation import AnswerWriter, GenerationLimits, GroundedWriter
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.dialogs.fakes import personal_message
 from tests.factories import EVIL, MARKER, SELLER, hostile_documents, make_knowledge
 from tests.support.cards import texts

@@ -137,7 +137,7 @@ def test_profiles_read_by_worker_processes_give_the_same_records_and_reasons(
     forked: list[int] = []
     real_read = parallel_read.read_profiles
     monkeypatch.setattr("knowledge.loader.read_profiles",
-                        lambda files: forked.append(len(files)) or real_read(files))   # type: ignore[func-returns-value]
+                        lambda files, read_one: forked.append(len(files)) or real_read(files, read_one))   # type: ignore[func-returns-value]
     shared = load_knowledge(folder, documents=False)
     assert forked == [len(list((folder / "partners").iterdir()))]
     assert shared.partners == alone.partners and len(shared.partners) == 6

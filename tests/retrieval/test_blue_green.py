@@ -17,10 +17,11 @@ import pytest
 
 from app.engine_slot import EngineSlot
 from app.settings import PROJECT_DIR
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.generations import Generations
 from retrieval.index import COLLECTION, DocumentIndex
 from retrieval.indexer import IndexLockedError, build_index, write_snapshot, writer_lock
+from retrieval.loading import load_engine
 from tests.factories import SELLER, make_knowledge
 from tests.support.documents import FAQ, GUIDE, bulk_documents
 

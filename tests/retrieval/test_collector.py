@@ -12,7 +12,8 @@ import pytest
 from knowledge.loader import load_knowledge
 from retrieval.catalog import Catalog
 from retrieval.collector import FULL_PASS_EVERY, loading_records
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
+from retrieval.loading import load_engine
 from tests.factories import ECM, SELLER, default_referrals, make_knowledge
 
 

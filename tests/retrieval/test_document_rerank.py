@@ -15,8 +15,9 @@ import pytest
 from retrieval import rerank
 from retrieval.acronyms import TermLookup, asks_what_it_is, find_definitions
 from retrieval.answers import AnswerKind
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.factories import ECM, SELLER, make_knowledge
 
 PARAPHRASES = Path(__file__).with_name("data") / "faq_paraphrases.jsonl"

@@ -15,7 +15,7 @@ from langchain_core.messages import AIMessage
 
 from dialogs.render import answer_to_activity, answer_to_text, source_labels
 from retrieval.answers import Answer, AnswerKind, Citation, Fact, Passage
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.generation import (
     GenerationLimits,
     GroundedWriter,
@@ -27,6 +27,7 @@ from retrieval.generation import (
     strip_links,
 )
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.dialogs.fakes import coverage_answer, document_answer, every_kind, incentive_answer, partner
 from tests.factories import ECM, EVIL, MARKER, SELLER, hostile_documents, make_knowledge
 from tests.support.chat_models import ECHO, RaisingModel, RecordingModel, SleepingModel, model

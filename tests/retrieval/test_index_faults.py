@@ -23,9 +23,9 @@ from app.engine_slot import EngineSlot
 from app.server import create_app
 from app.settings import PROJECT_DIR, Settings
 from dialogs import render
-from retrieval.engine import load_engine
 from retrieval.generations import POINTER
 from retrieval.indexer import SNAPSHOT, build_index
+from retrieval.loading import load_engine
 from tests.dialogs.fakes import personal_message
 from tests.factories import SELLER, make_knowledge
 from tests.retrieval.conftest import SERVER

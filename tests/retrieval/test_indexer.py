@@ -8,8 +8,8 @@ import pytest
 from knowledge import loader
 from knowledge.loader import load_knowledge
 from retrieval.answers import AnswerKind
-from retrieval.engine import load_engine
 from retrieval.indexer import IndexLockedError, KnowledgeFolderError, build_index, load_snapshot, writer_lock
+from retrieval.loading import load_engine
 from tests.factories import ECM, SELLER, make_knowledge
 from tests.support.documents import FAQ, GUIDE
 

@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 
 from knowledge.loader import load_knowledge
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.dialogs.fakes import SHARED, personal_message, teams_activity
 from tests.security.markers import REGISTERED, confidential_markers, leaks
 from tests.support.server import Bot, Connector, messages_of, start_bot

@@ -17,8 +17,9 @@ import pytest
 from dialogs import render
 from dialogs.markup import inert
 from retrieval.answers import AnswerKind
-from retrieval.engine import KnowledgeEngine, load_engine
+from retrieval.engine import KnowledgeEngine
 from retrieval.indexer import build_index
+from retrieval.loading import load_engine
 from tests.factories import SELLER, make_knowledge
 from tests.support.server import Bot, Connector, message, messages_of, start_bot
 
