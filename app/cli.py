@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     gaps.add_argument("--output", type=Path, metavar="FILE", help="write to FILE instead of standard output")
     gaps.set_defaults(knowledge=None, index=None, embedder=None)   # it reads the database only
 
-    from appmanifest.build import configure_parser  # light: standard library only
+    from appmanifest.build import configure_parser  # light: imports none of the bot
 
     package = commands.add_parser("package", help="build the Teams app package (zip) a Teams admin uploads")
     configure_parser(package)
