@@ -127,8 +127,7 @@ def coverage(catalog: Catalog, need: Need, understood: Understood) -> Answer:
     if near:
         # Nothing fits here: say where the workload is covered and offer to ask there, rather than put forward
         # partners who do not deliver in the customer's country.
-        elsewhere = Counter(c for m in near for c in m.countries if c not in need.countries)
-        top = [c for c, _ in elsewhere.most_common(3)]
+        top = [c for c, _ in _countries_elsewhere(catalog, need).most_common(3)]
         summary += (f" {count} partner{'s cover' if count != 1 else ' covers'} {subject} elsewhere"
                     + (f", most in {', '.join(country_name(c) for c in top)}." if top else "."))
         suggestions = tuple(f"Which partners cover {subject} in {country_name(c)}?" for c in top[:2])
@@ -156,6 +155,15 @@ def _near_misses(catalog: Catalog, need: Need, limit: int, skip: frozenset[str] 
         out.append(replace(match, gaps=(f"no delivery in {place} (covers {', '.join(match.countries)})",)
                            + match.gaps))
     return len(exact) + len(partial), out
+
+
+def _countries_elsewhere(catalog: Catalog, need: Need) -> Counter[str]:
+    """Per other country, how many map partners cover the need there (all of them, not only those shown)."""
+    exact, partial, rows = map_groups(catalog, replace(need, countries=()))
+    asked = set(need.countries)
+    return Counter(country for _, _, partner_id in exact + partial
+                   for country in dict.fromkeys(c for row in rows[partner_id] for c in row.countries)
+                   if country not in asked)
 
 
 def _coverage_suggestions(understood: Understood, need: Need) -> tuple[str, ...]:

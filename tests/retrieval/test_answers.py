@@ -7,7 +7,17 @@ from knowledge.loader import load_knowledge
 from retrieval.answers import Answer, AnswerKind
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
-from tests.factories import ECM, MARKER, SELLER, make_knowledge
+from tests.factories import (
+    ECM,
+    MAP_HEADER,
+    MARKER,
+    SELLER,
+    default_map,
+    default_partners,
+    make_knowledge,
+    partner,
+    write_table,
+)
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +182,26 @@ def test_understood_survives_conversation_state_round_trip(engine: KnowledgeEngi
     from retrieval.answers import Understood
     understood = ask(engine, "Which partners cover AKS in DACH for retail?").understood
     assert Understood.from_dict(understood.to_dict()) == understood
+
+
+def test_where_else_a_workload_is_covered_counts_every_map_partner_not_only_those_shown(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Nobody in Spain: "most in …" names the countries with the most map partners for the workload, all of
+    them counted, not just the few near misses ranked first (here four Leads in France outrank six Supports
+    in the Netherlands)."""
+    aks = ("Azure Kubernetes Service", "Build and Modernize AI Apps", "Digital & App Innovation (Azure)")
+    leads = [(f"P-F{n}", f"France Lead {n}", "Lead", "FR") for n in range(4)]
+    supports = [(f"P-N{n}", f"Dutch Support {n}", "Support", "NL") for n in range(6)]
+    rows = default_map() + [
+        {"solution_area": aks[2], "solution_play": aks[1], "workload": aks[0], "partner_id": pid, "partner_name": name,
+         "role": role, "countries": country, "industries": "", "segments": "Enterprise", "fiscal_year": "FY27",
+         "notes": ""} for pid, name, role, country in leads + supports]
+    partners = default_partners() + [partner(pid, name, countries=[country], hq_country=country)
+                                     for pid, name, _, country in leads + supports]
+    root = make_knowledge(tmp_path_factory.mktemp("kb"), partners=partners)
+    write_table(root / "solution_maps" / "map.csv", MAP_HEADER, rows)
+    spain = KnowledgeEngine(Catalog(load_knowledge(root, documents=False)), None)
+    answer = ask(spain, "Who covers AKS in Spain?")
+    assert answer.kind is AnswerKind.NO_MATCH
+    assert "most in Netherlands, France" in answer.summary, answer.summary
+    assert answer.suggestions[0] == "Which partners cover Azure Kubernetes Service in Netherlands?"
