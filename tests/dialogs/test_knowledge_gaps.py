@@ -32,10 +32,9 @@ from retrieval.answers import AnswerKind
 from retrieval.catalog import Catalog
 from retrieval.engine import KnowledgeEngine
 from tests.dialogs import fakes
-from tests.dialogs.fakes import personal_message
 from tests.factories import ADMIN, ECM, SELLER, make_knowledge
 from tests.support.cards import assert_valid_card, card_of, every, text_of
-from tests.support.served import press
+from tests.support.served import post_message, press
 
 OLD_SCHEMA = """
 create table if not exists answers (
@@ -308,20 +307,8 @@ class Served:
 
     async def say(self, text: str = "", *, user: str = SELLER, value: Any = None, group: bool = False,
                   conversation: str | None = None) -> list[dict[str, Any]]:
-        payload = personal_message(text, aad_object_id=user)
-        payload["conversation"] = {**payload["conversation"], "id": conversation or f"a:{user}"}
-        if group:
-            payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
-            payload["text"] = f"<at>Teams TestBot</at> {text}"
-            payload["entities"] = [{"type": "mention", "text": "<at>Teams TestBot</at>",
-                                    "mentioned": {"id": payload["recipient"]["id"], "name": "Teams TestBot"}}]
-        if value is not None:
-            payload["value"] = value
-            payload["text"] = ""
-            payload.pop("attachments", None)
-        response = await self.client.post("/api/messages", json=payload)
-        assert response.status == 200, await response.text()
-        return [a for a in (await response.json())["activities"] if a["type"] == "message"]
+        return await post_message(self.client, text, user=user, value=value, group=group,
+                                  conversation=conversation or f"a:{user}")
 
     async def download(self, text: str) -> tuple[int, bytes, dict[str, str]]:
         [url] = re.findall(r"\((http://127\.0\.0\.1:\d+/exports/[A-Za-z0-9_-]+\.(?:csv|xlsx|md))\)", text)

@@ -30,6 +30,28 @@ def make_engine(knowledge: Path, data: Path) -> KnowledgeEngine:
                            DecisionStore(data / "partner-atlas.db"))
 
 
+async def post_message(client: TestClient, text: str, *, user: str, conversation: str, value: Any = None,
+                       service_url: str | None = None, group: bool = False) -> list[dict[str, Any]]:
+    """A Teams message (in a group chat: with the bot @mentioned; a card press: `value`, no text) posted with
+    expectReplies; the bot's messages in reply."""
+    payload = personal_message(text, aad_object_id=user)
+    payload["conversation"] = {**payload["conversation"], "id": conversation}
+    if group:
+        payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
+        payload["text"] = f"<at>Teams TestBot</at> {text}"
+        payload["entities"] = [{"type": "mention", "text": "<at>Teams TestBot</at>",
+                                "mentioned": {"id": payload["recipient"]["id"], "name": "Teams TestBot"}}]
+    if service_url:
+        payload["serviceUrl"] = service_url
+    if value is not None:
+        payload["value"] = value
+        payload["text"] = ""
+        payload.pop("attachments", None)
+    response = await client.post("/api/messages", json=payload)
+    assert response.status == 200, await response.text()
+    return [a for a in (await response.json())["activities"] if a["type"] == "message"]
+
+
 @dataclass
 class Served:
     client: TestClient
@@ -43,22 +65,8 @@ class Served:
 
     async def say(self, text: str = "", *, user: str = ECM, value: Any = None, conversation: str = "a:ecm-1:1",
                   service_url: str | None = None, group: bool = False) -> list[dict[str, Any]]:
-        payload = personal_message(text, aad_object_id=user)
-        payload["conversation"] = {**payload["conversation"], "id": conversation}
-        if group:
-            payload["conversation"] = {**payload["conversation"], "conversationType": "groupChat", "isGroup": True}
-            payload["text"] = f"<at>Teams TestBot</at> {text}"
-            payload["entities"] = [{"type": "mention", "text": "<at>Teams TestBot</at>",
-                                    "mentioned": {"id": payload["recipient"]["id"], "name": "Teams TestBot"}}]
-        if service_url:
-            payload["serviceUrl"] = service_url
-        if value is not None:
-            payload["value"] = value
-            payload["text"] = ""
-            payload.pop("attachments", None)
-        response = await self.client.post("/api/messages", json=payload)
-        assert response.status == 200, await response.text()
-        return [a for a in (await response.json())["activities"] if a["type"] == "message"]
+        return await post_message(self.client, text, user=user, value=value, conversation=conversation,
+                                  service_url=service_url, group=group)
 
     async def close(self) -> None:
         await self.client.close()
