@@ -75,6 +75,8 @@ class Lexicon:
     two_word_places: list[str] = field(default_factory=list)   # the two-word place phrases ('united states')
     partner_names: dict[str, str] = field(default_factory=dict)   # normalised partner name -> partner name
     company_suffixes: frozenset[str] = frozenset()  # last words of company names ("consulting", "gmbh")
+    # a word that comes before a number in a catalog name -> those numbers ("windows" -> {"365"})
+    numbered: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     max_words: int = 4
 
     def add(self, phrase: str, text: str, key: str, kind: str, *, normal: bool = False) -> None:
@@ -84,6 +86,10 @@ class Lexicon:
         if not words or len(words) > self.max_words or (len(words) == 1 and len(phrase) < 5):
             return
         target = Target(phrase, text, key, kind)
+        if kind != "partner":
+            for word, number in zip(words, words[1:], strict=False):
+                if number.isdigit() and not word.isdigit():
+                    self.numbered[word].add(number)
         self.buckets[(len(words), phrase[0])].append(target)
         self.bucket_phrases[(len(words), phrase[0])].append(phrase)
         self.skeletons[skeleton(phrase)].append(target)

@@ -35,6 +35,7 @@ OFFER = 75.0         # ... or this close: offered as "did you mean"
 WORD = 70.0          # every typed word of a phrase at least this close to the name's word
 _TOKEN = re.compile(r"[\w&+#]+")
 _GLUED_NUMBER = re.compile(r"\b([A-Za-z]{4,})(\d{2,4})\b")
+_NUMBERED = re.compile(r"\b([A-Za-z]{3,})\s+(\d{2,4})\b")
 _PLACE_CUES = frozenset("in for from across at to customer cust based located hq".split())
 
 
@@ -97,8 +98,10 @@ def _prefixes(catalog: Catalog) -> list[str]:
 def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
     """The question rewritten in the catalog's words, with what was corrected and what was not placed."""
     lex = lexicon(catalog)
-    text = split_glued_numbers(expand_shorthand(normalize_ids(text, catalog), language), lex)
+    text, numbers = transposed_numbers(split_glued_numbers(expand_shorthand(normalize_ids(text, catalog), language),
+                                                           lex), lex)
     out = Tolerant(text)
+    out.corrections.extend(numbers)
     tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
     replacements: list[tuple[int, int, str]] = []
     k = floor = 0
@@ -156,6 +159,25 @@ def tolerate(text: str, catalog: Catalog, language: str = "en") -> Tolerant:
                 and _unknown(word, lex) and not (k + 1 < len(tokens) and tokens[k + 1][2][:1].isupper()):
             out.unresolved.append(Unresolved(word, "place", _nearest_places(word, lex)))
     return out
+
+
+def transposed_numbers(text: str, lex: Lexicon) -> tuple[str, list[Correction]]:
+    """'windows 356', 'dynamics 356' -> '… 365': a number after a word the catalog numbers, its digits the same
+    as the one number of the catalog's after that word but in another order (a slip of the fingers). A number
+    the catalog uses after that word, or one whose digits differ, is left as typed."""
+    corrections: list[Correction] = []
+
+    def fix(match: re.Match[str]) -> str:
+        word, number = match.group(1), match.group(2)
+        numbers = lex.numbered.get(word.lower())
+        if not numbers or number in numbers:
+            return match.group(0)
+        same_digits = [n for n in numbers if n != number and sorted(n) == sorted(number)]
+        if len(same_digits) != 1:
+            return match.group(0)
+        corrections.append(Correction(match.group(0), f"{word} {same_digits[0]}", "name"))
+        return f"{word} {same_digits[0]}"
+    return _NUMBERED.sub(fix, text), corrections
 
 
 def split_glued_numbers(text: str, lex: Lexicon) -> str:

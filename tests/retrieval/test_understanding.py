@@ -298,3 +298,23 @@ def test_ordinary_words_near_a_place_name_stay_words(worldwide: Catalog, text: s
 
 def test_a_number_glued_to_a_word_the_catalog_does_not_use_stays_as_typed(worldwide: Catalog) -> None:
     assert read("who can help with zorblax365 in Germany", worldwide).names("workload") == []
+
+
+@pytest.mark.parametrize(("text", "workload"), [
+    ("lookin for a windows 356 partnr in the US", "Windows 365"),
+    ("dynamics 356 saels partner, United States", "Dynamics 365 Sales"),
+    ("who does Dynamics 635 Sales in the US?", "Dynamics 365 Sales"),
+])
+def test_a_number_typed_with_its_digits_swapped_is_read_as_the_catalogs(worldwide: Catalog, text: str,
+                                                                         workload: str) -> None:
+    linked = read(text, worldwide)
+    assert linked.names("workload") == [workload]
+    assert any("read as" in reading and "365" in reading for reading in linked.readings)
+
+
+@pytest.mark.parametrize("text", [
+    "zorblax 356 partner in the US",            # a word the catalog never numbers: the number stays as typed
+    "windows 366 partner in the US",            # another digit, not a swap: not guessed
+])
+def test_a_number_that_is_not_a_swap_of_the_catalogs_is_not_corrected(worldwide: Catalog, text: str) -> None:
+    assert "365" not in " ".join(read(text, worldwide).readings)
