@@ -104,12 +104,11 @@ def _notes_groups(catalog: Any, fact: Fact, answer: Answer) -> tuple[str, ...]:
     """Who may see a confidential fact: the partner whose notes it is (its profile citation names it), the
     pipeline's group for an opportunity's facts, and no one when it cannot be attributed."""
     source = fact.source
-    profiles_in = getattr(catalog, "profiles_in", None)     # the catalog's index by profile file: no scan
-    partners = (profiles_in(source.path) if source is not None else []) if profiles_in is not None else \
-        (getattr(catalog, "partners", None) or {}).values()
-    for partner in partners:
-        if source is not None and partner.source.path == source.path and source.title == f"{partner.name} profile":
-            return tuple(sorted(partner.allowed_groups)) or (PIPELINE_GROUP,)
+    if source is not None and catalog is not None:
+        # the partners whose profile file the citation names (the catalog's index by file: no scan)
+        for partner in catalog.profiles_in(source.path):
+            if source.title == f"{partner.name} profile":
+                return tuple(sorted(partner.allowed_groups)) or (PIPELINE_GROUP,)
     if (source is not None and source.path.startswith(PIPELINE_FOLDERS)) or answer.kind not in OPEN_KINDS:
         return (PIPELINE_GROUP,)
     return (NOBODY,)

@@ -31,21 +31,32 @@ def replace_elements(node: Any, match: Callable[[Element], bool], make: Callable
     return node
 
 
-def _drop_actions(card: Element, verbs: set[str]) -> Element:
-    """The card without the Execute buttons of these verbs (an ActionSet left empty goes too)."""
-    def is_used(action: Any) -> bool:
-        return isinstance(action, dict) and action.get("type") == "Action.Execute" and action.get("verb") in verbs
+def actions_in(node: Any) -> list[Element]:
+    """Every action anywhere in a card (button rows, show-cards' cards, the refresh), in order."""
+    if isinstance(node, dict):
+        own = [node] if str(node.get("type", "")).startswith("Action.") else []
+        return own + [a for value in node.values() for a in actions_in(value)]
+    if isinstance(node, list):
+        return [a for item in node for a in actions_in(item)]
+    return []
 
-    card = replace_elements(card, is_used, lambda _: None)
+
+def drop_actions(card: Element, match: Callable[[Element], bool]) -> Element:
+    """The card without the actions that match (an ActionSet left empty goes too)."""
+    card = replace_elements(card, lambda e: str(e.get("type", "")).startswith("Action.") and match(e), lambda _: None)
     card = replace_elements(card, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)
     if "actions" in card and not card["actions"]:
         del card["actions"]
     return card
 
 
+def _executes_of(verbs: set[str]) -> Callable[[Element], bool]:
+    return lambda action: action.get("type") == "Action.Execute" and action.get("verb") in verbs
+
+
 def thanked(card: Element, thanks: str) -> Element:
     """👍 / 👎 replaced by the thank-you, on the same card."""
-    card = _drop_actions(copy.deepcopy(card), {"feedback"})
+    card = drop_actions(copy.deepcopy(card), _executes_of({"feedback"}))
     card["body"] = [*card.get("body", []), styled("thanks", thanks)]
     return card
 
@@ -59,7 +70,7 @@ def decided(card: Element, partner_id: str, line: str) -> Element:
 
 def confirmed(card: Element, line: str) -> Element:
     """Confirm share replaced by what was shared (and where the import row is)."""
-    card = _drop_actions(copy.deepcopy(card), {"share"})
+    card = drop_actions(copy.deepcopy(card), _executes_of({"share"}))
     card["body"] = [*card.get("body", []), styled("decided", line)]
     return card
 
@@ -78,6 +89,6 @@ def noted(card: Element, line: str, note_id: str = "export-note") -> Element:
 
 def answered(card: Element, verb: str, line: str) -> Element:
     """The buttons of this verb replaced by the answer given (a quiz question: one answer each)."""
-    card = _drop_actions(copy.deepcopy(card), {verb})
+    card = drop_actions(copy.deepcopy(card), _executes_of({verb}))
     card["body"] = [*card.get("body", []), styled("decided", line)]
     return card

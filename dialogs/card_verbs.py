@@ -91,13 +91,8 @@ class CardMemory:
             self._cards.popitem(last=False)
 
 
-def _executes(node: Any) -> list[dict[str, Any]]:
-    if isinstance(node, dict):
-        own = [node] if node.get("type") == "Action.Execute" else []
-        return own + [a for value in node.values() for a in _executes(value)]
-    if isinstance(node, list):
-        return [a for item in node for a in _executes(item)]
-    return []
+def _executes(card: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in card_update.actions_in(card) if a.get("type") == "Action.Execute"]
 
 
 @dataclass
@@ -197,7 +192,6 @@ class CardVerbs:
         updated = outcome.update(card)
         await self.memory.put(str(press.data[CARD_ID]), updated)
         return {"statusCode": 200, "type": CARD_TYPE, "value": updated}
-
 
     async def _refresh(self, turn: Turn, press: Press) -> dict[str, Any]:
         """A Teams client asks for a room's card: the whole card for a channel manager whom everyone in the

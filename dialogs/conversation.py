@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from dialogs import audience, manager_buttons, render, teams
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.reply import Reply
-from dialogs.roster import RosterCheck
+from dialogs.roster import RosterCheck, member_groups, sender_here
 from dialogs.turn import Slot, Turn
 from retrieval.answers import Answer, AnswerKind, Understood
 from retrieval.engine import PIPELINE_GROUP, AnswerEngine, UserContext
@@ -122,11 +122,7 @@ class QuestionDialog:
         if not turn.expects_replies:
             # with expectReplies the replies come back in one HTTP response: a typing indicator means nothing
             await turn.typing()
-        shared: frozenset[str] = frozenset()
-        if self._roster is not None and self._roster.enabled:
-            shared = await self._roster.shared_groups(turn, lambda member: engine.user_context(member).groups)
-        user = engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=conversation,
-                                   shared_groups=shared)
+        user = await sender_here(engine, turn, self._roster)
         previous = await self._previous(turn)
         started = time.perf_counter()
         try:
@@ -159,8 +155,11 @@ class QuestionDialog:
                 restricted_to=restricted)
         # attach and export buttons for channel managers where the pipeline may be shown; in a room of channel
         # managers the message is the read-only card, refreshed into this one for the managers in its roster
-        managers = [] if user.private_chat else await self._manager_ids(turn, engine)
-        manage = self._channel_manager_buttons and user.sees_pipeline and (user.private_chat or bool(managers))
+        manage = self._channel_manager_buttons and user.sees_pipeline
+        managers: list[str] = []
+        if manage and not user.private_chat and self._roster is not None:
+            managers = await self._roster.user_ids_in(turn, member_groups(engine), PIPELINE_GROUP)
+        manage = manage and (user.private_chat or bool(managers))
         reply, size = render.sized_answer_activity(answer, answer_id=answer_id, brief=turn.channel_id == "msteams",
                                                    manage=manage)
         if manage and managers and reply.cards:
@@ -176,11 +175,6 @@ class QuestionDialog:
                  len(answer.incentives), len(answer.opportunities), len(answer.passages), answer.understood.follow_up,
                  size, (time.perf_counter() - started) * 1000, conversation)
         return answer
-
-    async def _manager_ids(self, turn: Turn, engine: Any) -> list[str]:
-        if not self._channel_manager_buttons or self._roster is None:
-            return []
-        return await self._roster.user_ids_in(turn, lambda member: engine.user_context(member).groups, PIPELINE_GROUP)
 
     async def _written(self, turn: Turn, question: str, answer: Answer, user: UserContext,
                        previous: Understood | None) -> Answer:

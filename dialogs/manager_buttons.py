@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from dialogs.card_update import replace_elements
+from dialogs.card_update import actions_in, drop_actions
 
 Element = dict[str, Any]
 
@@ -33,10 +33,8 @@ def _is_manager_button(e: Element) -> bool:
     return e.get("type") == "Action.Execute" and e.get("verb") in MANAGER_VERBS
 
 
-def has_manager_buttons(node: Any) -> bool:
-    if isinstance(node, dict):
-        return _is_manager_button(node) or any(has_manager_buttons(v) for v in node.values())
-    return isinstance(node, list) and any(has_manager_buttons(item) for item in node)
+def has_manager_buttons(card: Element) -> bool:
+    return any(_is_manager_button(a) for a in actions_in(card))
 
 
 def is_for_managers(card: object) -> bool:
@@ -47,21 +45,13 @@ def is_for_managers(card: object) -> bool:
 
 def read_only(card: Element) -> Element:
     """The card without the managers' buttons (and the reason boxes that only served them)."""
-    def has_actions(node: Any) -> bool:
-        if isinstance(node, dict):
-            if str(node.get("type", "")).startswith("Action.") and node.get("type") != "Action.ShowCard":
-                return True
-            return any(has_actions(v) for k, v in node.items() if k != "refresh")
-        return isinstance(node, list) and any(has_actions(item) for item in node)
+    def emptied(e: Element) -> bool:         # a Propose / Dismiss box whose button went
+        return e.get("type") == "Action.ShowCard" and \
+            not any(a.get("type") != "Action.ShowCard" for a in actions_in(e.get("card")))
 
     view = copy.deepcopy(card)
     refresh = view.pop("refresh", None)
-    view = replace_elements(view, _is_manager_button, lambda _: None)
-    view = replace_elements(view, lambda e: e.get("type") == "Action.ShowCard" and not has_actions(e.get("card")),
-                            lambda _: None)
-    view = replace_elements(view, lambda e: e.get("type") == "ActionSet" and not e.get("actions"), lambda _: None)
-    if "actions" in view and not view["actions"]:
-        del view["actions"]
+    view = drop_actions(drop_actions(view, _is_manager_button), emptied)
     if refresh is not None:
         view["refresh"] = refresh
     return view

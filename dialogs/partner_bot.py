@@ -31,7 +31,6 @@ from retrieval.generation import AnswerWriter
 log = logging.getLogger(__name__)
 
 
-
 class DialogStack(Protocol):
     """The running question dialog and the conversation's saved state, kept by the channel."""
 

@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
 
 from dialogs import teams
 from dialogs.turn import Member, Turn
+from retrieval.users import UserContext
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,26 @@ class RosterCheck:
             self._cache.clear()
         self._cache[key] = (now, ids)
         return ids
+
+
+class KnowsUsers(Protocol):
+    """What the roster needs of the engine: who someone is, as the access list says."""
+
+    def user_context(self, aad_object_id: str | None, *, name: str = "", conversation_type: str = "personal",
+                     shared_groups: frozenset[str] = frozenset()) -> UserContext: ...
+
+
+def member_groups(engine: KnowsUsers) -> Callable[[str], frozenset[str]]:
+    """A member's groups in the access list, by their Entra id."""
+    return lambda member: engine.user_context(member).groups
+
+
+async def sender_here(engine: KnowsUsers, turn: Turn, roster: RosterCheck | None, *, fresh: bool = False) -> UserContext:
+    """The sender as the engine knows them, in this conversation: in a group chat or channel with the groups
+    every member shares (from the roster; none when it is off or in doubt). `fresh`: see `shared_groups`."""
+    shared = frozenset() if roster is None else await roster.shared_groups(turn, member_groups(engine), fresh=fresh)
+    return engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=teams.conversation_type(turn),
+                               shared_groups=shared)
 
 
 async def _teams_members(turn: Turn) -> list[Member]:

@@ -32,7 +32,7 @@ from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.feedback import FeedbackStore, answer_outcome
 from dialogs.markup import inert
 from dialogs.reply import Reply
-from dialogs.roster import RosterCheck
+from dialogs.roster import RosterCheck, sender_here
 from dialogs.session_answers import answer_key, answer_sources, answer_topic
 from dialogs.session_commands import ANSWER_ANYWAY_KEY, HOSTS, PHRASES, parse_command
 from dialogs.session_digest import (
@@ -196,12 +196,7 @@ class ReadinessSessions:
         engine = self._engine_source()
         if engine is None or not engine.ready:
             return None
-        shared: frozenset[str] = frozenset()
-        if self.roster is not None and self.roster.enabled:
-            shared = await self.roster.shared_groups(turn, lambda member: engine.user_context(member).groups,
-                                                     fresh=fresh)
-        return engine.user_context(turn.aad_object_id, name=turn.user_name,
-                                   conversation_type=teams.conversation_type(turn), shared_groups=shared)
+        return await sender_here(engine, turn, self.roster, fresh=fresh)
 
     def _engine(self) -> SessionEngine | None:
         engine = self._engine_source()

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
-from dialogs import card_update, render, render_referrals, teams
+from dialogs import card_update, render, render_referrals
 from dialogs.card_actions import Outcome
 from dialogs.conversation import EngineSource, send
 from dialogs.exports import EXPORT_TTL_SECONDS, ExportStore
 from dialogs.reply import Reply
-from dialogs.roster import RosterCheck
+from dialogs.roster import RosterCheck, sender_here
 from dialogs.subscriptions import SubscriptionStore
 from dialogs.turn import Turn
 from retrieval.answers import Answer, AnswerKind, Understood
@@ -154,25 +154,9 @@ class ChannelManagerActions:
         return True
 
     # ------------------------------------------------------------------ who asks
-    async def _user(self, engine: WorkflowEngine, turn: Turn) -> UserContext:
-        """The sender, here: in a group conversation with the groups all its members share (its roster)."""
-        kind = teams.conversation_type(turn)
-        if self.roster is None or not self.roster.enabled or kind == teams.PERSONAL:
-            return engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=kind)
-        shared = await self.roster.shared_groups(turn, lambda member: engine.user_context(member).groups)
-        return engine.user_context(turn.aad_object_id, name=turn.user_name, conversation_type=kind,
-                                   shared_groups=shared)
-
     async def may_manage(self, turn: Turn) -> bool:
         """May the sender use the channel managers' buttons in this conversation (a card refresh asks)."""
         return not isinstance(await self._checked(turn), Outcome)
-
-    async def manager_ids(self, turn: Turn) -> list[str]:
-        """The channel ids of the channel managers in this group conversation (whose cards refresh)."""
-        engine = self._engine()
-        if engine is None or self.roster is None:
-            return []
-        return await self.roster.user_ids_in(turn, lambda member: engine.user_context(member).groups, "ecm")
 
     def _engine(self) -> WorkflowEngine | None:
         engine = self._engine_source()
@@ -196,7 +180,7 @@ class ChannelManagerActions:
         engine = self._engine()
         if engine is None:
             return Outcome(str(render.messages()["loading"]), refused=True)
-        user = await self._user(engine, turn)
+        user = await sender_here(engine, turn, self.roster)
         if not user.sees_pipeline:
             log.info("channel-manager action refused (%s)", "not everyone here is one" if "ecm" in user.groups else "not ecm")
             return Outcome(refusal(user), refused=True)
