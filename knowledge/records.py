@@ -116,6 +116,12 @@ class Incentive:
     doc: str = ""
 
 
+def attached(partner_id: str, partner_name: str) -> bool:
+    """Whether an opportunity has a partner: an id or a name in its partner columns (read from the pipeline's
+    columns too, without building the record)."""
+    return bool(partner_id or partner_name)
+
+
 @dataclass(frozen=True, slots=True)
 class Opportunity:
     id: str
@@ -135,7 +141,7 @@ class Opportunity:
 
     @property
     def is_attached(self) -> bool:
-        return bool(self.partner_id or self.partner_name)
+        return attached(self.partner_id, self.partner_name)
 
 
 @dataclass(frozen=True, slots=True)

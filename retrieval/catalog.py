@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from knowledge.opportunity_table import OpportunitiesById, OpportunityTable
-from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner
+from knowledge.records import Incentive, Knowledge, MapRow, Opportunity, Partner, attached
 from knowledge.structured_files import read_data_file
 from retrieval.answers import PartnerMatch
 from retrieval.weighed_cache import WeighedCache
@@ -30,6 +31,8 @@ cloud platform premium studio automate solution solutions management identity an
 
 # How many ranked partners (with their reasons) the rankings kept per need may hold in all: ~60 MB
 RANKED_PARTNERS_KEPT = 20_000
+# How many unattached opportunities' records the sweeps keep built (a sweep page shows 25)
+UNATTACHED_RECORDS_KEPT = 5_000
 
 _TOKEN = re.compile(r"[\w&+#]+")
 _PLURAL = {"industry": "industries"}   # section names in aliases.yaml
@@ -101,17 +104,16 @@ class Catalog:
             self.rows_by_workload[row.workload].append(row)
             self.rows_by_partner[self.partner_id_of(row)].append(row)
         pipeline = self.opportunities.table
+        partner_ids, partner_names = pipeline.column("partner_id"), pipeline.column("partner_name")
         self.attached_count: Counter[str] = Counter(
-            pid or self._id_for_name(name)
-            for pid, name in zip(pipeline.column("partner_id"), pipeline.column("partner_name"), strict=True)
-            if pid or name
-        )
+            pid or self._id_for_name(name) for pid, name in zip(partner_ids, partner_names, strict=True)
+            if attached(pid, name))
         # the sweep's candidates: unattached opportunities, largest deal first (the sweep's default order, so
         # sorting what it selects is one pass over sorted runs), as table rows; grouped by workload, play and
         # country on the first sweep, and their records built as sweeps read them (_unattached_records)
         ids, values = pipeline.column("id"), pipeline.column("estimated_value_usd")
-        partner_ids, partner_names = pipeline.column("partner_id"), pipeline.column("partner_name")
-        self._unattached_rows = [n for n in self.opportunities.positions() if not (partner_ids[n] or partner_names[n])]
+        self._unattached_rows = [n for n in self.opportunities.positions()
+                                 if not attached(partner_ids[n], partner_names[n])]
         self._unattached_rows.sort(key=lambda n: (-(values[n] or 0), ids[n]))
         self._unattached_by: dict[tuple[str, str], list[int]] | None = None
         self._unattached_records: dict[int, Opportunity] = {}
@@ -150,8 +152,6 @@ class Catalog:
             RANKED_PARTNERS_KEPT, lambda ranking: sum(len(group) for group in ranking))
         self.top_cache: dict[object, PartnerMatch | None] = {}   # structured.top_suggestion, per need
         self.points_cache: dict[object, Any] = {}   # retrieval/fit_points.py's rankings and rows, per need
-        self._partners_by_country: dict[str, list[Partner]] | None = None
-        self._partners_by_file: dict[str, list[Partner]] | None = None
         self.vocabulary = self._build_vocabulary()
 
     # ------------------------------------------------------------------ lookups
@@ -196,8 +196,13 @@ class Catalog:
         return self.unattached_records(self._unattached_rows)
 
     def unattached_records(self, rows: list[int]) -> list[Opportunity]:
-        """The records of these unattached rows, each built once (a sweep reads the same ones again)."""
+        """The records of these unattached rows, each built once (a sweep reads the same ones again); at most
+        UNATTACHED_RECORDS_KEPT are kept, so a whole-pipeline export does not keep its records for good."""
         built, record = self._unattached_records, self.opportunities.table.record
+        if len(rows) > UNATTACHED_RECORDS_KEPT:
+            return [built.get(n) or record(n) for n in rows]
+        if len(built) + len(rows) > UNATTACHED_RECORDS_KEPT:
+            built.clear()
         return [built.get(n) or built.setdefault(n, record(n)) for n in rows]
 
     def _unattached_groups(self) -> dict[tuple[str, str], list[int]]:
@@ -222,24 +227,32 @@ class Catalog:
         return partner_id
 
     def partners_in(self, country: str) -> list[Partner]:
-        """Partners that deliver in a country (indexed on first use)."""
-        if self._partners_by_country is None:
-            index: dict[str, list[Partner]] = defaultdict(list)
-            for partner in self.partners.values():
-                for code in partner.countries:
-                    index[code].append(partner)
-            self._partners_by_country = dict(index)
+        """Partners that deliver in a country."""
         return self._partners_by_country.get(country, [])
 
     def profiles_in(self, path: str) -> list[Partner]:
-        """The partners whose profile is the file at `path` (several for a partners.json list), in catalog order;
-        indexed on first use, so naming the partner a citation points to does not scan every profile."""
-        if self._partners_by_file is None:
-            index: dict[str, list[Partner]] = defaultdict(list)
-            for partner in self.partners.values():
-                index[partner.source.path].append(partner)
-            self._partners_by_file = dict(index)
+        """The partners whose profile is the file at `path` (several for a partners.json list), in catalog order:
+        naming the partner a citation points to does not scan every profile."""
         return self._partners_by_file.get(path, [])
+
+    def build_lookups(self) -> None:
+        """Build now the partner indexes the first questions would otherwise build (each on its first use)."""
+        _ = self._partners_by_country, self._partners_by_file
+
+    @functools.cached_property
+    def _partners_by_country(self) -> dict[str, list[Partner]]:
+        return self._partners_by(lambda partner: partner.countries)
+
+    @functools.cached_property
+    def _partners_by_file(self) -> dict[str, list[Partner]]:
+        return self._partners_by(lambda partner: (partner.source.path,))
+
+    def _partners_by(self, keys: Callable[[Partner], Iterable[str]]) -> dict[str, list[Partner]]:
+        index: dict[str, list[Partner]] = defaultdict(list)
+        for partner in self.partners.values():
+            for key in keys(partner):
+                index[key].append(partner)
+        return dict(index)
 
     def workloads_of_play(self, play: str) -> list[str]:
         return sorted({w for w, p in self.play_of.items() if p == play})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from knowledge.records import attached
 from retrieval.answers import GapCell
 from retrieval.catalog import Catalog
 from retrieval.ranking import Need
@@ -48,7 +49,7 @@ def coverage_gaps(catalog: Catalog, need: Need, *, attached_here: frozenset[str]
             continue
         key = (workload, opp_country)
         open_count[key] += 1
-        if not (partner_id or partner_name) and opp_id not in attached_here:
+        if not attached(partner_id, partner_name) and opp_id not in attached_here:
             unattached[key] += 1
             value[key] += usd or 0.0
     cells = []

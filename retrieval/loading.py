@@ -54,8 +54,7 @@ def _load_engine(knowledge_dir: Path, index_dir: Path, embedder: str, decisions_
     catalog = Catalog(knowledge)
     lexicon(catalog)   # the vocabulary index for tolerant reading, built now rather than on the first question
     common_english()   # and what the first questions would build: ordinary words, partners by country and by file
-    catalog.partners_in("")
-    catalog.profiles_in("")
+    catalog.build_lookups()
     search = None
     if live is not None:
         from retrieval.embeddings import make_embedder  # noqa: PLC0415
