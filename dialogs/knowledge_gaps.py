@@ -216,14 +216,16 @@ class KnowledgeGapActions:
         command = command_of(text)
         if command is None:
             return False
-        user = await self._sender(turn)
+        user = self._sender(turn)
         if user is None:
+            await send(turn, render.text_activity(render.messages()["loading"]))
             return True
         if not command.explicit and ADMIN_GROUP not in user.groups and PIPELINE_GROUP in user.groups:
             return False
-        if not await self._allowed(turn, user):
-            return True
-        if command.name == "list":
+        why_not = self._refused(user)
+        if why_not is not None:
+            await send(turn, render.text_activity(why_not))
+        elif command.name == "list":
             await self._list(turn, user)
         else:
             await self._export(turn, command.fmt, user)
@@ -233,37 +235,33 @@ class KnowledgeGapActions:
         """An export button (EXPORT_VERB): the caller is checked again (an admin, 1:1), then the link is
         noted under the card, whose buttons stay for another format."""
         fmt = export_format_of(data)
-        engine = self._engine_source()
         if fmt is None:
             return Outcome(str(render.messages()["card_action_unknown"]), refused=True)
-        if engine is None or not engine.ready:
+        user = self._sender(turn)
+        if user is None:
             return Outcome(str(render.messages()["loading"]), refused=True)
-        user = engine.user_context(turn.aad_object_id, name=turn.user_name,
-                                   conversation_type=teams.conversation_type(turn))
-        why_not = refusal(user)
+        why_not = self._refused(user)
         if why_not is not None:
-            log.info("knowledge gaps export refused (%s)", "not in 1:1" if ADMIN_GROUP in user.groups else "not an admin")
             return Outcome(why_not, refused=True)
         text = await self._export_text(fmt, user)
         return Outcome(text, update=lambda card: card_update.noted(card, text))
 
     # ------------------------------------------------------------------ who asks
-    async def _sender(self, turn: Turn) -> UserContext | None:
-        """Who sent this, as the access list knows them; None (and "loading" said) without an engine."""
+    def _sender(self, turn: Turn) -> UserContext | None:
+        """Who sent this, as the access list knows them; None while the engine loads."""
         engine = self._engine_source()
         if engine is None or not engine.ready:
-            await send(turn, render.text_activity(render.messages()["loading"]))
             return None
         return engine.user_context(turn.aad_object_id, name=turn.user_name,
                                    conversation_type=teams.conversation_type(turn))
 
-    async def _allowed(self, turn: Turn, user: UserContext) -> bool:
+    @staticmethod
+    def _refused(user: UserContext) -> str | None:
+        """Why this user may not read the log here (logged); None for an admin in a 1:1 chat."""
         why_not = refusal(user)
-        if why_not is None:
-            return True
-        log.info("knowledge gaps refused (%s)", "not in 1:1" if ADMIN_GROUP in user.groups else "not an admin")
-        await send(turn, render.text_activity(why_not))
-        return False
+        if why_not is not None:
+            log.info("knowledge gaps refused (%s)", "not in 1:1" if ADMIN_GROUP in user.groups else "not an admin")
+        return why_not
 
     # ------------------------------------------------------------------ actions
     async def _list(self, turn: Turn, user: UserContext) -> None:
